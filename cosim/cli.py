@@ -1,0 +1,145 @@
+"""The ``cosim`` command line: run, validate, schema, info.
+
+Imports of numpy, xarray, netCDF4 and the models happen inside the commands, so that
+``cosim --help`` answers at once. Errors print as ``cosim: error: ...`` and exit non-zero;
+``--debug`` shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .run import run_scenario
+    from .scenario import load_scenario
+
+    loaded = load_scenario(args.scenario)
+    outcome = run_scenario(
+        loaded,
+        output=args.output,
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+    )
+    if not args.quiet:
+        print(f"{outcome.status}: {outcome.n_records} records written to {outcome.path}")
+    else:
+        print(outcome.path)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .errors import CosimError
+    from .scenario import load_scenario
+
+    failed = 0
+    for path in args.files:
+        try:
+            load_scenario(path)
+        except CosimError as exc:
+            failed += 1
+            print(f"{path}: {exc}", file=sys.stderr)
+        else:
+            print(f"{path}: ok")
+    return EXIT_ERROR if failed else 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from .scenario import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .errors import CosimError
+
+    path = Path(args.path)
+    if not path.is_file():
+        raise CosimError(f"{path}: no such file")
+    if path.suffix in (".nc", ".nc4", ".netcdf"):
+        from .result_summary import summarize
+
+        print(summarize(path))
+        return 0
+    raise CosimError(f"{path}: cosim info reads result datasets (.nc)")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="cosim",
+        description="Thermal-electrical co-simulation of bipolar Li-ion battery packs in vehicles.",
+    )
+    parser.add_argument("--version", action="version", version=f"cosim {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run a scenario and write its dataset",
+                       description="Run a scenario file; the dataset goes to results/ unless --output says otherwise.")
+    p.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    p.add_argument("-o", "--output", type=Path, help="result file (.nc); default results/<scenario>-<time>.nc")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing result file")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; print only the result path")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("validate", help="check scenario files and report every problem",
+                       description="Check scenario files; every problem is listed with its key path and line.")
+    p.add_argument("files", nargs="+", type=Path, help="scenario files (TOML)")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of scenario files",
+                       description="Print the JSON Schema of scenario files (for editor completion).")
+    p.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("info", help="summarize a result dataset",
+                       description="Summarize a result dataset: status, time span, variables with units, provenance.")
+    p.add_argument("path", type=Path, help="result file (.nc)")
+    p.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    from .errors import CosimError, RunInterrupted
+
+    try:
+        return args.func(args)
+    except RunInterrupted as exc:
+        if args.debug:
+            raise
+        print(f"cosim: interrupted: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("cosim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except CosimError as exc:
+        if args.debug:
+            raise
+        print(f"cosim: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - one line for the user, traceback with --debug
+        if args.debug:
+            raise
+        print(f"cosim: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

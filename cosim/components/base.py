@@ -1,0 +1,315 @@
+"""The component contract: what every model the orchestrator steps must provide.
+
+Native models (cell core, thermal network, vehicle) and FMUs a vehicle team hands over are
+interchangeable behind this one contract. It maps one to one onto FMI co-simulation:
+
+==========================================  ==============================================
+contract                                    FMI 2.0 / 3.0 co-simulation
+==========================================  ==============================================
+:class:`Port` with ``causality``            variable with causality input/output/parameter
+``Port.unit``, ``Port.shape``               ``unit`` / ``declaredType``; FMI 3 array dims
+``Port.depends_on`` (outputs only)          ``ModelStructure/Output@dependencies``
+``set_parameters``                          ``SetReal`` on parameters before init
+``initialize(t0)``                          ``EnterInitializationMode``/``Exit...``
+``u[...]`` / ``set_input``                  ``SetReal`` on inputs
+``do_step(t, h)``                           ``DoStep(t, h)``
+:class:`StepRejected`                       status ``Discard``
+``y[...]`` / ``get_output``                 ``GetReal`` on outputs
+``get_state`` / ``set_state``               ``GetFMUState`` / ``SetFMUState``
+``terminate``                               ``Terminate`` + ``FreeInstance``
+==========================================  ==============================================
+
+Contract for implementers (subclass :class:`Component`):
+
+1. Set ``type_name`` (the scenario's ``type = "..."``) and ``Config``, a subclass of
+   :class:`ComponentConfig` holding the component's scenario keys (units in their names).
+   Register the class with :func:`cosim.components.registry.register`.
+2. ``__init__(name, config)`` receives the validated ``Config`` instance. Do cheap set-up
+   there; heavy set-up belongs in ``_initialize``.
+3. Implement ``_declare_ports()``: return every :class:`Port` (inputs, outputs,
+   parameters). It is called once, by the constructor, after ``self.config`` is set, so
+   shapes may depend on the configuration. Vector ports name their dimensions
+   (``dims=("layer",)``); outputs list the inputs they depend on *directly* (within the
+   same step, "direct feedthrough") in ``depends_on``; an empty tuple means none.
+4. Optionally implement ``_set_parameters(values)``; the default stores them in
+   ``self.p``. Called (through ``set_parameters``) before ``initialize``.
+5. Implement ``_initialize(t0)``. On entry ``self.u`` holds a value for every input (the
+   connected source's initial output, or the port's ``start``). On return ``self.y`` must
+   hold a value for every output: the outputs at ``t0``.
+6. Implement ``_do_step(t, h)``: advance from ``t`` to ``t + h`` with the inputs in ``self.u``
+   held constant over the step (zero-order hold); on return ``self.y`` holds the outputs at
+   ``t + h``. Sub-step internally as needed. Scalars are Python numbers; vector values are
+   numpy arrays of the port's shape. **Replace, never mutate in place, an array you have
+   published in** ``self.y`` (the orchestrator may still hold the previous one), never
+   keep a reference to an array found in ``self.u`` beyond the step, and never rebind
+   ``self.u`` or ``self.y`` themselves (the orchestrator holds them).
+   To refuse a step (it would not converge, a limit would be crossed between points),
+   raise :class:`StepRejected`; the component's state must then either be unchanged or be
+   restorable with ``set_state``.
+7. If the component can save and restore its complete state, set
+   ``can_get_set_state = True`` and implement ``_get_state()`` (return an object that stays
+   valid after later steps; copy arrays) and ``_set_state(state)``. The orchestrator rolls
+   back a macro step only if every component can.
+8. Optionally implement ``_terminate()`` to release resources; it is called exactly once,
+   also after a failure.
+
+Any other exception raised from a hook stops the run; the orchestrator reports it with the
+component's name, the phase and the time, and keeps what was recorded so far.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "Causality",
+    "Component",
+    "ComponentConfig",
+    "Port",
+    "StepRejected",
+    "same_unit",
+]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DIMENSIONLESS = {"", "1", "-"}
+
+
+def same_unit(a: str, b: str) -> bool:
+    """True if two unit strings denote the same unit (exact match; '', '1', '-' are all
+    dimensionless). No conversion is ever applied between connected ports."""
+    if a in _DIMENSIONLESS and b in _DIMENSIONLESS:
+        return True
+    return a.replace(" ", "") == b.replace(" ", "")
+
+
+class Causality(enum.StrEnum):
+    INPUT = "input"
+    OUTPUT = "output"
+    PARAMETER = "parameter"
+
+
+@dataclass(frozen=True)
+class Port:
+    """A named, typed value a component exchanges.
+
+    ``unit`` is a UCUM-style string as FMI uses (``"V"``, ``"W"``, ``"K"``, ``"m/s"``,
+    ``"1"`` for dimensionless). ``shape`` is ``()`` for scalars; a vector port gives one
+    dimension name per axis in ``dims`` (``("layer",)``), which becomes the dimension of
+    the recorded variable. ``depends_on`` (outputs only) lists the inputs this output
+    depends on within the same step (direct feedthrough). ``start`` is the value an
+    unconnected input holds (and an input's value before its source is initialized).
+    """
+
+    name: str
+    causality: Causality
+    unit: str = "1"
+    shape: tuple[int, ...] = ()
+    dims: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    long_name: str = ""
+    start: Any = None
+    dtype: str = "float64"
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"port name {self.name!r} is not an identifier")
+        object.__setattr__(self, "causality", Causality(self.causality))
+        object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))
+        object.__setattr__(self, "dims", tuple(self.dims))
+        object.__setattr__(self, "depends_on", tuple(self.depends_on))
+        if any(n < 1 for n in self.shape):
+            raise ValueError(f"port {self.name!r}: every axis needs at least one element")
+        if len(self.dims) != len(self.shape):
+            raise ValueError(
+                f"port {self.name!r}: shape {self.shape} needs {len(self.shape)} dimension "
+                f"name(s), got dims={self.dims}"
+            )
+        if self.depends_on and self.causality is not Causality.OUTPUT:
+            raise ValueError(f"port {self.name!r}: only outputs can declare depends_on")
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def default_value(self) -> Any:
+        """The port's start value as the component sees it (float or array)."""
+        if self.shape:
+            value = np.zeros(self.shape, dtype=self.dtype)
+            if self.start is not None:
+                value[...] = self.start
+            return value
+        if self.start is None:
+            return 0.0 if self.dtype == "float64" else np.dtype(self.dtype).type(0).item()
+        return self.start
+
+
+class ComponentConfig(BaseModel):
+    """Base of every component's scenario table: strict types, unknown keys are errors.
+
+    ``type`` selects the component class. Keys carry their SI unit in the name
+    (``capacity_Ah`` is wrong, ``capacity_C`` or ``capacity_A_s`` is right)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    type: str
+
+
+class StepRejected(Exception):
+    """Raised by ``_do_step`` to refuse a step (FMI ``Discard``); the orchestrator may roll
+    back every component and retry with smaller steps."""
+
+
+class Component:
+    """Base class of every component; see the module docstring for the numbered contract.
+
+    Public methods check and delegate to the private hooks; the orchestrator reads and
+    writes ``u`` (inputs) and ``y`` (outputs) directly in its hot loop.
+    """
+
+    type_name: ClassVar[str] = ""
+    Config: ClassVar[type[ComponentConfig]] = ComponentConfig
+    can_get_set_state: ClassVar[bool] = False
+
+    def __init__(self, name: str, config: ComponentConfig):
+        if not _NAME.match(name):
+            raise ValueError(f"component name {name!r} is not an identifier")
+        self.name = name
+        self.config = config
+        self.ports: dict[str, Port] = {}
+        for port in self._declare_ports():
+            if port.name in self.ports:
+                raise ValueError(f"component {name!r} declares port {port.name!r} twice")
+            self.ports[port.name] = port
+        for port in self.ports.values():
+            for dep in port.depends_on:
+                if dep not in self.ports or self.ports[dep].causality is not Causality.INPUT:
+                    raise ValueError(
+                        f"component {name!r}: output {port.name!r} depends on "
+                        f"{dep!r}, which is not one of its inputs"
+                    )
+        self.p: dict[str, Any] = {
+            p.name: p.default_value() for p in self.ports.values() if p.causality is Causality.PARAMETER
+        }
+        self.u: dict[str, Any] = {p.name: p.default_value() for p in self.inputs}
+        self.y: dict[str, Any] = {}
+        self.time: float | None = None
+        self._terminated = False
+
+    # -- ports ------------------------------------------------------------------------
+    @property
+    def inputs(self) -> list[Port]:
+        return [p for p in self.ports.values() if p.causality is Causality.INPUT]
+
+    @property
+    def outputs(self) -> list[Port]:
+        return [p for p in self.ports.values() if p.causality is Causality.OUTPUT]
+
+    @property
+    def parameters(self) -> list[Port]:
+        return [p for p in self.ports.values() if p.causality is Causality.PARAMETER]
+
+    def _port(self, name: str, causality: Causality) -> Port:
+        port = self.ports.get(name)
+        if port is None or port.causality is not causality:
+            known = ", ".join(p.name for p in self.ports.values() if p.causality is causality)
+            raise KeyError(
+                f"component '{self.name}' has no {causality.value} {name!r} (its {causality.value}s: {known or 'none'})"
+            )
+        return port
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def set_parameters(self, values: Mapping[str, Any]) -> None:
+        """Step 1: set parameter values (before ``initialize``)."""
+        if self.time is not None:
+            raise RuntimeError(f"component '{self.name}': parameters are set before initialize")
+        for key in values:
+            self._port(key, Causality.PARAMETER)
+        self._set_parameters(dict(values))
+
+    def initialize(self, t0: float) -> None:
+        """Step 2: initialize at ``t0``; afterwards every output has a value."""
+        self._initialize(float(t0))
+        missing = [p.name for p in self.outputs if p.name not in self.y]
+        if missing:
+            raise RuntimeError(
+                f"component '{self.name}' did not set output(s) {', '.join(missing)} in initialize"
+            )
+        self.time = float(t0)
+
+    def set_input(self, name: str, value: Any) -> None:
+        """Step 3a: set one input's value for the next step."""
+        port = self._port(name, Causality.INPUT)
+        if port.shape:
+            value = np.asarray(value, dtype=port.dtype)
+            if value.shape != port.shape:
+                raise ValueError(
+                    f"input '{self.name}.{name}' has shape {port.shape}, got {value.shape}"
+                )
+            self.u[name] = value.copy()
+        else:
+            self.u[name] = value
+
+    def do_step(self, t: float, h: float) -> None:
+        """Step 3b: advance from ``t`` to ``t + h`` (inputs held); may raise StepRejected."""
+        self._do_step(t, h)
+        self.time = t + h
+
+    def get_output(self, name: str) -> Any:
+        """Step 3c: an output's value at the component's current time."""
+        self._port(name, Causality.OUTPUT)
+        return self.y[name]
+
+    def get_state(self) -> Any:
+        """Optional (``can_get_set_state``): a snapshot to roll back to."""
+        if not self.can_get_set_state:
+            raise NotImplementedError(f"component '{self.name}' cannot save its state")
+        return (self.time, self._get_state(), dict(self.y))
+
+    def set_state(self, state: Any) -> None:
+        """Optional (``can_get_set_state``): restore a snapshot from ``get_state``."""
+        if not self.can_get_set_state:
+            raise NotImplementedError(f"component '{self.name}' cannot restore its state")
+        self.time, inner, outputs = state
+        self._set_state(inner)
+        self.y.clear()
+        self.y.update(outputs)
+
+    def terminate(self) -> None:
+        """Step 4: release resources; safe to call more than once."""
+        if self._terminated:
+            return
+        self._terminated = True
+        self._terminate()
+
+    # -- hooks for implementers ---------------------------------------------------------
+    def _declare_ports(self) -> Iterable[Port]:
+        raise NotImplementedError
+
+    def _set_parameters(self, values: dict[str, Any]) -> None:
+        self.p.update(values)
+
+    def _initialize(self, t0: float) -> None:
+        raise NotImplementedError
+
+    def _do_step(self, t: float, h: float) -> None:
+        raise NotImplementedError
+
+    def _get_state(self) -> Any:
+        raise NotImplementedError
+
+    def _set_state(self, state: Any) -> None:
+        raise NotImplementedError
+
+    def _terminate(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} '{self.name}'>"

@@ -1,0 +1,273 @@
+"""The co-simulation master: fixed macro steps, Gauss-Seidel or Jacobi coupling, rollback.
+
+Per macro step ``[t, t + h]``:
+
+1. lagged connections (delayed ones; all of them under Jacobi; under Gauss-Seidel those
+   whose source steps after their target) copy their source's output at ``t`` into the
+   target's input;
+2. each component, in coupling order, receives its remaining inputs from the sources
+   that already stepped (their outputs at ``t + h``) and steps ``do_step(t, h)`` with every
+   input held constant over the step (zero-order hold);
+3. every output is checked to be finite; the first NaN or Inf stops the run naming the
+   component and port.
+
+If a component refuses a step (:class:`~cosim.components.base.StepRejected`) and every
+component can save and restore its state, all of them are restored to ``t`` and the
+interval is covered by two half steps (recursively, at most ``max_step_halvings`` times);
+if some component cannot restore its state the run stops naming it. Outputs are recorded
+at ``t0`` and every ``output_every`` macro steps, and at the stop time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .components.base import Component, StepRejected
+from .coupling import (
+    Edge,
+    check_connections,
+    check_no_algebraic_loops,
+    gauss_seidel_order,
+    lagged_edges,
+)
+from .errors import ComponentError, CosimError
+
+
+@dataclass
+class _Transfer:
+    """Copies one output into one input; arrays are copied into the input's own buffer."""
+
+    src: dict
+    src_key: str
+    dst: dict
+    dst_key: str
+    is_array: bool
+
+
+def _apply(transfers: Sequence[_Transfer]) -> None:
+    for tr in transfers:
+        if tr.is_array:
+            np.copyto(tr.dst[tr.dst_key], tr.src[tr.src_key])
+        else:
+            tr.dst[tr.dst_key] = tr.src[tr.src_key]
+
+
+class Orchestrator:
+    """Couples components and advances them from ``start_s`` to ``stop_s``.
+
+    ``components`` are in scenario order; ``recorded`` lists the ``(component, port)``
+    outputs handed to ``run``'s ``record`` callback at every output time.
+    """
+
+    def __init__(
+        self,
+        components: Sequence[Component],
+        edges: Sequence[Edge],
+        *,
+        start_s: float,
+        stop_s: float,
+        step_s: float,
+        output_every: int = 1,
+        coupling: str = "gauss-seidel",
+        order: Sequence[str] | None = None,
+        max_step_halvings: int = 8,
+        recorded: Sequence[tuple[str, str]] = (),
+    ):
+        if coupling not in ("gauss-seidel", "jacobi"):
+            raise ValueError(f"coupling must be 'gauss-seidel' or 'jacobi', got {coupling!r}")
+        if not step_s > 0 or not stop_s > start_s:
+            raise ValueError("need step_s > 0 and stop_s > start_s")
+        if output_every < 1:
+            raise ValueError("output_every must be a positive number of steps")
+        self.components: dict[str, Component] = {}
+        for c in components:
+            if c.name in self.components:
+                raise CosimError(f"two components are named {c.name!r}")
+            self.components[c.name] = c
+        self.edges = list(edges)
+        check_connections(self.components, self.edges)
+        check_no_algebraic_loops(self.components, self.edges)
+        self.jacobi = coupling == "jacobi"
+        self.coupling = coupling
+        self.order = gauss_seidel_order(self.components, self.edges, order)
+        self.lagged = lagged_edges(self.order, self.edges, self.jacobi)
+        self.start_s = float(start_s)
+        self.stop_s = float(stop_s)
+        self.step_s = float(step_s)
+        self.n_steps = max(1, math.ceil((self.stop_s - self.start_s) / self.step_s - 1e-9))
+        self.output_every = int(output_every)
+        self.max_step_halvings = int(max_step_halvings)
+        self.can_roll_back = all(c.can_get_set_state for c in self.components.values())
+        for comp_name, port in recorded:
+            comp = self.components.get(comp_name)
+            if comp is None or port not in comp.ports:
+                raise CosimError(f"cannot record {comp_name}.{port}: no such output")
+        self._recorded = [(self.components[c], p) for c, p in recorded]
+        self._record: Callable[[float, list], None] | None = None
+        self.time = self.start_s
+        self.n_macro_steps = 0
+        self.n_rejections = 0
+        self._compile()
+
+    # -- plan ---------------------------------------------------------------------------
+    def _transfer(self, e: Edge) -> _Transfer:
+        src, dst = self.components[e.source], self.components[e.target]
+        return _Transfer(src.y, e.source_port, dst.u, e.target_port, bool(dst.ports[e.target_port].shape))
+
+    def _compile(self) -> None:
+        """Precompute, per component, the input copies and output checks of a step."""
+        lagged = set(map(id, self.lagged))
+        self._lagged_transfers = [self._transfer(e) for e in self.lagged]
+        self._stages = []
+        for name in self.order:
+            comp = self.components[name]
+            fresh = [self._transfer(e) for e in self.edges if e.target == name and id(e) not in lagged]
+            scalars = tuple(p.name for p in comp.outputs if not p.shape)
+            arrays = tuple(p.name for p in comp.outputs if p.shape)
+            self._stages.append((comp, fresh, scalars, arrays))
+        self._init_transfers = {
+            name: [(e.source, self._transfer(e)) for e in self.edges if e.target == name] for name in self.order
+        }
+
+    def describe(self) -> dict[str, str]:
+        """The coupling as recorded in the results' attributes."""
+        return {
+            "coupling": self.coupling,
+            "coupling_order": " -> ".join(self.order),
+            "coupling_lagged_connections": "; ".join(map(str, self.lagged)) or "none",
+            "step_s": self.step_s,
+            "output_interval_s": self.step_s * self.output_every,
+        }
+
+    # -- run ----------------------------------------------------------------------------
+    def initialize(self) -> None:
+        """Initialize every component in coupling order: each sees the initial outputs of the
+        sources initialized before it (and its inputs' start values otherwise)."""
+        initialized: set[str] = set()
+        for name in self.order:
+            comp = self.components[name]
+            _apply([tr for source, tr in self._init_transfers[name] if source in initialized])
+            self._call(comp, "initialize", comp.initialize, self.start_s)
+            self._check_finite(comp, tuple(p.name for p in comp.outputs), (), self.start_s, "initialize")
+            initialized.add(name)
+        self.time = self.start_s
+
+    def run(
+        self,
+        record: Callable[[float, list], None] | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
+        """Initialize, then step to the stop time.
+
+        ``record(t, values)`` receives the values of the recorded outputs at every output
+        time; ``progress(t)`` is called every 1/200 of the run. ``KeyboardInterrupt`` and
+        errors propagate after the components are terminated; the caller (see
+        :mod:`cosim.run`) closes the results as incomplete."""
+        self._record = record
+        try:
+            self.initialize()
+            self._emit(self.start_s)
+            times = self.communication_times().tolist()
+            n, every = self.n_steps, self.output_every
+            tick = max(1, n // 200)
+            for k in range(n):
+                t, t_next = times[k], times[k + 1]
+                self._macro_step(t, t_next - t, 0)
+                self.time = t_next
+                self.n_macro_steps = k + 1
+                if (k + 1) % every == 0 or k + 1 == n:
+                    self._emit(t_next)
+                if progress is not None and (k + 1) % tick == 0:
+                    progress(t_next)
+        finally:
+            self.terminate()
+
+    def communication_times(self) -> np.ndarray:
+        """``start + k * step`` for every macro step, ending exactly at the stop time, rounded
+        to 15 significant digits so that ``0.1 * 3`` is recorded as ``0.3``."""
+        t = self.start_s + np.arange(self.n_steps + 1) * self.step_s
+        t[-1] = self.stop_s
+        digits = 15 - math.ceil(math.log10(max(abs(self.start_s), abs(self.stop_s), 1e-300)))
+        return np.round(t, max(digits, 0))
+
+    def terminate(self) -> None:
+        for comp in self.components.values():
+            try:
+                comp.terminate()
+            except Exception:  # noqa: BLE001 - terminate every component whatever happens
+                pass
+
+    def _emit(self, t: float) -> None:
+        if self._record is not None:
+            self._record(t, [c.y[p] for c, p in self._recorded])
+
+    def _macro_step(self, t: float, h: float, depth: int) -> None:
+        states = [c.get_state() for c in self.components.values()] if self.can_roll_back else None
+        try:
+            self._sweep(t, h)
+        except StepRejected as exc:
+            self.n_rejections += 1
+            comp = getattr(exc, "component", "?")
+            if states is None:
+                cannot = [c.name for c in self.components.values() if not c.can_get_set_state]
+                raise ComponentError(
+                    comp, "do_step", t,
+                    f"step of {h:g} s rejected ({exc}); cannot roll back because "
+                    f"{', '.join(cannot)} cannot save and restore state",
+                ) from None
+            if depth >= self.max_step_halvings:
+                raise ComponentError(
+                    comp, "do_step", t,
+                    f"step rejected ({exc}) even after {depth} halvings (h = {h:g} s)",
+                ) from None
+            for c, s in zip(self.components.values(), states):
+                c.set_state(s)
+            self._macro_step(t, h / 2, depth + 1)
+            self._macro_step(t + h / 2, h / 2, depth + 1)
+
+    def _sweep(self, t: float, h: float) -> None:
+        _apply(self._lagged_transfers)
+        for comp, fresh, scalars, arrays in self._stages:
+            for tr in fresh:
+                if tr.is_array:
+                    np.copyto(tr.dst[tr.dst_key], tr.src[tr.src_key])
+                else:
+                    tr.dst[tr.dst_key] = tr.src[tr.src_key]
+            try:
+                comp.do_step(t, h)
+            except StepRejected as exc:
+                exc.component = comp.name
+                raise
+            except (KeyboardInterrupt, CosimError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure is reported with where it happened
+                raise ComponentError(comp.name, "do_step", t, f"{type(exc).__name__}: {exc}") from exc
+            y = comp.y
+            for key in scalars:
+                v = y[key]
+                if v - v != 0.0:  # NaN or +-Inf (fast path for Python floats)
+                    self._check_finite(comp, scalars, arrays, t, "do_step")
+            for key in arrays:
+                if not np.isfinite(y[key]).all():
+                    self._check_finite(comp, scalars, arrays, t, "do_step")
+
+    @staticmethod
+    def _check_finite(comp: Component, scalars, arrays, t: float, phase: str) -> None:
+        for key in scalars + arrays:
+            bad = ~np.isfinite(np.asarray(comp.y[key], dtype=float))
+            if bad.any():
+                where = "" if not np.ndim(bad) else f" at index {tuple(int(i) for i in np.argwhere(bad)[0])}"
+                raise ComponentError(comp.name, phase, t, f"output '{key}' is not finite{where}")
+
+    def _call(self, comp: Component, phase: str, fn: Callable, *args) -> None:
+        try:
+            fn(*args)
+        except (KeyboardInterrupt, CosimError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise ComponentError(comp.name, phase, args[0] if args else None, f"{type(exc).__name__}: {exc}") from exc
+

@@ -1,0 +1,188 @@
+"""Run a loaded scenario: build its components, couple them, stream the results to disk.
+
+Whatever stops a run (the stop time, an error in a component, a NaN, Ctrl-C or SIGTERM),
+the result file stays on disk with what was recorded so far; its ``status`` attribute says
+``complete`` or ``incomplete`` and ``status_reason`` says why.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fnmatch
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .components import registry
+from .components.base import Component
+from .coupling import Edge
+from .errors import ComponentError, CosimError, RunInterrupted
+from .orchestrator import Orchestrator
+from .provenance import run_attrs
+from .recorder import RecordedVariable, Recorder
+from .scenario import LoadedScenario
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    path: Path
+    status: str
+    n_records: int
+
+
+def build_components(loaded: LoadedScenario) -> list[Component]:
+    """Instantiate every component of the scenario, in scenario order."""
+    components = []
+    for name, config in loaded.scenario.components.items():
+        cls = registry.get(config.type)
+        try:
+            components.append(cls(name, config))
+        except CosimError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported with the component's name
+            raise ComponentError(name, "set-up", None, f"{type(exc).__name__}: {exc}") from exc
+    return components
+
+
+def _data_files(value: Any) -> Iterator[Path]:
+    """Every path set in a scenario's components (for the results' provenance)."""
+    if isinstance(value, Path):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _data_files(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _data_files(v)
+
+
+def _select_outputs(components: list[Component], patterns: list[str]) -> list[tuple[Component, str]]:
+    outputs = [(c, p.name) for c in components for p in c.outputs]
+    chosen = [(c, p) for c, p in outputs if any(fnmatch.fnmatchcase(f"{c.name}.{p}", pat) for pat in patterns)]
+    unused = [pat for pat in patterns if not any(fnmatch.fnmatchcase(f"{c.name}.{p}", pat) for c, p in outputs)]
+    if unused:
+        names = ", ".join(f"{c.name}.{p}" for c, p in outputs)
+        raise CosimError(f"output.variables: {unused} match no output (outputs are: {names})")
+    return chosen
+
+
+def default_result_path(loaded: LoadedScenario, results_dir: Path) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return results_dir / f"{loaded.path.stem}-{stamp}.nc"
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """Treat SIGTERM like Ctrl-C so that a killed run closes its file as incomplete."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_scenario(
+    loaded: LoadedScenario,
+    *,
+    output: Path | None = None,
+    overwrite: bool = False,
+    quiet: bool = True,
+    results_dir: Path = Path("results"),
+) -> RunOutcome:
+    """Run ``loaded`` and write its dataset; returns where and how it ended.
+
+    Raises :class:`~cosim.errors.CosimError` (after closing the file as incomplete) when the
+    run cannot finish, and :class:`~cosim.errors.RunInterrupted` on Ctrl-C or SIGTERM."""
+    scenario = loaded.scenario
+    sim, out = scenario.simulation, scenario.output
+    components = build_components(loaded)
+    by_name = {c.name: c for c in components}
+    edges = [Edge(c.source_component, c.source_port, c.target_component, c.target_port, c.delayed)
+             for c in scenario.connections]
+    recorded = _select_outputs(components, out.variables)
+    interval = out.interval_s if out.interval_s is not None else sim.step_s
+    orchestrator = Orchestrator(
+        components,
+        edges,
+        start_s=sim.start_time_s,
+        stop_s=sim.stop_time_s,
+        step_s=sim.step_s,
+        output_every=max(1, round(interval / sim.step_s)),
+        coupling=sim.coupling,
+        order=sim.order,
+        max_step_halvings=sim.max_step_halvings,
+        recorded=[(c.name, p) for c, p in recorded],
+    )
+    variables = []
+    for comp, port_name in recorded:
+        port = by_name[comp.name].ports[port_name]
+        variables.append(RecordedVariable(
+            name=f"{comp.name}.{port_name}",
+            units=port.unit,
+            long_name=port.long_name or f"{port_name} of {comp.name}",
+            shape=port.shape,
+            dims=port.dims,
+            dtype=port.dtype,
+            attrs={"component": comp.name, "port": port_name, "component_type": comp.type_name},
+        ))
+    files = list(loaded.files) + sorted({p for p in _data_files(scenario.model_dump()["components"]) if p.is_file()})
+    attrs = run_attrs(
+        scenario_path=loaded.path,
+        scenario_text=loaded.text,
+        resolved_scenario_json=scenario.model_dump_json(),
+        files=files,
+    )
+    attrs.update(orchestrator.describe())
+    attrs.update(start_time_s=sim.start_time_s, stop_time_s=sim.stop_time_s)
+    path = Path(output) if output is not None else (out.path or default_result_path(loaded, results_dir))
+    try:
+        recorder = Recorder(path, variables, attrs, flush_every=out.flush_every_records,
+                            overwrite=overwrite, compression_level=out.compression_level)
+    except ValueError as exc:
+        raise CosimError(f"cannot record the outputs: {exc}") from None
+
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=sim.stop_time_s - sim.start_time_s, unit="s", unit_scale=True,
+                   desc=loaded.path.stem, disable=None, leave=False)
+        last = [sim.start_time_s]
+
+        def progress(t: float) -> None:
+            bar.update(t - last[0])
+            last[0] = t
+    else:
+        progress = None
+
+    try:
+        with _sigterm_as_interrupt():
+            orchestrator.run(recorder.record, progress)
+    except KeyboardInterrupt as exc:
+        why = str(exc) or "SIGINT"
+        reason = f"interrupted by the user ({why}) at t = {orchestrator.time:g} s"
+        recorder.close("incomplete", reason, attrs={"n_macro_steps": orchestrator.n_macro_steps})
+        raise RunInterrupted(f"{reason}; {recorder.n_records} records kept in {path}") from None
+    except BaseException as exc:
+        reason = str(exc) if isinstance(exc, CosimError) else f"{type(exc).__name__}: {exc}"
+        recorder.close("incomplete", reason, attrs={"n_macro_steps": orchestrator.n_macro_steps})
+        if isinstance(exc, CosimError):
+            raise CosimError(f"{reason}\n  {recorder.n_records} records kept in {path} (status incomplete)") from exc
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    recorder.close("complete", "", attrs={"n_macro_steps": orchestrator.n_macro_steps,
+                                          "n_step_rejections": orchestrator.n_rejections})
+    return RunOutcome(path=path, status="complete", n_records=recorder.n_records)
