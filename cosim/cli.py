@@ -8,6 +8,7 @@ Imports of numpy, xarray, netCDF4 and the models happen inside the commands, so 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -113,6 +114,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # let `cosim info` read a dataset that a running `cosim run` is still writing (HDF5
+    # locks files open for writing); must be set before netCDF4 is first imported
+    os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
     args = make_parser().parse_args(argv)
     from .errors import CosimError, RunInterrupted
 

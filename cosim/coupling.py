@@ -35,6 +35,7 @@ class Edge:
     target: str
     target_port: str
     delayed: bool = False
+    where: str = ""  # "file:line" of the connection in the scenario, for messages
 
     def __str__(self) -> str:
         return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
@@ -56,6 +57,7 @@ def check_connections(components: Mapping[str, Component], edges: Sequence[Edge]
     problems: list[str] = []
     fed: dict[tuple[str, str], Edge] = {}
     for e in edges:
+        first = len(problems)
         ends = []
         for comp_name, port_name, causality in (
             (e.source, e.source_port, Causality.OUTPUT),
@@ -94,6 +96,8 @@ def check_connections(components: Mapping[str, Component], edges: Sequence[Edge]
         if key in fed:
             problems.append(f"{e}: input {e.target}.{e.target_port} is already fed by {fed[key]}")
         fed[key] = e
+        if e.where:
+            problems[first:] = [f"{e.where}: {p}" for p in problems[first:]]
     if problems:
         raise CouplingError(
             f"{len(problems)} problem(s) in the connections:\n" + "\n".join(f"  {p}" for p in problems)

@@ -42,8 +42,10 @@ def build_components(loaded: LoadedScenario) -> list[Component]:
             components.append(cls(name, config))
         except CosimError:
             raise
-        except Exception as exc:  # noqa: BLE001 - reported with the component's name
-            raise ComponentError(name, "set-up", None, f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - reported with the component's name and table
+            file, line = loaded.locate(f"components.{name}")
+            where = f"{file}:{line}" if line else str(file)
+            raise ComponentError(name, "set-up", None, f"{type(exc).__name__}: {exc} ({where})") from exc
     return components
 
 
@@ -108,8 +110,11 @@ def run_scenario(
     sim, out = scenario.simulation, scenario.output
     components = build_components(loaded)
     by_name = {c.name: c for c in components}
-    edges = [Edge(c.source_component, c.source_port, c.target_component, c.target_port, c.delayed)
-             for c in scenario.connections]
+    edges = []
+    for i, c in enumerate(scenario.connections):
+        file, line = loaded.locate(f"connections.{i}")
+        edges.append(Edge(c.source_component, c.source_port, c.target_component, c.target_port,
+                          c.delayed, where=f"{file}:{line}" if line else str(file)))
     recorded = _select_outputs(components, out.variables)
     interval = out.interval_s if out.interval_s is not None else sim.step_s
     orchestrator = Orchestrator(

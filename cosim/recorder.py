@@ -1,0 +1,384 @@
+"""Stream a run's results to a netCDF4 file while the run goes.
+
+The file is a CF-1.8 netCDF-4 (HDF5) dataset with an unlimited ``time`` dimension and one
+variable per recorded output (``pack.voltage``: dims ``("time", *dims)``). Records are
+buffered in preallocated numpy arrays and written one block at a time, followed by a
+``sync()``, every ``flush_every`` records; per record the cost is a few numpy element
+assignments, not a netCDF call per variable.
+
+The global attribute ``status`` is ``"incomplete"`` from the moment the file exists until
+:meth:`Recorder.close` sets it to the run's outcome, so a file whose process died shows
+what it is (``xarray.open_dataset`` reads it, with every flushed record).
+
+Note on reading a file *while* the run writes it from another process: HDF5 locks files
+open for writing, so the reader must be started with ``HDF5_USE_FILE_LOCKING=FALSE`` in its
+environment (readers in the writing process itself need nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import netCDF4
+import numpy as np
+
+from .errors import ResultExistsError
+
+__all__ = ["RecordedVariable", "Recorder", "encode_attr", "utc_now_iso"]
+
+_DTYPES = {"float64": "f8", "int64": "i8", "int32": "i4", "bool": "i1"}
+_BUFFER_DTYPES = {"float64": np.float64, "int64": np.int64, "int32": np.int32, "bool": np.int8}
+_STATUSES = ("complete", "incomplete")
+_IN_PROGRESS = "run in progress, or stopped before it could close the file"
+#: Upper bound of one chunk's size; the time extent of a chunk shrinks to stay below it.
+_MAX_CHUNK_BYTES = 4 * 1024 * 1024
+
+
+def _valid_name(name: object) -> bool:
+    """A usable netCDF-4 name: non-empty, no '/', no control characters."""
+    return (
+        isinstance(name, str)
+        and bool(name)
+        and "/" not in name
+        and not any(ord(c) < 32 or ord(c) == 127 for c in name)
+    )
+
+
+def utc_now_iso() -> str:
+    """The current wall-clock time as ISO 8601 UTC, e.g. ``2024-05-01T12:00:00Z``."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def encode_attr(key: str, value: Any) -> str | int | float | np.ndarray:
+    """A global/variable attribute value netCDF can store: strings and numbers as they are,
+    dicts, lists, tuples and booleans JSON-encoded to a string."""
+    if isinstance(value, (bool, np.bool_)):
+        return json.dumps(bool(value))
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (Mapping, list, tuple)):
+        return json.dumps(value, default=str)
+    raise TypeError(
+        f"attribute {key!r}: cannot store a value of type {type(value).__name__} "
+        "(use str, int, float, or a JSON-serializable dict/list)"
+    )
+
+
+@dataclass(frozen=True)
+class RecordedVariable:
+    """One recorded quantity: a netCDF variable with dims ``("time", *dims)``.
+
+    ``name`` is usually ``component.port`` (dots are legal netCDF-4 names). ``units`` is a
+    CF/UCUM string (``"V"``, ``"K"``, ``"1"``). ``bool`` values are stored as ``int8`` with
+    ``flag_values``/``flag_meanings`` (and ``dtype="bool"``, which xarray decodes back to
+    bool).
+    """
+
+    name: str
+    units: str
+    long_name: str
+    shape: tuple[int, ...] = ()
+    dims: tuple[str, ...] = ()
+    dtype: str = "float64"
+    attrs: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _valid_name(self.name):
+            raise ValueError(f"recorded variable name {self.name!r} is not a valid netCDF name")
+        if self.name == "time":
+            raise ValueError("recorded variable name 'time' is reserved for the time coordinate")
+        object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))
+        object.__setattr__(self, "dims", tuple(self.dims))
+        object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
+        if any(n < 1 for n in self.shape):
+            raise ValueError(f"recorded variable {self.name!r}: every axis needs at least one element")
+        if len(self.dims) != len(self.shape):
+            raise ValueError(
+                f"recorded variable {self.name!r}: shape {self.shape} needs {len(self.shape)} "
+                f"dimension name(s), got dims={self.dims}"
+            )
+        if len(set(self.dims)) != len(self.dims):
+            raise ValueError(f"recorded variable {self.name!r}: repeated dimension name in {self.dims}")
+        for dim in self.dims:
+            if not _valid_name(dim):
+                raise ValueError(f"recorded variable {self.name!r}: bad dimension name {dim!r}")
+            if dim == "time":
+                raise ValueError(
+                    f"recorded variable {self.name!r}: dimension name 'time' is reserved "
+                    "(time is added as the first dimension of every variable)"
+                )
+        if self.dtype not in _DTYPES:
+            raise ValueError(
+                f"recorded variable {self.name!r}: dtype {self.dtype!r} is not one of "
+                f"{', '.join(_DTYPES)}"
+            )
+
+
+class Recorder:
+    """Writes records ``(t, values)`` to a new netCDF4 file; see the module docstring.
+
+    ``values`` holds one value per variable, in the order of ``variables``. Use as a
+    context manager: leaving the block normally closes with status ``"complete"`` (unless
+    :meth:`close` was already called), an exception closes with ``"incomplete"`` and the
+    exception as the reason.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        variables: Sequence[RecordedVariable],
+        attrs: Mapping[str, Any],
+        *,
+        flush_every: int = 100,
+        overwrite: bool = False,
+        compression_level: int = 4,
+    ):
+        self.path = Path(path)
+        self.variables: tuple[RecordedVariable, ...] = tuple(variables)
+        flush_every = int(flush_every)
+        if flush_every < 1:
+            raise ValueError(f"flush_every must be at least 1, got {flush_every}")
+        compression_level = int(compression_level)
+        if not 0 <= compression_level <= 9:
+            raise ValueError(f"compression_level must be 0..9, got {compression_level}")
+        self.flush_every = flush_every
+        dim_sizes = self._check_variables(self.variables)
+        encoded_attrs = {str(k): encode_attr(str(k), v) for k, v in attrs.items() if v is not None}
+
+        if self.path.exists() and not overwrite:
+            raise ResultExistsError(
+                f"result file {self.path} exists; pass --overwrite to replace it, "
+                "or choose another --output"
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+        self._ds: netCDF4.Dataset | None = None
+        ds = netCDF4.Dataset(self.path, mode="w", format="NETCDF4", clobber=True)
+        try:
+            self._define(ds, dim_sizes, encoded_attrs, compression_level)
+            ds.set_auto_maskandscale(False)  # raw writes: a third less overhead per block
+            ds.sync()
+        except BaseException:
+            ds.close()
+            self.path.unlink(missing_ok=True)  # a half-defined file would only block a rerun
+            raise
+        self._ds = ds
+        self._nc_vars = [ds.variables[v.name] for v in self.variables]
+        self._nc_time = ds.variables["time"]
+
+        self._time_buf = np.empty(flush_every, dtype=np.float64)
+        self._bufs = [
+            np.empty((flush_every, *v.shape), dtype=_BUFFER_DTYPES[v.dtype]) for v in self.variables
+        ]
+        self._n_buffered = 0
+        self._n_written = 0
+        self._last_t = -math.inf
+        self._shapes_checked = False
+
+    # -- set-up -------------------------------------------------------------------------
+    @staticmethod
+    def _check_variables(variables: Sequence[RecordedVariable]) -> dict[str, int]:
+        names: set[str] = set()
+        dim_sizes: dict[str, int] = {}
+        dim_owner: dict[str, str] = {}
+        for var in variables:
+            if not isinstance(var, RecordedVariable):
+                raise TypeError(f"expected RecordedVariable, got {type(var).__name__}")
+            if var.name in names:
+                raise ValueError(f"recorded variable {var.name!r} is listed twice")
+            names.add(var.name)
+            for dim, size in zip(var.dims, var.shape):
+                if dim in dim_sizes and dim_sizes[dim] != size:
+                    raise ValueError(
+                        f"dimension {dim!r} has size {dim_sizes[dim]} in variable "
+                        f"{dim_owner[dim]!r} but size {size} in variable {var.name!r}"
+                    )
+                dim_sizes.setdefault(dim, size)
+                dim_owner.setdefault(dim, var.name)
+        clash = names & set(dim_sizes)
+        if clash:
+            name = sorted(clash)[0]
+            raise ValueError(
+                f"recorded variable {name!r} has the name of a dimension (used by "
+                f"{dim_owner[name]!r}); rename the variable or the dimension"
+            )
+        return dim_sizes
+
+    def _define(
+        self,
+        ds: netCDF4.Dataset,
+        dim_sizes: Mapping[str, int],
+        attrs: Mapping[str, Any],
+        level: int,
+    ) -> None:
+        for key, value in attrs.items():
+            ds.setncattr(key, value)
+        ds.setncattr("Conventions", "CF-1.8")
+        ds.setncattr("status", "incomplete")
+        ds.setncattr("status_reason", _IN_PROGRESS)
+        ds.setncattr("start_time_wall", utc_now_iso())
+
+        ds.createDimension("time", None)
+        for dim, size in dim_sizes.items():
+            ds.createDimension(dim, size)
+
+        compression = {"compression": "zlib", "complevel": level, "shuffle": True} if level else {}
+        time = ds.createVariable(
+            "time", "f8", ("time",), chunksizes=(self.flush_every,), **compression
+        )
+        time.setncatts({"units": "s", "long_name": "time", "standard_name": "time", "axis": "T"})
+
+        for var in self.variables:
+            itemsize = np.dtype(_BUFFER_DTYPES[var.dtype]).itemsize
+            record_bytes = itemsize * math.prod(var.shape)
+            chunk_t = max(1, min(self.flush_every, _MAX_CHUNK_BYTES // record_bytes))
+            kwargs: dict[str, Any] = {"chunksizes": (chunk_t, *var.shape), **compression}
+            if var.dtype == "float64":
+                kwargs["fill_value"] = np.nan
+            nc_var = ds.createVariable(var.name, _DTYPES[var.dtype], ("time", *var.dims), **kwargs)
+            var_attrs: dict[str, Any] = {"units": var.units, "long_name": var.long_name}
+            if var.dtype == "bool":
+                var_attrs["flag_values"] = np.array([0, 1], dtype=np.int8)
+                var_attrs["flag_meanings"] = "false true"
+                var_attrs["dtype"] = "bool"
+            for key, value in var.attrs.items():
+                var_attrs[str(key)] = encode_attr(f"{var.name}:{key}", value)
+            nc_var.setncatts(var_attrs)
+
+    # -- recording ----------------------------------------------------------------------
+    @property
+    def n_records(self) -> int:
+        """Records passed to :meth:`record` so far (written or still buffered)."""
+        return self._n_written + self._n_buffered
+
+    @property
+    def closed(self) -> bool:
+        return self._ds is None
+
+    def record(self, t: float, values: Sequence[Any]) -> None:
+        """Append one record at time ``t`` (s): one value per variable, in order."""
+        if self._ds is None:
+            raise RuntimeError(f"recorder for {self.path} is closed")
+        t = float(t)
+        if not t > self._last_t or t == math.inf:
+            raise ValueError(
+                f"record time {t!r} s does not increase strictly "
+                f"(previous record at {self._last_t!r} s)"
+            )
+        if len(values) != len(self._bufs):
+            raise ValueError(f"expected {len(self._bufs)} values (one per variable), got {len(values)}")
+        if not self._shapes_checked:
+            self._check_shapes(values)
+        i = self._n_buffered
+        try:
+            for buf, value in zip(self._bufs, values):
+                buf[i] = value
+        except (ValueError, TypeError) as exc:
+            k = next(
+                (k for k, (buf, value) in enumerate(zip(self._bufs, values)) if not _assignable(buf[i], value)),
+                None,
+            )
+            name = self.variables[k].name if k is not None else "?"
+            raise ValueError(f"recorded variable {name!r} at t = {t:g} s: bad value: {exc}") from exc
+        self._time_buf[i] = t
+        self._last_t = t
+        self._n_buffered = i + 1
+        if self._n_buffered == self.flush_every:
+            self.flush()
+
+    def _check_shapes(self, values: Sequence[Any]) -> None:
+        for var, value in zip(self.variables, values):
+            shape = np.shape(value)
+            if shape != var.shape:
+                raise ValueError(
+                    f"recorded variable {var.name!r} has shape {var.shape}, got a value of shape {shape}"
+                )
+        self._shapes_checked = True
+
+    def flush(self) -> None:
+        """Write the buffered records to the file and ``sync()`` it."""
+        if self._ds is None or self._n_buffered == 0:
+            return
+        n, start = self._n_buffered, self._n_written
+        stop = start + n
+        for nc_var, buf in zip(self._nc_vars, self._bufs):
+            nc_var[start:stop, ...] = buf[:n]
+        # time last: a reader sees the time axis grow only with the data in place.
+        self._nc_time[start:stop] = self._time_buf[:n]
+        self._ds.sync()
+        self._n_written = stop
+        self._n_buffered = 0
+
+    # -- closing ------------------------------------------------------------------------
+    def close(
+        self,
+        status: Literal["complete", "incomplete"],
+        reason: str = "",
+        attrs: Mapping[str, Any] = MappingProxyType({}),
+    ) -> None:
+        """Flush, set ``status``/``status_reason``/``end_time_wall``/``n_records`` and any
+        extra global ``attrs``, and close the file. Calling it again does nothing."""
+        if self._ds is None:
+            return
+        if status not in _STATUSES:
+            raise ValueError(f"status must be one of {_STATUSES}, got {status!r}")
+        ds = self._ds
+        error: BaseException | None = None
+        try:
+            self.flush()
+        except Exception as exc:  # keep the file readable and say why it is short
+            error = exc
+            status = "incomplete"
+            reason = (reason + "; " if reason else "") + (
+                f"the last {self._n_buffered} record(s) could not be written: "
+                f"{type(exc).__name__}: {exc}"
+            )
+        try:
+            for key, value in attrs.items():
+                if value is not None:
+                    ds.setncattr(str(key), encode_attr(str(key), value))
+            ds.setncattr("status", status)
+            ds.setncattr("status_reason", reason)
+            ds.setncattr("end_time_wall", utc_now_iso())
+            ds.setncattr("n_records", self._n_written)
+        finally:
+            self._ds = None
+            ds.close()
+        if error is not None:
+            raise error
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is None:
+            self.close("complete")
+        else:
+            message = str(exc)
+            self.close("incomplete", reason=f"{exc_type.__name__}: {message}" if message else exc_type.__name__)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._ds is None else "open"
+        return f"<Recorder {str(self.path)!r} {state}, {self.n_records} records>"
+
+
+def _assignable(slot: np.ndarray, value: Any) -> bool:
+    try:
+        np.copyto(np.empty_like(slot), value, casting="unsafe")
+    except (ValueError, TypeError):
+        return False
+    return True

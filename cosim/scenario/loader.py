@@ -1,0 +1,219 @@
+"""Loading scenario files: TOML, ``extends`` chains, validation, path resolution.
+
+``load_scenario(path)`` reads a TOML scenario, loads the file it ``extends`` (recursively,
+relative to the extending file), deep-merges the child over the base (tables merge key by
+key; arrays and scalars replace), validates the result and makes every relative
+``ScenarioPath`` absolute against the directory of the file that set it. Every problem is
+reported at once in one :class:`~cosim.errors.ScenarioError`, each with its dotted key,
+the file that set the key and the line it is written on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import Problem, ScenarioError
+from .fields import resolve_paths
+from .issues import Issue, describe, dotted
+from .model import Scenario, validate_scenario
+from .tomlkeys import key_lines
+
+__all__ = ["LoadedScenario", "load_scenario", "validate_files"]
+
+Key = tuple[str | int, ...]
+
+_AT_LINE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario and the files it was read from.
+
+    ``path`` is the scenario file (absolute), ``text`` its own TOML text, ``texts`` the text
+    of every file read (the file and all it extends) keyed by absolute path string,
+    ``files`` every file read (base files first). ``origins`` maps key paths to the file
+    that set them; use :meth:`locate` / :meth:`problem` to point a user at a key."""
+
+    scenario: Scenario
+    path: Path
+    text: str
+    texts: dict[str, str]
+    files: list[Path]
+    origins: Mapping[Key, Path] = field(default_factory=dict, repr=False, compare=False)
+
+    def locate(self, key: str | Key) -> tuple[Path, int | None]:
+        """The file that set ``key`` (``"connections.2.to"`` or a tuple) and its line there."""
+        loc = _parse_key(key) if isinstance(key, str) else tuple(key)
+        file = _origin(self.origins, loc, self.path)
+        return file, _line(self.texts.get(str(file), ""), loc)
+
+    def problem(self, key: str | Key, message: str) -> Problem:
+        """A :class:`Problem` at ``key``, with the file and line it comes from."""
+        loc = _parse_key(key) if isinstance(key, str) else tuple(key)
+        file, line = self.locate(loc)
+        return Problem(dotted(loc), message, file, line)
+
+
+def _parse_key(key: str) -> Key:
+    return tuple(int(p) if p.isdigit() else p for p in key.split(".")) if key else ()
+
+
+def _origin(origins: Mapping[Key, Path], loc: Key, default: Path) -> Path:
+    """The file that set ``loc`` or, failing that, its nearest enclosing table."""
+    for n in range(len(loc), 0, -1):
+        found = origins.get(loc[:n])
+        if found is not None:
+            return found
+    return default
+
+
+_LINE_CACHE: dict[str, dict[Key, int]] = {}
+
+
+def _line(text: str, loc: Key) -> int | None:
+    """The line where ``loc`` (or, failing that, its nearest enclosing key) is written."""
+    lines = _LINE_CACHE.get(text)
+    if lines is None:
+        lines = key_lines(text)
+        if len(_LINE_CACHE) > 64:
+            _LINE_CACHE.clear()
+        _LINE_CACHE[text] = lines
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+@dataclass
+class _Merged:
+    """Merged data of a file and all it extends, with the file each key comes from."""
+
+    data: dict[str, Any]
+    origins: dict[Key, Path]
+    texts: dict[str, str]
+    files: list[Path]
+
+
+def _leaf_origins(value: Any, loc: Key, file: Path, out: dict[Key, Path]) -> None:
+    out[loc] = file
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _leaf_origins(v, (*loc, k), file, out)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _leaf_origins(v, (*loc, i), file, out)
+
+
+def _merge(base: dict, child: dict, loc: Key, file: Path, origins: dict[Key, Path]) -> dict:
+    """Deep-merge ``child`` (from ``file``) over ``base``: tables merge key by key, anything
+    else replaces; ``origins`` is updated for every key the child sets."""
+    out = dict(base)
+    for key, value in child.items():
+        here = (*loc, key)
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            origins[here] = file
+            out[key] = _merge(out[key], value, here, file, origins)
+        else:
+            for old in [k for k in origins if k[: len(here)] == here]:
+                del origins[old]
+            _leaf_origins(value, here, file, origins)
+            out[key] = value
+    return out
+
+
+def _syntax_problem(exc: tomllib.TOMLDecodeError, file: Path) -> Problem:
+    message = str(exc)
+    m = _AT_LINE.search(message)
+    line = int(m.group(1)) if m else None
+    if m:
+        message = f"{message[: m.start()]} (column {m.group(2)})"
+    return Problem("", f"TOML syntax error: {message}", file, line)
+
+
+def _read(path: Path, chain: tuple[Path, ...]) -> _Merged:
+    """Read ``path`` and everything it extends; raise ScenarioError on the first file that
+    cannot be read or parsed, or on an extends cycle."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ScenarioError([Problem("", f"cannot read the scenario file: {reason}", path)]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([_syntax_problem(exc, path)]) from None
+    own_origins: dict[Key, Path] = {}
+    _leaf_origins(data, (), path, own_origins)
+    del own_origins[()]
+    extends = data.get("extends")
+    if extends is None:
+        return _Merged(data, own_origins, {str(path): text}, [path])
+    where = _line(text, ("extends",))
+    if not isinstance(extends, str) or not extends:
+        raise ScenarioError([Problem(
+            "extends", f"expected a file name (string), got {describe(extends)}", path, where
+        )])
+    base_path = Path(os.path.normpath(path.parent / Path(extends).expanduser()))
+    if base_path in chain or base_path == path:
+        cycle = " -> ".join(p.name if p.parent == path.parent else str(p) for p in (*chain, path, base_path))
+        raise ScenarioError([Problem("extends", f"extends cycle: {cycle}", path, where)])
+    if not base_path.is_file():
+        raise ScenarioError([Problem(
+            "extends", f"base scenario {str(base_path)!r} does not exist", path, where
+        )])
+    base = _read(base_path, (*chain, path))
+    origins = dict(base.origins)
+    merged = _merge(base.data, data, (), path, origins)
+    return _Merged(merged, origins, {**base.texts, str(path): text}, [*base.files, path])
+
+
+def _problems(issues: Iterable[Issue], merged: _Merged, path: Path) -> list[Problem]:
+    problems = []
+    for issue in issues:
+        file = _origin(merged.origins, issue.loc, path)
+        line = _line(merged.texts.get(str(file), ""), issue.loc)
+        problems.append(Problem(issue.key, issue.message, file, line))
+    order = {str(f): n for n, f in enumerate(merged.files)}
+    return sorted(problems, key=lambda p: (order.get(str(p.file), -1), p.line or 10**9))
+
+
+def load_scenario(path: str | os.PathLike[str]) -> LoadedScenario:
+    """Load, merge, validate and resolve the scenario file at ``path``.
+
+    Raises :class:`~cosim.errors.ScenarioError` listing every problem found."""
+    path = Path(os.path.abspath(Path(path).expanduser()))
+    merged = _read(path, ())
+    scenario, issues = validate_scenario(merged.data)
+    if scenario is None:
+        raise ScenarioError(_problems(issues, merged, path))
+
+    def base_dir_for(loc: Key) -> Path:
+        return _origin(merged.origins, loc, path).parent
+
+    scenario = resolve_paths(scenario, base_dir_for)
+    assert isinstance(scenario, Scenario)
+    return LoadedScenario(
+        scenario=scenario,
+        path=path,
+        text=merged.texts[str(path)],
+        texts=merged.texts,
+        files=merged.files,
+        origins=merged.origins,
+    )
+
+
+def validate_files(paths: Iterable[str | os.PathLike[str]]) -> list[Problem]:
+    """Load every file in ``paths`` and return all their problems (empty: all valid)."""
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            load_scenario(path)
+        except ScenarioError as exc:
+            problems += exc.problems
+    return problems

@@ -1,0 +1,97 @@
+"""The ``cosim`` command line, run as a user runs it (subprocesses)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import xarray as xr
+from scenario_files import probe_chain
+
+TESTS = Path(__file__).parent
+REPO = TESTS.parent
+# the CLI with the test doubles registered (as a plugin package would register its types)
+CLI = [sys.executable, "-c",
+       "import sys; sys.path.insert(0, sys.argv.pop(1)); import doubles; doubles.register_doubles(); "
+       "from cosim.cli import main; sys.exit(main(sys.argv[1:]))", str(TESTS)]
+
+
+def cosim(*args, **kwargs):
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=120, **kwargs)
+
+
+def test_help_on_every_command():
+    for args in ([], ["run"], ["validate"], ["schema"], ["info"]):
+        r = cosim(*args, "--help")
+        assert r.returncode == 0 and "usage: cosim" in r.stdout
+
+
+def test_validate_reports_three_mistakes_with_paths_and_exits_non_zero(tmp_path):
+    f = tmp_path / "three.toml"
+    f.write_text('[simulation]\nstop_time_s = "long"\nstpe_s = 1.0\n\n'
+                 '[components.src]\ntype = "profile"\ntime_s = [0.0, 1.0]\nvalues = { p_W = [1.0, 2.0] }\n')
+    r = cosim("validate", f)
+    assert r.returncode == 1
+    err = r.stderr
+    assert "3 problems" in err
+    assert f"{f}:3: simulation.stpe_s: unknown key 'stpe_s'; did you mean 'step_s'?" in err
+    assert f"{f}:2: simulation.stop_time_s: expected a number" in err
+    assert "simulation.step_s: required key is missing" in err
+
+
+def test_validate_ok_and_schema_is_json_with_component_types(tmp_path):
+    r = cosim("validate", REPO / "scenarios" / "wltc3b_trace.toml")
+    assert r.returncode == 0 and "ok" in r.stdout
+    r = cosim("schema")
+    schema = json.loads(r.stdout)
+    assert "simulation" in schema["properties"]
+    assert "test_probe" in r.stdout and "interpolation" in r.stdout
+
+
+def test_run_then_info(tmp_path):
+    out = tmp_path / "r.nc"
+    r = cosim("run", probe_chain(tmp_path), "--output", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(out)
+    r = cosim("info", out)
+    assert r.returncode == 0
+    assert "complete" in r.stdout and "sink.y" in r.stdout and "W" in r.stdout
+
+
+def test_errors_are_one_clear_line_and_tracebacks_only_with_debug(tmp_path):
+    out = tmp_path / "r.nc"
+    out.write_text("x")
+    r = cosim("run", probe_chain(tmp_path), "--output", out)
+    assert r.returncode == 1
+    assert r.stderr.startswith("cosim: error: result file") and "Traceback" not in r.stderr
+    r = cosim("--debug", "run", probe_chain(tmp_path), "--output", out)
+    assert r.returncode == 1 and "Traceback" in r.stderr
+    r = cosim("info", tmp_path / "missing.nc")
+    assert r.returncode == 1 and "no such file" in r.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_killed_run_leaves_a_readable_incomplete_file(tmp_path, sig):
+    out = tmp_path / "r.nc"
+    scenario = probe_chain(tmp_path, stop=100000.0, step=1.0, flush=5, sleep=0.002)
+    proc = subprocess.Popen([*CLI, "run", str(scenario), "--output", str(out), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # a few hundred steps, several flushes
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["status"] == "incomplete"
+        assert "interrupted" in ds.attrs["status_reason"]
+        n = ds.sizes["time"]
+        assert 10 < n < 100000
+        assert (ds["time"].diff("time") > 0).all()
+        assert float(ds["time"][-1]) == n - 1  # every record up to the interruption is kept

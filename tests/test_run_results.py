@@ -1,0 +1,96 @@
+"""A scenario run end to end: the dataset on disk, its metadata, and what a failure leaves."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+from scenario_files import probe_chain
+
+from cosim.errors import CosimError, ResultExistsError
+from cosim.run import run_scenario
+from cosim.scenario import load_scenario
+
+
+def test_dataset_round_trip_values_units_and_provenance(tmp_path):
+    scenario = probe_chain(tmp_path)
+    out = run_scenario(load_scenario(scenario), output=tmp_path / "r.nc")
+    assert out.status == "complete" and out.n_records == 11
+    with xr.open_dataset(out.path) as ds:
+        assert ds.attrs["status"] == "complete"
+        np.testing.assert_array_equal(ds["time"].values, np.arange(11.0))
+        assert ds["time"].attrs["units"] == "s"
+        for name, var in ds.data_vars.items():
+            assert var.attrs.get("units"), name
+            assert var.attrs.get("long_name"), name
+        assert ds["layered.temperature"].dims == ("time", "layer")
+        assert ds["layered.temperature"].attrs["units"] == "K"
+        # the source ramps 0 -> 100 W over 10 s; step means are 5, 15, ..., 95 W
+        np.testing.assert_allclose(ds["src.power_W"].values[1:], 10.0 * np.arange(10) + 5.0)
+        # the sink integrates 1 + u: at 10 s, 10 + integral of the ramp = 10 + 500
+        assert float(ds["sink.y"][-1]) == pytest.approx(510.0)
+        assert ds.attrs["scenario"] == scenario.read_text()
+        assert json.loads(ds.attrs["scenario_resolved"])["simulation"]["stop_time_s"] == 10.0
+        assert ds.attrs["coupling_order"] == "src -> sink -> layered"
+        files = json.loads(ds.attrs["input_files_sha256"])
+        assert str(scenario) in files
+        assert ds.attrs["cosim_version"]
+
+
+def test_output_variables_select_by_pattern(tmp_path):
+    text = probe_chain(tmp_path).read_text().replace(
+        "flush_every_records = 100", 'flush_every_records = 100\nvariables = ["sink.*"]')
+    (tmp_path / "sel.toml").write_text(text)
+    out = run_scenario(load_scenario(tmp_path / "sel.toml"), output=tmp_path / "r.nc")
+    with xr.open_dataset(out.path) as ds:
+        assert sorted(ds.data_vars) == ["sink.y", "sink.z"]
+    (tmp_path / "bad.toml").write_text(text.replace('"sink.*"', '"snik.*"'))
+    with pytest.raises(CosimError, match=r"\['snik\.\*'\] match no output"):
+        run_scenario(load_scenario(tmp_path / "bad.toml"), output=tmp_path / "r2.nc")
+
+
+def test_existing_result_is_never_overwritten_silently(tmp_path):
+    loaded = load_scenario(probe_chain(tmp_path))
+    target = tmp_path / "r.nc"
+    target.write_bytes(b"precious")
+    with pytest.raises(ResultExistsError, match="--overwrite"):
+        run_scenario(loaded, output=target)
+    assert target.read_bytes() == b"precious"
+    run_scenario(loaded, output=target, overwrite=True)
+    with xr.open_dataset(target) as ds:
+        assert ds.attrs["status"] == "complete"
+
+
+def test_default_path_is_under_results_and_unique(tmp_path):
+    loaded = load_scenario(probe_chain(tmp_path))
+    out = run_scenario(loaded, results_dir=tmp_path / "results")
+    assert out.path.parent == tmp_path / "results" and out.path.name.startswith("chain-")
+
+
+@pytest.mark.parametrize(
+    "extra, cause",
+    [
+        ("nan_at_s = 4.0", "output 'y' is not finite"),
+        ("fail_at_s = 4.0", "RuntimeError: deliberate failure"),
+    ],
+)
+def test_failing_component_leaves_an_incomplete_dataset_naming_the_cause(tmp_path, extra, cause):
+    loaded = load_scenario(probe_chain(tmp_path, flush=2, extra=extra))
+    with pytest.raises(CosimError) as info:
+        run_scenario(loaded, output=tmp_path / "r.nc")
+    msg = str(info.value)
+    assert "component 'sink'" in msg and "t = " in msg and cause in msg
+    with xr.open_dataset(tmp_path / "r.nc") as ds:
+        assert ds.attrs["status"] == "incomplete"
+        assert cause in ds.attrs["status_reason"]
+        assert float(ds["time"][-1]) <= 4.0  # what was recorded before the failure
+        assert ds.sizes["time"] >= 4
+        assert np.isfinite(ds["sink.y"].values).all()
+
+
+def test_coupling_errors_stop_before_any_file_is_written(tmp_path):
+    text = probe_chain(tmp_path).read_text().replace('to = "sink.u"', 'to = "sink.v"')
+    (tmp_path / "bad.toml").write_text(text)
+    with pytest.raises(CosimError, match=r"bad\.toml:\d+: src\.power_W -> sink\.v: sink\.v does not exist \(sink's inputs: u\)"):
+        run_scenario(load_scenario(tmp_path / "bad.toml"), output=tmp_path / "r.nc")
+    assert not (tmp_path / "r.nc").exists()
