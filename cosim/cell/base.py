@@ -1,0 +1,207 @@
+"""The contract of a batched electrochemical cell model (SPM, SPMe, DFN).
+
+A model advances ``n_cells`` independent unit cells together; every input and output is a
+float64 array of shape ``(n_cells,)``. Cells never interact inside a model (stacks and
+packs couple them outside), so a cell's results do not depend on the rest of its batch.
+
+Contract for implementers (subclass :class:`CellModel`):
+
+1. ``__init__(params, **mesh)`` builds the state at the parameter set's initial state
+   (uniform particle and electrolyte concentrations). Mesh keywords have defaults that
+   reach the reference accuracy (see the tests against PyBaMM).
+2. Implement ``_prepare(h, T_K)``: everything of a step of ``h`` seconds at cell
+   temperatures ``T_K`` that does not depend on the applied current (factorisations,
+   decay factors, affine parts); return an opaque object.
+3. Implement ``_evaluate(prep, current_A)``: the end-of-step terminal voltage for a
+   current held over the step, *without* changing the state; return ``(voltage, aux)``.
+   It must be cheap enough to be called a few times per step (power and voltage control
+   solve for the current with it) and must tolerate currents that give no solution
+   (return NaN voltage for those cells, never raise).
+4. Implement ``_commit(prep, current_A, aux)``: make the step happen. Outputs (see
+   :data:`OUTPUTS`) are read through the ``out`` property: either fill the dict
+   ``self.out[...]`` in ``_commit``, or override ``_outputs()`` to compute them only when
+   read (cheaper when a driver only needs the voltage).
+5. Implement ``_get_state()``/``_set_state()`` (copies of every state array).
+
+The public :meth:`CellModel.step` drives the current, power (``V * I = P``) or voltage
+modes on top of these hooks. Sign: current and power are positive on discharge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .params import CellParams
+
+#: outputs every model fills after each step: name -> (unit, long name)
+OUTPUTS: dict[str, tuple[str, str]] = {
+    "voltage_V": ("V", "terminal voltage"),
+    "current_A": ("A", "current (positive on discharge)"),
+    "ocv_V": ("V", "open-circuit voltage at the mean particle stoichiometries"),
+    "soc": ("1", "state of charge (negative electrode lithium in its SOC window)"),
+    "anode_potential_V": ("V", "negative electrode potential vs Li/Li+ at the separator (plating margin)"),
+    "heat_reaction_W": ("W", "irreversible heat of the electrode reactions"),
+    "heat_ohmic_W": ("W", "irreversible ohmic heat (electrolyte, solid, contacts, concentration polarisation)"),
+    "heat_reversible_W": ("W", "reversible (entropic) heat"),
+}
+
+
+class ConvergenceError(RuntimeError):
+    """A step did not converge; carries the cell indices, time step and state."""
+
+    def __init__(self, message: str, cells: np.ndarray):
+        super().__init__(message)
+        self.cells = cells
+
+
+class CellModel:
+    """Base class of the batched cell models; see the module docstring."""
+
+    name = ""
+
+    def __init__(self, params: CellParams):
+        self.params = params
+        self.n = params.n_cells
+        self._out: dict[str, np.ndarray] = {}
+
+    @property
+    def out(self) -> dict[str, np.ndarray]:
+        """Outputs after the last step (arrays of shape ``(n_cells,)``)."""
+        return self._outputs()
+
+    def _outputs(self) -> dict[str, np.ndarray]:
+        return self._out
+
+    # -- hooks ------------------------------------------------------------------------
+    def _prepare(self, h: float, T_K: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def _evaluate(self, prep: Any, current_A: np.ndarray) -> tuple[np.ndarray, Any]:
+        raise NotImplementedError
+
+    def _commit(self, prep: Any, current_A: np.ndarray, aux: Any) -> None:
+        raise NotImplementedError
+
+    def _get_state(self) -> Any:
+        raise NotImplementedError
+
+    def _set_state(self, state: Any) -> None:
+        raise NotImplementedError
+
+    # -- public -----------------------------------------------------------------------
+    def get_state(self) -> Any:
+        return self._get_state()
+
+    def set_state(self, state: Any) -> None:
+        self._set_state(state)
+
+    def voltage_after(self, h: float, T_K, current_A) -> np.ndarray:
+        """Terminal voltage after holding ``current_A`` for ``h`` seconds from the present
+        state (the state does not change)."""
+        prep = self._prepare(float(h), self._cells(T_K))
+        return self._evaluate(prep, self._cells(current_A))[0]
+
+    def rest_outputs(self, T_K) -> dict[str, np.ndarray]:
+        """Fill the outputs for the present state at zero current (before the first step)."""
+        return self.step(1e-9, T_K, current_A=0.0)
+
+    def available_power(self, duration_s: float, T_K, v_min: float, v_max: float):
+        """Power each cell can deliver (discharge, >= 0) and take (charge, <= 0) over a
+        constant-current pulse of ``duration_s`` that ends exactly at ``v_min`` / ``v_max``."""
+        T = self._cells(T_K)
+        prep = self._prepare(float(duration_s), T)
+        I_dis, V_dis, _ = self._solve_voltage(prep, np.full(self.n, v_min))
+        I_ch, V_ch, _ = self._solve_voltage(prep, np.full(self.n, v_max))
+        dis = np.where(np.isfinite(V_dis), np.maximum(I_dis, 0.0) * v_min, 0.0)
+        ch = np.where(np.isfinite(V_ch), np.minimum(I_ch, 0.0) * v_max, 0.0)
+        return dis, ch
+
+    def step(self, h: float, T_K, *, current_A=None, power_W=None, voltage_V=None,
+             limits: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
+        """Advance every cell by ``h`` seconds with one input held over the step: a current,
+        a power (the current with ``V * I = P`` at the end of the step) or a terminal
+        voltage. With ``limits = (v_min, v_max)`` a cell that would end the step outside
+        them is held at the limit instead (its current follows). Returns ``self.out``."""
+        given = [x is not None for x in (current_A, power_W, voltage_V)]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of current_A, power_W, voltage_V")
+        T = self._cells(T_K)
+        prep = self._prepare(float(h), T)
+        if current_A is not None:
+            current = self._cells(current_A)
+            voltage, aux = self._evaluate(prep, current)
+        elif power_W is not None:
+            current, voltage, aux = self._solve_power(prep, self._cells(power_W))
+        else:
+            current, voltage, aux = self._solve_voltage(prep, self._cells(voltage_V))
+        if limits is not None:
+            lost = ~np.isfinite(voltage)  # no solution at this current: a limit is certainly crossed
+            low = (voltage < limits[0]) | (lost & (current > 0))
+            high = (voltage > limits[1]) | (lost & (current < 0))
+            if low.any() or high.any():
+                target = np.where(low, limits[0], np.where(high, limits[1], voltage))
+                I_lim, V_lim, aux = self._solve_voltage(prep, target, current0=np.where(lost, 0.0, current))
+                clamp = low | high
+                current = np.where(clamp, I_lim, current)
+                voltage, aux = self._evaluate(prep, current)
+        bad = ~np.isfinite(voltage)
+        if bad.any():
+            cells = np.flatnonzero(bad)
+            raise ConvergenceError(
+                f"{self.name}: no solution for cell(s) {cells[:10].tolist()} over a step of {h:g} s "
+                f"(current {current[cells[:3]].tolist()} A): outside the model's range "
+                "(a particle empty or full, or the electrolyte depleted)",
+                cells,
+            )
+        self._commit(prep, current, aux)
+        return self.out
+
+    def _cells(self, value) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value, dtype=float), (self.n,)).copy()
+
+    def _solve_voltage(self, prep, target: np.ndarray, current0=None):
+        """Current giving ``target`` terminal voltage: secant iterations on V(I) per cell."""
+        I0 = np.zeros(self.n) if current0 is None else current0
+        V0, _ = self._evaluate(prep, I0)
+        # a first guess from a small-signal resistance
+        dI = np.maximum(1e-3 * self._current_scale(), 1e-9)
+        V1, _ = self._evaluate(prep, I0 + dI)
+        Rs = np.where(np.abs(V0 - V1) > 0, (V0 - V1) / dI, 1e-3)
+        I1 = I0 + (V0 - target) / Rs
+        return self._secant(prep, lambda I, V: V - target, I0, V0, I1)
+
+    def _solve_power(self, prep, power: np.ndarray):
+        """Current with ``I * V(I) = P``; the branch with the smaller current."""
+        I0 = np.zeros(self.n)
+        V0, _ = self._evaluate(prep, I0)
+        I1 = power / np.where(V0 > 0, V0, 1.0)
+        return self._secant(prep, lambda I, V: I * V - power, I0, V0, I1)
+
+    def _secant(self, prep, residual, I0, V0, I1, tol=1e-10, max_iter=30):
+        r0 = residual(I0, V0)
+        V1, aux = self._evaluate(prep, I1)
+        r1 = residual(I1, V1)
+        scale = self._current_scale()
+        for _ in range(max_iter):
+            done = np.abs(I1 - I0) <= tol * scale
+            if done.all():
+                break
+            denom = r1 - r0
+            step = np.where((denom != 0) & ~done, r1 * (I1 - I0) / np.where(denom != 0, denom, 1.0), 0.0)
+            step = np.clip(step, -2 * scale, 2 * scale)
+            I0, r0 = I1, r1
+            I1 = I1 - step
+            V1, aux = self._evaluate(prep, I1)
+            r1 = np.where(np.isfinite(V1), residual(I1, V1), np.nan)
+            if np.isnan(r1).any():  # overshot out of range: halve back towards the last point
+                bad = np.isnan(r1)
+                I1 = np.where(bad, 0.5 * (I0 + I1), I1)
+                V1, aux = self._evaluate(prep, I1)
+                r1 = residual(I1, V1)
+        return I1, V1, aux
+
+    def _current_scale(self) -> np.ndarray:
+        """A 1C-like current per cell [A] for tolerances and step limits."""
+        raise NotImplementedError

@@ -1,0 +1,130 @@
+"""Numeric cell parameters as the solvers consume them: SI units, batched over cells.
+
+A :class:`CellParams` describes ``n_cells`` unit cells (negative electrode | separator |
+positive electrode) at once. Every per-cell quantity is a float64 array of shape
+``(n_cells,)`` (a spread between cells is just different values); material functions are
+shared by all cells of a batch and vectorized over any array shape.
+
+Conventions (as in the DFN literature and PyBaMM):
+
+* x runs from the negative current collector (x = 0) through the separator to the
+  positive current collector.
+* Current ``I > 0`` is discharge. The interfacial current density ``j`` [A/m^2 of particle
+  surface] is positive for oxidation (lithium leaves the particle: the negative electrode
+  on discharge).
+* Stoichiometry ``sto = c_s / c_max``. Butler-Volmer::
+
+      j = i0 * (exp(alpha_a F eta / (R T)) - exp(-alpha_c F eta / (R T)))
+      i0 = k * c_e**alpha_a * (c_max - c_surf)**alpha_a * c_surf**alpha_c * arrhenius(E_k)
+      eta = phi_s - phi_e - U(sto_surf) - R_film * j
+
+* Effective transport: ``kappa_eff = kappa(c_e, T) * porosity**b`` (and likewise ``D_e``),
+  ``b`` = Bruggeman exponent of the region; solid conductivity is given as effective.
+* Temperature: ``arrhenius(E) = exp(E / R * (1 / T_ref - 1 / T))``; open-circuit
+  potentials are ``U(sto) + (T - T_ref) * dUdT(sto)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+F = 96485.33212  # C/mol, CODATA 2018
+R = 8.314462618  # J/(mol K), CODATA 2018
+
+#: f(sto) -> value, vectorized over arrays
+StoFunction = Callable[[np.ndarray], np.ndarray]
+#: f(c_e [mol/m^3], T [K]) -> value, vectorized over arrays
+ElectrolyteFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def arrhenius(activation_energy_J_mol, T, T_ref):
+    """exp(E / R * (1 / T_ref - 1 / T)); 1 when E = 0."""
+    return np.exp(np.asarray(activation_energy_J_mol) / R * (1.0 / T_ref - 1.0 / np.asarray(T)))
+
+
+@dataclass(frozen=True, eq=False)
+class ActiveMaterial:
+    """One active material of an electrode (an electrode may hold several side by side)."""
+
+    name: str
+    volume_fraction: np.ndarray  # (n,) active-material volume fraction eps_s in the electrode
+    particle_radius_m: np.ndarray  # (n,)
+    c_max_mol_m3: np.ndarray  # (n,)
+    sto_initial: np.ndarray  # (n,) initial stoichiometry (uniform in the particle)
+    sto_at_soc0: np.ndarray  # (n,) stoichiometry at 0 % SOC (for the SOC definition)
+    sto_at_soc100: np.ndarray  # (n,) stoichiometry at 100 % SOC
+    diffusivity_m2_s: np.ndarray  # (n,) solid diffusivity at T_ref
+    diffusivity_activation_J_mol: float
+    ocp_V: StoFunction  # U(sto) at T_ref [V vs Li/Li+]
+    entropic_V_K: StoFunction  # dU/dT(sto) [V/K]
+    rate_constant: np.ndarray  # (n,) k in A m^-2 (mol m^-3)^-(alpha_a + alpha_a + alpha_c)
+    rate_activation_J_mol: float
+    alpha_a: float = 0.5
+    alpha_c: float = 0.5
+    film_resistance_Ohm_m2: np.ndarray | float = 0.0  # per m^2 of particle surface
+
+    @property
+    def surface_area_per_volume(self) -> np.ndarray:
+        """a = 3 eps_s / r [1/m]"""
+        return 3.0 * self.volume_fraction / self.particle_radius_m
+
+
+@dataclass(frozen=True, eq=False)
+class Electrode:
+    thickness_m: np.ndarray  # (n,)
+    porosity: np.ndarray  # (n,) electrolyte volume fraction
+    bruggeman: np.ndarray  # (n,) exponent b in porosity**b
+    conductivity_S_m: np.ndarray  # (n,) effective solid (electronic) conductivity
+    materials: tuple[ActiveMaterial, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Separator:
+    thickness_m: np.ndarray
+    porosity: np.ndarray
+    bruggeman: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Electrolyte:
+    c_initial_mol_m3: np.ndarray  # (n,)
+    conductivity_S_m: ElectrolyteFunction  # kappa(c_e, T), bulk
+    diffusivity_m2_s: ElectrolyteFunction  # D_e(c_e, T), bulk
+    transference_number: float  # t+^0
+    thermodynamic_factor: float = 1.0  # 1 + d ln f / d ln c
+
+
+@dataclass(frozen=True, eq=False)
+class CellParams:
+    """Parameters of ``n_cells`` unit cells; see the module docstring for conventions."""
+
+    n_cells: int
+    area_m2: np.ndarray  # (n,) electrode area of one unit cell
+    negative: Electrode
+    separator: Separator
+    positive: Electrode
+    electrolyte: Electrolyte
+    T_ref_K: float = 298.15
+    lower_voltage_V: float = 2.5
+    upper_voltage_V: float = 4.2
+    contact_resistance_Ohm: np.ndarray | float = 0.0  # (n,) series resistance of the unit cell
+    name: str = ""
+    citations: tuple[str, ...] = field(default_factory=tuple)
+
+    def with_(self, **changes) -> "CellParams":
+        return replace(self, **changes)
+
+    def at_soc(self, soc: float) -> "CellParams":
+        """The same cells starting at state of charge ``soc``: every material's initial
+        stoichiometry at the same fraction of its SOC window."""
+
+        def moved(el: Electrode) -> Electrode:
+            mats = tuple(
+                replace(m, sto_initial=m.sto_at_soc0 + soc * (m.sto_at_soc100 - m.sto_at_soc0)) for m in el.materials
+            )
+            return replace(el, materials=mats)
+
+        return replace(self, negative=moved(self.negative), positive=moved(self.positive))

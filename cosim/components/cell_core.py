@@ -1,0 +1,190 @@
+"""``cell``: the electrochemical cell core as a component (one cell or a batch).
+
+A batch of ``n_cells`` identical unit cells (SPM, SPMe or DFN) driven by a current, a power
+or a voltage set point, at a temperature that is an input (from a thermal network) or a
+fixed value. With ``n_cells = 1`` the ports are scalars; otherwise vectors along ``cell``.
+
+Voltage limits (the parameter set's, unless overridden): ``on_limit = "stop"`` ends the run
+naming the cell, the time and the voltage; ``"clamp"`` holds the cell at the limit instead
+(the current then follows from the voltage, as in the CV phase of a charge).
+A step that does not converge is retried in halves (up to ``max_step_halvings``) before the
+run stops with the cell index, time and state.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from ..errors import ComponentError
+from ..scenario.types import ScenarioPath
+from .base import Causality, Component, ComponentConfig, Port
+from .registry import register
+
+_KWARG = {"current": "current_A", "power": "power_W", "voltage": "voltage_V"}
+
+
+class CellCoreConfig(ComponentConfig):
+    parameter_set: str | None = Field(None, description="name of a shipped parameter set, e.g. 'chen2020'")
+    parameter_file: ScenarioPath | None = Field(None, description="a parameter-set TOML file of your own")
+    overrides: dict[str, float] = Field(
+        default_factory=dict,
+        description="parameter changes by dotted key, e.g. {'negative.thickness_m' = 10e-6}",
+    )
+    model: Literal["spm", "spme", "dfn"] = "spme"
+    n_cells: int = Field(1, ge=1, description="number of identical cells advanced together")
+    control: Literal["current", "power", "voltage"] = Field("current", description="which set point drives the cells")
+    initial_soc: float | None = Field(None, ge=0.0, le=1.0, description="initial state of charge (default: the set's initial state)")
+    temperature_K: float = Field(298.15, gt=0.0, description="cell temperature while the temperature input is unconnected")
+    lower_voltage_V: float | None = Field(None, gt=0.0, description="default: the parameter set's")
+    upper_voltage_V: float | None = Field(None, gt=0.0, description="default: the parameter set's")
+    on_limit: Literal["stop", "clamp"] = "stop"
+    pulse_duration_s: float | None = Field(
+        10.0, gt=0.0, description="pulse length of the available-power outputs; none to skip them"
+    )
+    max_step_s: float | None = Field(None, gt=0.0, description="longest internal step (default: the macro step)")
+    max_step_halvings: int = Field(6, ge=0)
+
+    @model_validator(mode="after")
+    def _one_parameter_source(self) -> "CellCoreConfig":
+        if (self.parameter_set is None) == (self.parameter_file is None):
+            raise ValueError("give exactly one of 'parameter_set' and 'parameter_file'")
+        return self
+
+
+def build_model(config: CellCoreConfig):
+    """The batched cell model a configuration describes."""
+    from ..cell.parameter_set import load_parameter_set
+    from ..cell.spme import SPM, SPMe
+
+    pset = load_parameter_set(config.parameter_file or config.parameter_set)
+    if config.overrides:
+        pset = pset.with_overrides(config.overrides)
+    params = pset.to_cell_params(config.n_cells)
+    if config.initial_soc is not None:
+        params = params.at_soc(config.initial_soc)
+    if config.model == "dfn":
+        from ..cell.dfn import DFN
+
+        return DFN(params)
+    return {"spm": SPM, "spme": SPMe}[config.model](params)
+
+
+@register
+class CellCore(Component):
+    """Batched electrochemical cell core; see the module docstring."""
+
+    type_name = "cell"
+    Config = CellCoreConfig
+    can_get_set_state = True
+
+    _SETPOINT = {"current": ("current_setpoint_A", "A"), "power": ("power_setpoint_W", "W"),
+                 "voltage": ("voltage_setpoint_V", "V")}
+
+    def __init__(self, name: str, config: CellCoreConfig):
+        self.model = build_model(config)
+        p = self.model.params
+        self.v_min = config.lower_voltage_V or p.lower_voltage_V
+        self.v_max = config.upper_voltage_V or p.upper_voltage_V
+        self._material_outputs = [
+            (side, m.name) for side, el in (("negative", p.negative), ("positive", p.positive)) for m in el.materials
+        ]
+        super().__init__(name, config)
+
+    def _declare_ports(self):
+        c = self.config
+        shape, dims = ((), ()) if c.n_cells == 1 else ((c.n_cells,), ("cell",))
+        setpoint, unit = self._SETPOINT[c.control]
+        yield Port(setpoint, Causality.INPUT, unit=unit, shape=shape, dims=dims, start=0.0,
+                   long_name=f"{c.control} set point (positive on discharge)")
+        yield Port("temperature_K", Causality.INPUT, unit="K", shape=shape, dims=dims, start=c.temperature_K,
+                   long_name="cell temperature")
+        deps = (setpoint, "temperature_K")
+
+        def out(name, unit, long_name):
+            return Port(name, Causality.OUTPUT, unit=unit, shape=shape, dims=dims, depends_on=deps, long_name=long_name)
+
+        from ..cell.base import OUTPUTS
+
+        for key, (unit, long_name) in OUTPUTS.items():
+            yield out(key, unit, long_name)
+        yield out("power_W", "W", "electrical power (positive on discharge)")
+        for side, mat in self._material_outputs:
+            yield out(f"sto_surface_{side}_{mat}", "1", f"surface stoichiometry of {mat} in the {side} electrode")
+            yield out(f"sto_mean_{side}_{mat}", "1", f"mean stoichiometry of {mat} in the {side} electrode")
+        if c.pulse_duration_s is not None:
+            yield out("available_discharge_power_W", "W",
+                      f"discharge power for {c.pulse_duration_s:g} s down to {self.v_min:g} V")
+            yield out("available_charge_power_W", "W",
+                      f"charge power for {c.pulse_duration_s:g} s up to {self.v_max:g} V (negative)")
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _vector(self, value) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value, dtype=float), (self.model.n,))
+
+    def _publish(self, out: dict, T: np.ndarray) -> None:
+        scalar = self.config.n_cells == 1
+        values = dict(out)
+        values["power_W"] = out["voltage_V"] * out["current_A"]
+        if self.config.pulse_duration_s is not None:
+            dis, ch = self.model.available_power(self.config.pulse_duration_s, T, self.v_min, self.v_max)
+            values["available_discharge_power_W"] = dis
+            values["available_charge_power_W"] = ch
+        for port in self.outputs:
+            v = np.asarray(values[port.name], dtype=float)
+            self.y[port.name] = float(v[0]) if scalar else v.copy()
+
+    def _initialize(self, t0: float) -> None:
+        T = self._vector(self.u["temperature_K"])
+        self.model.rest_outputs(T)
+        self._publish(self.model.out, T)
+
+    def _do_step(self, t: float, h: float) -> None:
+        c = self.config
+        setpoint = self._vector(self.u[self._SETPOINT[c.control][0]])
+        T = self._vector(self.u["temperature_K"])
+        n_sub = 1 if c.max_step_s is None else max(1, int(np.ceil(h / c.max_step_s - 1e-9)))
+        for k in range(n_sub):
+            self._step_with_retries(t + k * h / n_sub, h / n_sub, setpoint, T)
+        self._publish(self.model.out, T)
+
+    def _step_with_retries(self, t: float, h: float, setpoint: np.ndarray, T: np.ndarray, depth: int = 0) -> None:
+        from ..cell.base import ConvergenceError
+
+        state = self.model.get_state()
+        try:
+            self.model.step(h, T, **{_KWARG[self.config.control]: setpoint},
+                            limits=(self.v_min, self.v_max) if self.config.on_limit == "clamp" else None)
+        except ConvergenceError as exc:
+            self.model.set_state(state)
+            if depth >= self.config.max_step_halvings:
+                cell = int(exc.cells[0])
+                soc = self.model.out.get("soc")
+                soc_text = f", SOC {float(soc[cell]):.4f}" if soc is not None and len(soc) > cell else ""
+                raise ComponentError(
+                    self.name, "do_step", t,
+                    f"cell {cell} did not converge even with steps of {h:g} s (set point "
+                    f"{float(setpoint[cell]):g}, T {float(T[cell]):g} K{soc_text}): {exc}",
+                ) from None
+            self._step_with_retries(t, h / 2, setpoint, T, depth + 1)
+            self._step_with_retries(t + h / 2, h / 2, setpoint, T, depth + 1)
+            return
+        if self.config.on_limit == "stop":
+            V = self.model.out["voltage_V"]
+            low, high = V < self.v_min - 1e-9, V > self.v_max + 1e-9
+            if low.any() or high.any():
+                cell = int(np.flatnonzero(low | high)[0])
+                which, limit = ("below the lower", self.v_min) if low[cell] else ("above the upper", self.v_max)
+                raise ComponentError(
+                    self.name, "do_step", t,
+                    f"cell {cell} reached {float(V[cell]):.4f} V at t = {t + h:g} s, {which} voltage limit "
+                    f"{limit:g} V (set on_limit = \"clamp\" to hold it there instead)",
+                )
+
+    def _get_state(self):
+        return self.model.get_state()
+
+    def _set_state(self, state) -> None:
+        self.model.set_state(state)

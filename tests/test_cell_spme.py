@@ -1,0 +1,145 @@
+"""SPM and SPMe against PyBaMM's Chen2020 curves, analytic limits and conservation."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from reference_data import pybamm_curve
+
+from cosim.cell.functions import Constant
+from cosim.cell.parameter_set import load_parameter_set
+from cosim.cell.params import F
+from cosim.cell.protocols import constant_current
+from cosim.cell.spme import SPM, SPMe
+
+
+def chen(n=1):
+    return load_parameter_set("chen2020").to_cell_params(n)
+
+
+@pytest.mark.parametrize("Model, ref", [(SPM, "spm_1C.csv"), (SPMe, "spme_1C.csv")])
+def test_1C_discharge_matches_pybamm(Model, ref):
+    curve = pybamm_curve(ref)
+    run = constant_current(Model(chen()), 5.0)
+    t, V = run.time_s, run.voltage_V[:, 0]
+    keep = t < curve["time_s"][-1] - 60.0
+    err = V[keep] - np.interp(t[keep], curve["time_s"], curve["voltage_V"])
+    assert np.sqrt(np.mean(err**2)) < 3e-3
+    assert np.abs(err).max() < 10e-3
+    assert run.capacity_As[0] / 3600 == pytest.approx(curve["capacity_Ah"][-1], rel=5e-3)
+
+
+@pytest.mark.parametrize("name", ["doyle1996_cell1", "doyle1996_cell2"])
+def test_voltage_follows_ocv_at_c_over_100(name):
+    model = SPMe(load_parameter_set(name).to_cell_params(1))
+    c100 = model._current_scale() / 100
+    for _ in range(80):  # most of the discharge
+        out = model.step(3600.0, 298.15, current_A=c100)
+        assert abs(out["voltage_V"][0] - out["ocv_V"][0]) < 2e-3
+
+
+def test_low_rate_deviation_from_ocv_is_linear_in_current():
+    # Chen2020's graphite exchange current is small (about 0.2 A/m^2), so at C/100 its
+    # kinetic overpotential alone is about 2 mV; the deviation must shrink with the rate
+    dev = {}
+    for rate in (100, 1000):
+        model = SPMe(chen())
+        for _ in range(5):
+            out = model.step(600.0 * rate / 100, 298.15, current_A=5.0 / rate)
+        dev[rate] = out["ocv_V"][0] - out["voltage_V"][0]
+    assert 0 < dev[1000] < 0.5e-3
+    assert dev[100] / dev[1000] == pytest.approx(10.0, rel=0.2)
+
+
+def test_coulomb_counting_equals_change_of_stored_lithium():
+    model = SPMe(chen(3))
+    before = model.lithium_in_particles_mol()
+    salt_before = model.salt.inventory()
+    rng = np.random.default_rng(1)
+    charge = np.zeros(3)
+    for _ in range(200):
+        I = rng.uniform(-5, 10, size=3)
+        h = rng.uniform(0.01, 20.0)
+        model.step(h, 298.15, current_A=I)
+        charge += I * h
+    moved = model.lithium_in_particles_mol() - before
+    # discharge moves lithium from the negative to the positive: the total is unchanged,
+    # and the negative loses exactly the coulombs passed
+    neg = sum(p.mean * m.volume_fraction * model.L[0] * model.area
+              for p, m in zip(model.particles[0], model.params.negative.materials))
+    neg0 = np.array([m.sto_initial[0] * m.c_max_mol_m3[0] * m.volume_fraction[0] for m in model.params.negative.materials]).sum() * model.L[0] * model.area
+    np.testing.assert_allclose(moved, 0.0, atol=1e-12 * np.abs(neg0).max())
+    np.testing.assert_allclose((neg0 - neg) * F, charge, rtol=1e-9)
+    np.testing.assert_allclose(model.salt.inventory(), salt_before, rtol=1e-12)
+
+
+def test_spme_tends_to_spm_when_electrolyte_transport_is_fast():
+    params = chen()
+    fast = dataclasses.replace(
+        params,
+        electrolyte=dataclasses.replace(params.electrolyte, conductivity_S_m=Constant(1e6), diffusivity_m2_s=Constant(1e-3)),
+        negative=dataclasses.replace(params.negative, conductivity_S_m=params.negative.conductivity_S_m * 1e6),
+        positive=dataclasses.replace(params.positive, conductivity_S_m=params.positive.conductivity_S_m * 1e6),
+    )
+    spme, spm = SPMe(fast), SPM(fast)
+    for _ in range(30):
+        a = spme.step(60.0, 298.15, current_A=5.0)["voltage_V"]
+        b = spm.step(60.0, 298.15, current_A=5.0)["voltage_V"]
+        assert abs(a[0] - b[0]) < 1e-5
+
+
+def test_batch_of_identical_cells_gives_identical_results():
+    model = SPMe(chen(1000))
+    for _ in range(20):
+        out = model.step(10.0, 298.15, current_A=5.0)
+    for key in ("voltage_V", "soc", "heat_reaction_W", "anode_potential_V"):
+        assert np.all(out[key] == out[key][0])
+
+
+def test_batch_with_spread_gives_each_cell_its_own_result():
+    pset = load_parameter_set("chen2020")
+    thickness = [60e-6, 85.2e-6, 100e-6]
+    batch_params = pset.to_cell_params(3)
+    neg = dataclasses.replace(batch_params.negative, thickness_m=np.array(thickness))
+    batch = SPMe(dataclasses.replace(batch_params, negative=neg))
+    T = np.array([288.15, 298.15, 308.15])
+    I = np.array([2.0, 5.0, -3.0])
+    singles = []
+    for k in range(3):
+        p = pset.to_cell_params(1)
+        p = dataclasses.replace(p, negative=dataclasses.replace(p.negative, thickness_m=np.array([thickness[k]])))
+        singles.append(SPMe(p))
+    for _ in range(30):
+        out = batch.step(7.0, T, current_A=I)
+        for k, single in enumerate(singles):
+            o = single.step(7.0, T[k], current_A=I[k])
+            for key in ("voltage_V", "soc", "heat_ohmic_W"):
+                assert out[key][k] == pytest.approx(o[key][0], rel=1e-12, abs=1e-15)
+
+
+def test_power_and_voltage_control():
+    model = SPMe(chen(2))
+    out = model.step(10.0, 298.15, power_W=np.array([15.0, -10.0]))
+    np.testing.assert_allclose(out["voltage_V"] * out["current_A"], [15.0, -10.0], rtol=1e-9)
+    out = model.step(10.0, 298.15, voltage_V=3.7)
+    np.testing.assert_allclose(out["voltage_V"], 3.7, atol=1e-9)
+
+
+def test_clamp_holds_the_voltage_limit():
+    model = SPMe(chen())
+    out = model.step(10.0, 298.15, current_A=-50.0, limits=(2.5, 4.2))
+    assert out["voltage_V"][0] == pytest.approx(4.2, abs=1e-9)
+    assert -50.0 < out["current_A"][0] < 0
+
+
+def test_heat_terms_add_up_to_the_electrical_loss():
+    model = SPMe(chen())
+    for _ in range(10):
+        out = model.step(10.0, 298.15, current_A=5.0)
+    p = model.params
+    # irreversible heat equals I (U_surface - V); entropic coefficients of Chen2020 are zero
+    u_surf = (p.positive.materials[0].ocp_V(out["sto_surface_positive_nmc811"])
+              - p.negative.materials[0].ocp_V(out["sto_surface_negative_graphite"]))
+    total = out["heat_reaction_W"] + out["heat_ohmic_W"]
+    np.testing.assert_allclose(total, 5.0 * (u_surf - out["voltage_V"]), rtol=1e-9)
+    assert (out["heat_reaction_W"] > 0).all() and (out["heat_ohmic_W"] > 0).all()
