@@ -15,7 +15,9 @@ If a component refuses a step (:class:`~cosim.components.base.StepRejected`) and
 component can save and restore its state, all of them are restored to ``t`` and the
 interval is covered by two half steps (recursively, at most ``max_step_halvings`` times);
 if some component cannot restore its state the run stops naming it. Outputs are recorded
-at ``t0`` and every ``output_every`` macro steps, and at the stop time.
+at ``t0`` and every ``output_every`` macro steps, and at the stop time. A component may end
+the run after a completed step (:class:`~cosim.components.base.EndOfRun`); the outputs of
+that moment are recorded last.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .components.base import Component, StepRejected
+from .components.base import Component, EndOfRun, StepRejected
 from .coupling import (
     Edge,
     check_connections,
@@ -111,6 +113,7 @@ class Orchestrator:
         self.time = self.start_s
         self.n_macro_steps = 0
         self.n_rejections = 0
+        self.end_reason = ""  # set when a component ended the run early (EndOfRun)
         self._compile()
 
     # -- plan ---------------------------------------------------------------------------
@@ -176,7 +179,13 @@ class Orchestrator:
             tick = max(1, n // 200)
             for k in range(n):
                 t, t_next = times[k], times[k + 1]
-                self._macro_step(t, t_next - t, 0)
+                try:
+                    self._macro_step(t, t_next - t, 0)
+                except EndOfRun as exc:
+                    self.end_reason = f"{exc.component}: {exc}"
+                    self.time, self.n_macro_steps = t_next, k + 1
+                    self._emit(t_next)
+                    break
                 self.time = t_next
                 self.n_macro_steps = k + 1
                 if (k + 1) % every == 0 or k + 1 == n:
@@ -231,6 +240,7 @@ class Orchestrator:
 
     def _sweep(self, t: float, h: float) -> None:
         _apply(self._lagged_transfers)
+        ending = None
         for comp, fresh, scalars, arrays in self._stages:
             for tr in fresh:
                 if tr.is_array:
@@ -242,6 +252,9 @@ class Orchestrator:
             except StepRejected as exc:
                 exc.component = comp.name
                 raise
+            except EndOfRun as exc:  # the others still complete this step
+                exc.component = comp.name
+                ending = ending or exc
             except (KeyboardInterrupt, CosimError):
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure is reported with where it happened
@@ -254,6 +267,8 @@ class Orchestrator:
             for key in arrays:
                 if not np.isfinite(y[key]).all():
                     self._check_finite(comp, scalars, arrays, t, "do_step")
+        if ending is not None:
+            raise ending
 
     @staticmethod
     def _check_finite(comp: Component, scalars, arrays, t: float, phase: str) -> None:

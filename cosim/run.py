@@ -188,6 +188,7 @@ def run_scenario(
     finally:
         if bar is not None:
             bar.close()
-    recorder.close("complete", "", attrs={"n_macro_steps": orchestrator.n_macro_steps,
-                                          "n_step_rejections": orchestrator.n_rejections})
+    reason = f"ended early by {orchestrator.end_reason}" if orchestrator.end_reason else ""
+    recorder.close("complete", reason, attrs={"n_macro_steps": orchestrator.n_macro_steps,
+                                              "n_step_rejections": orchestrator.n_rejections})
     return RunOutcome(path=path, status="complete", n_records=recorder.n_records)

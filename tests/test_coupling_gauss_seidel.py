@@ -68,3 +68,20 @@ def test_initialization_follows_the_order_and_propagates_initial_outputs():
     inits = [(name, inputs) for name, ev, _, _, inputs in __import__("doubles").JOURNAL if ev == "initialize"]
     assert [n for n, _ in inits] == ["a", "b"]
     assert inits[1][1]["u"] == 5.0
+
+
+def test_a_component_can_end_the_run_after_a_completed_step():
+    from cosim.components import EndOfRun
+
+    class Ender(Probe):
+        def _do_step(self, t, h):
+            super()._do_step(t, h)
+            if t + h >= 2.0:
+                raise EndOfRun("cut-off reached")
+
+    a = Ender.make("a")
+    b = Probe.make("b", inputs=["u"])
+    orch, records = run([a, b], [("a", "y", "b", "u")], stop_s=10.0, record=[("a", "y"), ("b", "y")])
+    assert [t for t, _ in records] == [0.0, 1.0, 2.0]
+    assert orch.end_reason == "a: cut-off reached"
+    assert [n for n, _, _ in events("step")] == ["a", "b", "a", "b"]  # b completed the last step too

@@ -162,45 +162,66 @@ class CellModel:
         return np.broadcast_to(np.asarray(value, dtype=float), (self.n,)).copy()
 
     def _solve_voltage(self, prep, target: np.ndarray, current0=None):
-        """Current giving ``target`` terminal voltage: secant iterations on V(I) per cell."""
-        I0 = np.zeros(self.n) if current0 is None else current0
-        V0, _ = self._evaluate(prep, I0)
-        # a first guess from a small-signal resistance
-        dI = np.maximum(1e-3 * self._current_scale(), 1e-9)
-        V1, _ = self._evaluate(prep, I0 + dI)
-        Rs = np.where(np.abs(V0 - V1) > 0, (V0 - V1) / dI, 1e-3)
-        I1 = I0 + (V0 - target) / Rs
-        return self._secant(prep, lambda I, V: V - target, I0, V0, I1)
+        """Current giving ``target`` terminal voltage. V falls with I; where no solution
+        exists at a trial current (a particle or the electrolyte runs out) the limit is
+        certainly beyond, so a bracket is always found within the model's range."""
+
+        def residual(I):
+            V, _ = self._evaluate(prep, I)
+            r = V - target
+            return np.where(np.isfinite(V), r, np.where(I > 0, -np.inf, np.inf))
+
+        I0 = np.zeros(self.n) if current0 is None else np.asarray(current0, dtype=float)
+        r0 = residual(I0)
+        step = np.where(r0 > 0, 1.0, -1.0) * 0.1 * self._current_scale()
+        return self._bracketed(prep, residual, I0, r0, step, expand=2.0)
 
     def _solve_power(self, prep, power: np.ndarray):
-        """Current with ``I * V(I) = P``; the branch with the smaller current."""
+        """Current with ``I * V(I) = P`` on the low-current branch (NaN where ``P`` is more
+        than the cell can give or take)."""
+
+        def residual(I):
+            V, _ = self._evaluate(prep, I)
+            return np.where(np.isfinite(V), I * V - power, np.nan)
+
         I0 = np.zeros(self.n)
         V0, _ = self._evaluate(prep, I0)
-        I1 = power / np.where(V0 > 0, V0, 1.0)
-        return self._secant(prep, lambda I, V: I * V - power, I0, V0, I1)
+        step = power / np.where(V0 > 0, V0, 1.0)
+        return self._bracketed(prep, residual, I0, residual(I0), step, expand=1.3)
 
-    def _secant(self, prep, residual, I0, V0, I1, tol=1e-10, max_iter=30):
-        r0 = residual(I0, V0)
-        V1, aux = self._evaluate(prep, I1)
-        r1 = residual(I1, V1)
+    def _bracketed(self, prep, residual, I0, r0, step, expand, tol=1e-12, max_iter=80):
+        """Root of a residual per cell: bracket by expanding steps from ``I0``, then the
+        Illinois variant of regula falsi (bisection where an end is infinite)."""
         scale = self._current_scale()
-        for _ in range(max_iter):
-            done = np.abs(I1 - I0) <= tol * scale
-            if done.all():
+        a, ra = I0.copy(), r0.copy()
+        b = I0 + np.where(step == 0, 1e-9 * scale, step)
+        rb = residual(b)
+        for _ in range(60):
+            need = np.isfinite(rb) & (np.sign(rb) == np.sign(ra)) & (ra != 0)
+            if not need.any():
                 break
-            denom = r1 - r0
-            step = np.where((denom != 0) & ~done, r1 * (I1 - I0) / np.where(denom != 0, denom, 1.0), 0.0)
-            step = np.clip(step, -2 * scale, 2 * scale)
-            I0, r0 = I1, r1
-            I1 = I1 - step
-            V1, aux = self._evaluate(prep, I1)
-            r1 = np.where(np.isfinite(V1), residual(I1, V1), np.nan)
-            if np.isnan(r1).any():  # overshot out of range: halve back towards the last point
-                bad = np.isnan(r1)
-                I1 = np.where(bad, 0.5 * (I0 + I1), I1)
-                V1, aux = self._evaluate(prep, I1)
-                r1 = residual(I1, V1)
-        return I1, V1, aux
+            b_next = b + (b - I0) * (expand - 1.0)
+            a, ra = np.where(need, b, a), np.where(need, rb, ra)
+            b = np.where(need, b_next, b)
+            rb = np.where(need, residual(b), rb)
+        ok = np.isfinite(ra) & ~np.isnan(rb) & ((np.sign(ra) != np.sign(rb)) | (ra == 0))
+        for _ in range(max_iter):
+            if np.all(~ok | (np.abs(b - a) <= tol * scale)):
+                break
+            finite = np.isfinite(ra) & np.isfinite(rb)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                c = np.where(finite & (rb != ra), b - rb * (b - a) / (rb - ra), 0.5 * (a + b))
+            c = np.where((c - a) * (c - b) < 0, c, 0.5 * (a + b))
+            rc = residual(c)
+            rc = np.where(np.isnan(rc), np.inf, rc)
+            same_as_b = np.sign(rc) == np.sign(rb)
+            # Illinois: the end that stays gets its residual halved, so it moves next time
+            a, ra = np.where(same_as_b, a, b), np.where(same_as_b, 0.5 * ra, rb)
+            b, rb = c, rc
+        I = np.where(np.abs(rb) <= np.abs(ra), b, a)
+        V, aux = self._evaluate(prep, I)
+        V = np.where(ok, V, np.nan)
+        return I, V, aux
 
     def _current_scale(self) -> np.ndarray:
         """A 1C-like current per cell [A] for tolerances and step limits."""

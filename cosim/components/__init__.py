@@ -1,14 +1,16 @@
 """Components: the models the orchestrator couples (see :mod:`cosim.components.base`)."""
 
-from .base import Causality, Component, ComponentConfig, Port, StepRejected
+from .base import Causality, Component, ComponentConfig, EndOfRun, Port, StepRejected
 from .registry import available, get, register
 
-from . import profile as _profile  # noqa: E402,F401  (registers the built-in types)
+from . import cell_core as _cell_core  # noqa: E402,F401  (registers the built-in types)
+from . import profile as _profile  # noqa: E402,F401
 
 __all__ = [
     "Causality",
     "Component",
     "ComponentConfig",
+    "EndOfRun",
     "Port",
     "StepRejected",
     "available",

@@ -45,7 +45,8 @@ Contract for implementers (subclass :class:`Component`):
    ``self.u`` or ``self.y`` themselves (the orchestrator holds them).
    To refuse a step (it would not converge, a limit would be crossed between points),
    raise :class:`StepRejected`; the component's state must then either be unchanged or be
-   restorable with ``set_state``.
+   restorable with ``set_state``. To end the run after a completed step (a cut-off
+   reached), set the outputs and raise :class:`EndOfRun`.
 7. If the component can save and restore its complete state, set
    ``can_get_set_state = True`` and implement ``_get_state()`` (return an object that stays
    valid after later steps; copy arrays) and ``_set_state(state)``. The orchestrator rolls
@@ -73,6 +74,7 @@ __all__ = [
     "Causality",
     "Component",
     "ComponentConfig",
+    "EndOfRun",
     "Port",
     "StepRejected",
     "same_unit",
@@ -160,6 +162,12 @@ class ComponentConfig(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     type: str
+
+
+class EndOfRun(Exception):
+    """Raised by ``_do_step`` *after* completing its step to end the whole run there (a
+    cut-off reached, a test protocol finished); the run then closes as complete, with the
+    message as its reason."""
 
 
 class StepRejected(Exception):

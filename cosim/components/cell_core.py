@@ -1,12 +1,15 @@
 """``cell``: the electrochemical cell core as a component (one cell or a batch).
 
 A batch of ``n_cells`` identical unit cells (SPM, SPMe or DFN) driven by a current, a power
-or a voltage set point, at a temperature that is an input (from a thermal network) or a
-fixed value. With ``n_cells = 1`` the ports are scalars; otherwise vectors along ``cell``.
+or a voltage set point (one for all cells, or one per cell with ``per_cell_setpoint``), at
+a temperature that is an input (from a thermal network) or a fixed value. With
+``n_cells = 1`` the ports are scalars; otherwise outputs and the temperature are vectors
+along ``cell``.
 
-Voltage limits (the parameter set's, unless overridden): ``on_limit = "stop"`` ends the run
-naming the cell, the time and the voltage; ``"clamp"`` holds the cell at the limit instead
-(the current then follows from the voltage, as in the CV phase of a charge).
+Voltage limits (the parameter set's, unless overridden): ``on_limit = "stop"`` stops the run
+with an error naming the cell, the time and the voltage; ``"end"`` ends it normally there
+(a discharge to cut-off); ``"clamp"`` holds the cell at the limit instead (the current then
+follows from the voltage, as in the CV phase of a charge).
 A step that does not converge is retried in halves (up to ``max_step_halvings``) before the
 run stops with the cell index, time and state.
 """
@@ -20,7 +23,7 @@ from pydantic import Field, model_validator
 
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
-from .base import Causality, Component, ComponentConfig, Port
+from .base import Causality, Component, ComponentConfig, EndOfRun, Port
 from .registry import register
 
 _KWARG = {"current": "current_A", "power": "power_W", "voltage": "voltage_V"}
@@ -36,11 +39,12 @@ class CellCoreConfig(ComponentConfig):
     model: Literal["spm", "spme", "dfn"] = "spme"
     n_cells: int = Field(1, ge=1, description="number of identical cells advanced together")
     control: Literal["current", "power", "voltage"] = Field("current", description="which set point drives the cells")
+    per_cell_setpoint: bool = Field(False, description="one set point per cell (a vector input) instead of one for all")
     initial_soc: float | None = Field(None, ge=0.0, le=1.0, description="initial state of charge (default: the set's initial state)")
     temperature_K: float = Field(298.15, gt=0.0, description="cell temperature while the temperature input is unconnected")
     lower_voltage_V: float | None = Field(None, gt=0.0, description="default: the parameter set's")
     upper_voltage_V: float | None = Field(None, gt=0.0, description="default: the parameter set's")
-    on_limit: Literal["stop", "clamp"] = "stop"
+    on_limit: Literal["stop", "end", "clamp"] = "stop"
     pulse_duration_s: float | None = Field(
         10.0, gt=0.0, description="pulse length of the available-power outputs; none to skip them"
     )
@@ -97,7 +101,8 @@ class CellCore(Component):
         c = self.config
         shape, dims = ((), ()) if c.n_cells == 1 else ((c.n_cells,), ("cell",))
         setpoint, unit = self._SETPOINT[c.control]
-        yield Port(setpoint, Causality.INPUT, unit=unit, shape=shape, dims=dims, start=0.0,
+        sp_shape, sp_dims = (shape, dims) if c.per_cell_setpoint else ((), ())
+        yield Port(setpoint, Causality.INPUT, unit=unit, shape=sp_shape, dims=sp_dims, start=0.0,
                    long_name=f"{c.control} set point (positive on discharge)")
         yield Port("temperature_K", Causality.INPUT, unit="K", shape=shape, dims=dims, start=c.temperature_K,
                    long_name="cell temperature")
@@ -146,9 +151,14 @@ class CellCore(Component):
         setpoint = self._vector(self.u[self._SETPOINT[c.control][0]])
         T = self._vector(self.u["temperature_K"])
         n_sub = 1 if c.max_step_s is None else max(1, int(np.ceil(h / c.max_step_s - 1e-9)))
+        self._ending = None
         for k in range(n_sub):
             self._step_with_retries(t + k * h / n_sub, h / n_sub, setpoint, T)
+            if self._ending:
+                break
         self._publish(self.model.out, T)
+        if self._ending:
+            raise EndOfRun(self._ending)
 
     def _step_with_retries(self, t: float, h: float, setpoint: np.ndarray, T: np.ndarray, depth: int = 0) -> None:
         from ..cell.base import ConvergenceError
@@ -171,16 +181,19 @@ class CellCore(Component):
             self._step_with_retries(t, h / 2, setpoint, T, depth + 1)
             self._step_with_retries(t + h / 2, h / 2, setpoint, T, depth + 1)
             return
-        if self.config.on_limit == "stop":
+        if self.config.on_limit != "clamp":
             V = self.model.out["voltage_V"]
             low, high = V < self.v_min - 1e-9, V > self.v_max + 1e-9
             if low.any() or high.any():
                 cell = int(np.flatnonzero(low | high)[0])
                 which, limit = ("below the lower", self.v_min) if low[cell] else ("above the upper", self.v_max)
+                message = f"cell {cell} reached {float(V[cell]):.4f} V at t = {t + h:g} s, {which} voltage limit {limit:g} V"
+                if self.config.on_limit == "end":
+                    self._ending = message
+                    return
                 raise ComponentError(
                     self.name, "do_step", t,
-                    f"cell {cell} reached {float(V[cell]):.4f} V at t = {t + h:g} s, {which} voltage limit "
-                    f"{limit:g} V (set on_limit = \"clamp\" to hold it there instead)",
+                    message + ' (on_limit = "end" ends the run there, "clamp" holds the limit)',
                 )
 
     def _get_state(self):

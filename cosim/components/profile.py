@@ -5,7 +5,9 @@ power profile for a cell test, a coolant temperature trace, a speed trace. Colum
 carry their unit as a suffix (``current_A``, ``speed_mps``, ``coolant_temperature_K``); the
 suffix gives the port's unit unless ``units`` says otherwise.
 
-``interpolation`` says what the output after a step ``[t, t + h]`` is:
+A time written twice in a row marks a jump (the value before and after it), so set-point
+profiles are written exactly. ``interpolation`` says what the output after a step
+``[t, t + h]`` is:
 
 * ``"previous"``: the table's value at ``t + h`` held from the last row at or before it
   (a staircase, as a test bench applies set points);
@@ -123,9 +125,13 @@ class Profile(Component):
             raise ValueError(f"{where}: needs at least two samples")
         if not np.all(np.isfinite(t)) or not np.all(np.isfinite(table)):
             raise ValueError(f"{where}: contains NaN or infinite values")
-        if np.any(np.diff(t) <= 0):
-            i = int(np.argmax(np.diff(t) <= 0))
-            raise ValueError(f"{where}: time_s must increase strictly (row {i + 2}: {t[i + 1]} after {t[i]})")
+        dt = np.diff(t)
+        if np.any(dt < 0) or np.any((dt[1:] == 0) & (dt[:-1] == 0)) or dt[0] == 0 or dt[-1] == 0:
+            i = int(np.argmax(dt < 0)) if np.any(dt < 0) else int(np.argmax(dt == 0))
+            raise ValueError(
+                f"{where}: time_s must increase (a time may appear twice in a row, inside the table, "
+                f"to mark a jump; row {i + 2}: {t[i + 1]} after {t[i]})"
+            )
         if config.columns is not None:
             unknown = [c for c in config.columns if c not in names]
             if unknown:

@@ -1,0 +1,83 @@
+"""The cell core as a scenario component: discharge to cut-off, limits, batches, bad input."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cosim.errors import CosimError
+from cosim.run import run_scenario
+from cosim.scenario import load_scenario
+
+CELL = """
+[simulation]
+stop_time_s = {stop}
+step_s = {step}
+
+[components.load]
+type = "profile"
+time_s = [0.0, {stop}]
+values = {{ current_A = [{current}, {current}] }}
+interpolation = "previous"
+
+[components.cell]
+type = "cell"
+parameter_set = "chen2020"
+{extra}
+
+[[connections]]
+from = "load.current_A"
+to = "cell.current_setpoint_A"
+"""
+
+
+def run(tmp_path, *, stop=4000.0, step=10.0, current=5.0, extra=""):
+    path = tmp_path / "cell.toml"
+    path.write_text(CELL.format(stop=stop, step=step, current=current, extra=extra))
+    out = tmp_path / "r.nc"
+    run_scenario(load_scenario(path), output=out)
+    return xr.open_dataset(out)
+
+
+def test_discharge_to_cut_off_ends_the_run_complete(tmp_path):
+    with run(tmp_path, extra='on_limit = "end"') as ds:
+        assert ds.attrs["status"] == "complete"
+        assert "cell 0 reached" in ds.attrs["status_reason"]
+        t_end = float(ds["time"][-1])
+        assert 3540 <= t_end <= 3570  # PyBaMM's SPMe reaches 2.5 V at 3555.9 s
+        soc = ds["cell.soc"].values
+        assert np.all(np.diff(soc) < 0)
+        assert (ds["cell.heat_reaction_W"].values[1:] > 0).all()
+        assert ds["cell.voltage_V"].attrs["units"] == "V"
+        assert (ds["cell.available_discharge_power_W"].values > 0).all()
+        assert (ds["cell.available_charge_power_W"].values[:-1] < 0).all()
+
+
+def test_limit_stops_the_run_naming_cell_time_and_voltage(tmp_path):
+    with pytest.raises(CosimError, match=r"cell 0 reached 2\.4\d+ V at t = 35\d0 s, below the lower voltage limit 2\.5 V"):
+        run(tmp_path)
+    with xr.open_dataset(tmp_path / "r.nc") as ds:
+        assert ds.attrs["status"] == "incomplete"
+        assert ds.sizes["time"] > 300
+
+
+def test_clamp_holds_the_upper_limit_like_a_cv_phase(tmp_path):
+    with run(tmp_path, stop=2000.0, current=-10.0, extra='on_limit = "clamp"\ninitial_soc = 0.6') as ds:
+        V = ds["cell.voltage_V"].values
+        I = ds["cell.current_A"].values
+        assert V.max() <= 4.2 + 1e-9
+        clamped = np.isclose(V, 4.2, atol=1e-9)
+        assert clamped[-1] and clamped.sum() > 10
+        assert np.all(np.diff(I[clamped]) > 0)  # the charge current tapers off (towards zero)
+
+
+def test_batch_has_a_cell_dimension(tmp_path):
+    with run(tmp_path, stop=100.0, extra="n_cells = 4") as ds:
+        assert ds["cell.voltage_V"].dims == ("time", "cell")
+        assert ds.sizes["cell"] == 4
+        v = ds["cell.voltage_V"].values
+        assert np.all(v == v[:, :1])
+
+
+def test_non_physical_override_is_refused_with_its_name(tmp_path):
+    with pytest.raises(CosimError, match=r"negative\.thickness_m"):
+        run(tmp_path, extra="overrides = { 'negative.thickness_m' = -1e-6 }")
