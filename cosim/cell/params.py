@@ -118,13 +118,41 @@ class CellParams:
         return replace(self, **changes)
 
     def at_soc(self, soc: float) -> "CellParams":
-        """The same cells starting at state of charge ``soc``: every material's initial
-        stoichiometry at the same fraction of its SOC window."""
+        """The same cells starting at rest at state of charge ``soc``: the electrode's
+        lithium is that at the same fraction of every material's SOC window; materials side
+        by side share it so that they are at one potential (see :func:`equilibrium_split`)."""
 
         def moved(el: Electrode) -> Electrode:
-            mats = tuple(
-                replace(m, sto_initial=m.sto_at_soc0 + soc * (m.sto_at_soc100 - m.sto_at_soc0)) for m in el.materials
-            )
+            linear = [m.sto_at_soc0 + soc * (m.sto_at_soc100 - m.sto_at_soc0) for m in el.materials]
+            if len(el.materials) > 1:
+                linear = equilibrium_split(el.materials, linear)
+            mats = tuple(replace(m, sto_initial=np.asarray(s, dtype=float)) for m, s in zip(el.materials, linear))
             return replace(el, materials=mats)
 
         return replace(self, negative=moved(self.negative), positive=moved(self.positive))
+
+
+def equilibrium_split(materials, sto_guess) -> list[np.ndarray]:
+    """Stoichiometries of materials side by side that hold the same lithium as ``sto_guess``
+    and are at one open-circuit potential (at the reference temperature). Each OCP falls
+    with stoichiometry, so nested bisections on the potential and on each stoichiometry
+    find it."""
+    cap = [m.volume_fraction * m.c_max_mol_m3 for m in materials]
+    target = sum(c * s for c, s in zip(cap, sto_guess))
+
+    def sto_at(m, U):
+        lo, hi = np.zeros_like(U), np.ones_like(U)
+        for _ in range(50):
+            mid = 0.5 * (lo + hi)
+            above = m.ocp_V(mid) > U  # potential still above U: more lithium needed
+            lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+        return 0.5 * (lo + hi)
+
+    U_lo, U_hi = np.full_like(target, -1.0), np.full_like(target, 6.0)
+    for _ in range(60):
+        U = 0.5 * (U_lo + U_hi)
+        held = sum(c * sto_at(m, U) for c, m in zip(cap, materials))
+        too_much = held > target  # lithium grows as U falls: raise U
+        U_lo, U_hi = np.where(too_much, U, U_lo), np.where(too_much, U_hi, U)
+    U = 0.5 * (U_lo + U_hi)
+    return [sto_at(m, U) for m in materials]

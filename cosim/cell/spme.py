@@ -13,8 +13,11 @@ as in PyBaMM)::
     dphi_e = -i (L_n / (3 kappa_n) + L_s / kappa_s + L_p / (3 kappa_p)),  kappa_k = kappa(c_av) eps_k^b
     dphi_s = -i (L_n / (3 sigma_n) + L_p / (3 sigma_p)),  i = I / A
 
-where ``<.>_k`` is the average over region k and ``c_av`` the average over the cell; the
-exchange current of each electrode uses its region-averaged electrolyte concentration.
+where ``<.>_k`` is the average over region k and ``c_av`` the average over the cell. The
+reaction is uniform through each electrode; its overpotential is the electrode average of
+the local overpotentials (exchange current at the local electrolyte concentration), as in
+PyBaMM. With several active materials in an electrode the split between them uses the
+electrode-averaged electrolyte concentration.
 
 Time stepping, for an input held over the step: particles exactly
 (:mod:`cosim.cell.particle`), salt by backward Euler; the potentials are algebraic at the
@@ -182,8 +185,13 @@ class SPMe(CellModel):
                 s0, s1 = prep.affine[k][0]
                 j = i_vol / m.surface_area_per_volume
                 c_s = s0 + s1 * j
-                i0 = exchange_current(m, ce, c_s, T, Tref)
-                eta = inverse_butler_volmer(j, i0, T, m.alpha_a, m.alpha_c)
+                if c_e is None:
+                    i0 = exchange_current(m, ce, c_s, T, Tref)
+                    eta = inverse_butler_volmer(j, i0, T, m.alpha_a, m.alpha_c)
+                else:  # the overpotential of the uniform reaction at the local c_e, averaged
+                    local = c_e[:, self.mesh.slices[2 * k]]
+                    i0 = exchange_current(m, local, c_s[:, None], T[:, None], Tref, nodes=True)
+                    eta = inverse_butler_volmer(j[:, None], i0, T[:, None], m.alpha_a, m.alpha_c).mean(axis=1)
                 dphi = ocp(m, c_s / m.c_max_mol_m3, T, Tref) + eta + m.film_resistance_Ohm_m2 * j
                 results.append((dphi, [j], [eta], [c_s]))
             else:
