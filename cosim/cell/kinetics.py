@@ -15,21 +15,21 @@ _CLIP = 60.0  # bound on alpha F eta / (R T) inside exponentials
 
 
 def exchange_current(m: ActiveMaterial, c_e, c_surf, T, T_ref, nodes: bool = False):
-    """i0 = k c_e^alpha_a (c_max - c_s)^alpha_a c_s^alpha_c * arrhenius [A/m^2]; NaN outside
-    (0, c_max) or for c_e <= 0 (no solution there). With ``nodes``, the arguments carry a
-    trailing axis of positions through the electrode (shape ``(n_cells, n_nodes)``)."""
+    """i0 = k c_e^alpha_a (c_max - c_s)^alpha_a c_s^alpha_c * arrhenius [A/m^2]; zero for an
+    empty or full particle surface or a depleted electrolyte (the reaction stops there, so a
+    material alone cannot carry current and one beside others carries none). With
+    ``nodes``, the arguments carry a trailing axis of positions through the electrode
+    (shape ``(n_cells, n_nodes)``)."""
     k, c_max = (m.rate_constant[:, None], m.c_max_mol_m3[:, None]) if nodes else (m.rate_constant, m.c_max_mol_m3)
-    ok = (c_surf > 0) & (c_surf < c_max) & (c_e > 0)
-    cs = np.where(ok, c_surf, 0.5 * c_max)
-    ce = np.where(ok, c_e, 1.0)
-    i0 = (
+    cs = np.clip(c_surf, 0.0, c_max)
+    ce = np.maximum(c_e, 0.0)
+    return (
         k
         * ce**m.alpha_a
         * (c_max - cs) ** m.alpha_a
         * cs**m.alpha_c
         * arrhenius(m.rate_activation_J_mol, T, T_ref)
     )
-    return np.where(ok, i0, np.nan)
 
 
 def butler_volmer(i0, eta, T, alpha_a=0.5, alpha_c=0.5):
@@ -40,9 +40,11 @@ def butler_volmer(i0, eta, T, alpha_a=0.5, alpha_c=0.5):
 def inverse_butler_volmer(j, i0, T, alpha_a=0.5, alpha_c=0.5, eta0=None):
     """Overpotential giving interfacial current ``j`` (closed form when alpha_a == alpha_c)."""
     f = F / (R * T)
+    with np.errstate(divide="ignore", invalid="ignore"):  # i0 = 0: no current possible, except none
+        ratio = np.where(i0 > 0, j / (2.0 * i0), np.where(j == 0, 0.0, np.sign(j) * np.inf))
     if alpha_a == alpha_c:
-        return np.arcsinh(j / (2.0 * i0)) / (alpha_a * f)
-    eta = np.arcsinh(j / (2.0 * i0)) / (0.5 * (alpha_a + alpha_c) * f) if eta0 is None else eta0
+        return np.arcsinh(ratio) / (alpha_a * f)
+    eta = np.arcsinh(ratio) / (0.5 * (alpha_a + alpha_c) * f) if eta0 is None else eta0
     for _ in range(50):
         ea = np.exp(np.clip(alpha_a * f * eta, -_CLIP, _CLIP))
         ec = np.exp(np.clip(-alpha_c * f * eta, -_CLIP, _CLIP))
@@ -60,7 +62,7 @@ def ocp(m: ActiveMaterial, sto, T, T_ref):
     return m.ocp_V(sto) + (T - T_ref) * m.entropic_V_K(sto)
 
 
-def split_current(materials, s0s, s1s, i_vol, c_e, T, T_ref, guess=None, tol=1e-11, max_iter=60):
+def split_current(materials, s0s, s1s, i_vol, c_e, T, T_ref, guess=None, tol=1e-10, max_iter=60):
     """Share a volumetric reaction current ``i_vol`` [A/m^3] = sum_k a_k j_k between the
     materials of one electrode, so that all see the same ``dphi`` (they share the solid and
     the electrolyte). The surface concentration of material k at the end of the step is
@@ -89,14 +91,18 @@ def split_current(materials, s0s, s1s, i_vol, c_e, T, T_ref, guess=None, tol=1e-
         + first.film_resistance_Ohm_m2 * j[0]
     )
     f = F / (R * T)
-    for _ in range(max_iter):
+    dUs = [None] * m
+    for it in range(max_iter):
         num = i_vol - sum(ak * jk for ak, jk in zip(a, j))  # -r0
         den = np.zeros_like(i_vol)
         dj_free, dj_dphi = [], []
         for k, mat in enumerate(materials):
             sto = c[k] / mat.c_max_mol_m3
-            dU = (mat.ocp_V(sto + 1e-7) - mat.ocp_V(sto - 1e-7)) / 2e-7 / mat.c_max_mol_m3
-            eta = dphi - ocp(mat, sto, T, T_ref) - mat.film_resistance_Ohm_m2 * j[k]
+            U = ocp(mat, sto, T, T_ref)
+            if it < 2:  # OCP slope (one-sided difference); later iterations keep it (chord Newton)
+                dUs[k] = (ocp(mat, sto + 1e-7, T, T_ref) - U) / 1e-7 / mat.c_max_mol_m3
+            dU = dUs[k]
+            eta = dphi - U - mat.film_resistance_Ohm_m2 * j[k]
             ea = np.exp(np.clip(mat.alpha_a * f * eta, -_CLIP, _CLIP))
             ec = np.exp(np.clip(-mat.alpha_c * f * eta, -_CLIP, _CLIP))
             kk = i0[k] * f * (mat.alpha_a * ea + mat.alpha_c * ec)  # dj/deta
@@ -106,13 +112,14 @@ def split_current(materials, s0s, s1s, i_vol, c_e, T, T_ref, guess=None, tol=1e-
             dj_dphi.append(kk / jkk)
             num = num - a[k] * (-rk / jkk)
             den = den + a[k] * kk / jkk
-        d_dphi = np.clip(num / den, -0.2, 0.2)
+        with np.errstate(divide="ignore", invalid="ignore"):  # den = 0: no material can react
+            d_dphi = np.clip(num / den, -0.2, 0.2)
         dphi = dphi + d_dphi
         for k in range(m):
             j[k] = j[k] + dj_free[k] + dj_dphi[k] * d_dphi
         c = [s0 + s1 * jk for s0, s1, jk in zip(s0s, s1s, j)]
         i0 = [exchange_current(mat, c_e, ck, T, T_ref) for mat, ck in zip(materials, c)]
-        if np.all(np.abs(d_dphi) < tol) or np.all(~np.isfinite(d_dphi) | (np.abs(d_dphi) < tol)):
+        if not np.any(np.abs(d_dphi) >= tol):  # converged (NaN cells have no solution)
             break
     eta = [dphi - ocp(mat, ck / mat.c_max_mol_m3, T, T_ref) - mat.film_resistance_Ohm_m2 * jk
            for mat, ck, jk in zip(materials, c, j)]

@@ -4,7 +4,9 @@ from .base import Causality, Component, ComponentConfig, EndOfRun, Port, StepRej
 from .registry import available, get, register
 
 from . import cell_core as _cell_core  # noqa: E402,F401  (registers the built-in types)
+from . import pack as _pack  # noqa: E402,F401
 from . import profile as _profile  # noqa: E402,F401
+from . import thermal as _thermal  # noqa: E402,F401
 
 __all__ = [
     "Causality",

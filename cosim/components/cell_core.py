@@ -58,10 +58,20 @@ class CellCoreConfig(ComponentConfig):
         return self
 
 
+def make_model(name: str, params):
+    """A batched cell model by name ('spm', 'spme', 'dfn')."""
+    from ..cell.spme import SPM, SPMe
+
+    if name == "dfn":
+        from ..cell.dfn import DFN
+
+        return DFN(params)
+    return {"spm": SPM, "spme": SPMe}[name](params)
+
+
 def build_model(config: CellCoreConfig):
     """The batched cell model a configuration describes."""
     from ..cell.parameter_set import load_parameter_set
-    from ..cell.spme import SPM, SPMe
 
     pset = load_parameter_set(config.parameter_file or config.parameter_set)
     if config.overrides:
@@ -69,11 +79,7 @@ def build_model(config: CellCoreConfig):
     params = pset.to_cell_params(config.n_cells)
     if config.initial_soc is not None:
         params = params.at_soc(config.initial_soc)
-    if config.model == "dfn":
-        from ..cell.dfn import DFN
-
-        return DFN(params)
-    return {"spm": SPM, "spme": SPMe}[config.model](params)
+    return make_model(config.model, params)
 
 
 @register

@@ -1,0 +1,254 @@
+"""``pack``: an assembled battery of bipolar stacks, with every unit cell resolved.
+
+``n_strings`` parallel strings × ``n_stacks`` bipolar stacks in series × ``n_layers`` unit
+cells per stack, all advanced by one batched cell model (see :mod:`cosim.pack.assembly`).
+The layer temperatures are an input (from a ``thermal`` component, dims ``string``,
+``stack``, ``layer``) and the per-layer heat is an output, so the two couple both ways.
+
+Drive it by a pack current or power set point (positive on discharge). A CC-CV charge is a
+negative current with ``on_limit = "clamp"``: when the worst layer (or the pack) reaches
+its upper limit the current is cut back to hold it there. Limits are per layer and per
+pack; ``on_limit = "stop"`` stops the run naming the layer, the time and the value,
+``"end"`` ends the run there, ``"clamp"`` holds the limit.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from ..errors import ComponentError
+from ..scenario.types import ScenarioPath
+from .base import Causality, Component, ComponentConfig, EndOfRun, Port
+from .registry import register
+
+
+class PackConfig(ComponentConfig):
+    parameter_set: str | None = Field(None, description="shipped parameter set of the unit cell, e.g. 'seed_bgraphite_sno2_lmo_gel'")
+    parameter_file: ScenarioPath | None = Field(None, description="a parameter-set TOML file of your own")
+    overrides: dict[str, float] = Field(default_factory=dict, description="unit-cell parameter changes by dotted key")
+    model: Literal["spm", "spme", "dfn"] = "spme"
+    n_strings: int = Field(1, ge=1, description="parallel strings")
+    n_stacks: int = Field(1, ge=1, description="bipolar stacks in series per string")
+    n_layers: int = Field(1, ge=1, description="unit cells in series per stack")
+    initial_soc: float | None = Field(None, ge=0.0, le=1.0)
+    control: Literal["current", "power"] = "current"
+    collector_thickness_m: float = Field(20e-6, gt=0.0, description="bipolar collector foil (e.g. 20 µm stainless steel)")
+    collector_resistivity_Ohm_m: float = Field(7.2e-7, gt=0.0, description="SUS304: 7.2e-7 Ohm m")
+    stack_end_resistance_Ohm: float = Field(2e-4, ge=0.0, description="both end collectors and terminals of one stack")
+    interconnect_resistance_Ohm: float = Field(1e-4, ge=0.0, description="each connection between stacks of a string")
+    string_lead_resistance_Ohm: float = Field(0.0, ge=0.0, description="lead of each string to the pack terminals")
+    spread_seed: int = Field(0, description="seed of the cell-to-cell spread")
+    capacity_spread_rel: float = Field(0.0, ge=0.0, lt=0.3, description="relative std. dev. of unit-cell capacity")
+    thickness_spread_rel: float = Field(0.0, ge=0.0, lt=0.3, description="relative std. dev. of layer thickness")
+    resistance_spread_rel: float = Field(0.0, ge=0.0, lt=0.3, description="relative std. dev. of contact resistance")
+    string_capacity_factors: list[float] | None = Field(None, description="capacity factor per string (e.g. a weak string)")
+    temperature_K: float = Field(298.15, gt=0.0, description="layer temperature while the input is unconnected")
+    layer_lower_voltage_V: float | None = Field(None, gt=0.0, description="default: the parameter set's")
+    layer_upper_voltage_V: float | None = Field(None, gt=0.0, description="default: the parameter set's")
+    pack_lower_voltage_V: float | None = Field(None, gt=0.0)
+    pack_upper_voltage_V: float | None = Field(None, gt=0.0)
+    max_layer_temperature_K: float = Field(333.15, gt=0.0, description="the run stops above it")
+    on_limit: Literal["stop", "end", "clamp"] = "clamp"
+    pulse_duration_s: float | None = Field(10.0, gt=0.0, description="pulse of the available-power outputs; none to skip")
+    available_power_interval_s: float = Field(
+        10.0, gt=0.0, description="how often the available power is recomputed (held in between)"
+    )
+    max_step_halvings: int = Field(6, ge=0)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "PackConfig":
+        if (self.parameter_set is None) == (self.parameter_file is None):
+            raise ValueError("give exactly one of 'parameter_set' and 'parameter_file'")
+        if self.string_capacity_factors is not None:
+            if len(self.string_capacity_factors) != self.n_strings:
+                raise ValueError(f"string_capacity_factors needs {self.n_strings} values (one per string)")
+            if any(not 0.2 < f < 2.0 for f in self.string_capacity_factors):
+                raise ValueError("string_capacity_factors must lie in (0.2, 2.0)")
+        return self
+
+
+def build_battery(config: PackConfig):
+    """The assembled battery, its cell parameters and spread, as the configuration says."""
+    from dataclasses import replace
+
+    from ..cell.parameter_set import load_parameter_set
+    from ..pack import AssembledBattery, Layout
+    from ..pack.spread import apply, draw
+    from .cell_core import make_model
+
+    layout = Layout(config.n_strings, config.n_stacks, config.n_layers)
+    pset = load_parameter_set(config.parameter_file or config.parameter_set)
+    if config.overrides:
+        pset = pset.with_overrides(config.overrides)
+    params = pset.to_cell_params(layout.n_cells)
+    collector = config.collector_resistivity_Ohm_m * config.collector_thickness_m / params.area_m2
+    params = replace(params, contact_resistance_Ohm=params.contact_resistance_Ohm + collector)
+    spread = draw(layout.n_cells, seed=config.spread_seed, capacity_rel=config.capacity_spread_rel,
+                  thickness_rel=config.thickness_spread_rel, resistance_rel=config.resistance_spread_rel)
+    if config.string_capacity_factors is not None:
+        per_string = np.repeat(np.asarray(config.string_capacity_factors), config.n_stacks * config.n_layers)
+        spread = replace(spread, capacity=spread.capacity * per_string)
+    params = apply(params, spread)
+    if config.initial_soc is not None:
+        params = params.at_soc(config.initial_soc)
+    r_string = (config.n_stacks - 1) * config.interconnect_resistance_Ohm + config.string_lead_resistance_Ohm
+    battery = AssembledBattery(make_model(config.model, params), layout,
+                               end_collector_resistance_Ohm=config.stack_end_resistance_Ohm,
+                               string_resistance_Ohm=r_string)
+    return battery, spread
+
+
+@register
+class Pack(Component):
+    """Assembled bipolar battery; see the module docstring."""
+
+    type_name = "pack"
+    Config = PackConfig
+    can_get_set_state = True
+
+    def __init__(self, name: str, config: PackConfig):
+        self.battery, self.spread = build_battery(config)
+        p = self.battery.model.params
+        self.layout = self.battery.layout
+        n_series = config.n_stacks * config.n_layers
+        self.layer_limits = (config.layer_lower_voltage_V or p.lower_voltage_V, config.layer_upper_voltage_V or p.upper_voltage_V)
+        self.pack_limits = (config.pack_lower_voltage_V or n_series * self.layer_limits[0],
+                            config.pack_upper_voltage_V or n_series * self.layer_limits[1])
+        super().__init__(name, config)
+
+    def _declare_ports(self):
+        c = self.config
+        grid, gdims = self.layout.shape, ("string", "stack", "layer")
+        setpoint = "current_setpoint_A" if c.control == "current" else "power_setpoint_W"
+        yield Port(setpoint, Causality.INPUT, unit="A" if c.control == "current" else "W", start=0.0,
+                   long_name=f"pack {c.control} set point (positive on discharge)")
+        yield Port("layer_temperature_K", Causality.INPUT, unit="K", shape=grid, dims=gdims, start=c.temperature_K,
+                   long_name="unit-cell temperature")
+        deps = (setpoint, "layer_temperature_K")
+
+        def out(name, unit, long_name, shape=(), dims=(), depends=deps):
+            return Port(name, Causality.OUTPUT, unit=unit, shape=shape, dims=dims, depends_on=depends, long_name=long_name)
+
+        yield out("voltage_V", "V", "pack terminal voltage")
+        yield out("current_A", "A", "pack current (positive on discharge)")
+        yield out("power_W", "W", "pack power (positive on discharge)")
+        yield out("soc", "1", "pack state of charge (mean of the unit cells)")
+        yield out("heat_W", "W", "heat of the whole pack (cells, collectors, interconnects)")
+        yield out("string_current_A", "A", "current of each parallel string", (c.n_strings,), ("string",))
+        yield out("stack_voltage_V", "V", "voltage of each bipolar stack", grid[:2], gdims[:2])
+        yield out("layer_voltage_V", "V", "unit-cell voltage", grid, gdims)
+        yield out("layer_soc", "1", "unit-cell state of charge", grid, gdims)
+        yield out("layer_heat_W", "W", "heat generated in each unit cell (incl. its collector)", grid, gdims)
+        yield out("layer_anode_potential_V", "V", "negative electrode potential vs Li/Li+ (plating margin)", grid, gdims)
+        yield out("min_layer_voltage_V", "V", "lowest unit-cell voltage")
+        yield out("max_layer_voltage_V", "V", "highest unit-cell voltage")
+        yield out("layer_capacity_factor", "1", "capacity factor of the cell-to-cell spread", grid, gdims, ())
+        yield out("layer_thickness_factor", "1", "thickness factor of the cell-to-cell spread", grid, gdims, ())
+        yield out("layer_resistance_factor", "1", "contact-resistance factor of the cell-to-cell spread", grid, gdims, ())
+        if c.pulse_duration_s is not None:
+            yield out("available_discharge_power_W", "W",
+                      f"pack discharge power over a {c.pulse_duration_s:g} s pulse within the limits "
+                      f"(updated every {c.available_power_interval_s:g} s)")
+            yield out("available_charge_power_W", "W",
+                      f"pack charge power over a {c.pulse_duration_s:g} s pulse within the limits, negative "
+                      f"(updated every {c.available_power_interval_s:g} s)")
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _T(self) -> np.ndarray:
+        return np.broadcast_to(np.asarray(self.u["layer_temperature_K"], dtype=float), self.layout.shape).reshape(-1)
+
+    def _publish(self, T: np.ndarray, t: float) -> None:
+        b, L = self.battery, self.layout
+        out = b.model.out
+        v = out["voltage_V"].reshape(L.shape)
+        heat = out["heat_reaction_W"] + out["heat_ohmic_W"] + out["heat_reversible_W"]
+        I_s = b.string_current
+        series_heat = float((I_s**2 * b.R_series).sum())
+        y = self.y
+        y["voltage_V"] = float(b.voltage)
+        y["current_A"] = float(I_s.sum())
+        y["power_W"] = float(b.voltage * I_s.sum())
+        y["soc"] = float(out["soc"].mean())
+        y["heat_W"] = float(heat.sum()) + series_heat
+        y["string_current_A"] = I_s.copy()
+        y["stack_voltage_V"] = v.sum(axis=2) - I_s[:, None] * b.R_end
+        y["layer_voltage_V"] = v.copy()
+        y["layer_soc"] = out["soc"].reshape(L.shape).copy()
+        y["layer_heat_W"] = heat.reshape(L.shape).copy()
+        y["layer_anode_potential_V"] = out["anode_potential_V"].reshape(L.shape).copy()
+        y["min_layer_voltage_V"] = float(v.min())
+        y["max_layer_voltage_V"] = float(v.max())
+        y["layer_capacity_factor"] = self.spread.capacity.reshape(L.shape).copy()
+        y["layer_thickness_factor"] = self.spread.thickness.reshape(L.shape).copy()
+        y["layer_resistance_factor"] = self.spread.resistance.reshape(L.shape).copy()
+        c = self.config
+        if c.pulse_duration_s is not None and (self._next_power_update is None or t >= self._next_power_update - 1e-9):
+            dis, ch = b.available_power(c.pulse_duration_s, T, self.layer_limits, self.pack_limits)
+            y["available_discharge_power_W"] = dis
+            y["available_charge_power_W"] = ch
+            self._next_power_update = t + c.available_power_interval_s
+
+    def _initialize(self, t0: float) -> None:
+        T = self._T()
+        self.battery.step(1e-9, T, current_A=0.0)
+        self._next_power_update = None
+        self._publish(T, t0)
+
+    def _do_step(self, t: float, h: float) -> None:
+        T = self._T()
+        hot = T > self.config.max_layer_temperature_K
+        if hot.any():
+            cell = int(np.flatnonzero(hot)[0])
+            raise ComponentError(self.name, "do_step", t,
+                                 f"{self.layout.where(cell)} is at {T[cell]:.2f} K, above max_layer_temperature_K "
+                                 f"{self.config.max_layer_temperature_K:g} K")
+        setpoint = float(self.u["current_setpoint_A" if self.config.control == "current" else "power_setpoint_W"])
+        self._ending = None
+        self._step(t, h, setpoint, T, 0)
+        self._publish(T, t + h)
+        if self._ending:
+            raise EndOfRun(self._ending)
+
+    def _step(self, t: float, h: float, setpoint: float, T: np.ndarray, depth: int) -> None:
+        from ..cell.base import ConvergenceError
+
+        c = self.config
+        kwargs = {"current_A" if c.control == "current" else "power_W": setpoint}
+        clamp = c.on_limit == "clamp"
+        state = self.battery.model.get_state(), self.battery.string_current.copy(), self.battery.voltage
+        try:
+            self.battery.step(h, T, **kwargs, limits=self.layer_limits if clamp else None,
+                              pack_limits=self.pack_limits if clamp else None)
+        except ConvergenceError as exc:
+            self.battery.model.set_state(state[0])
+            self.battery.string_current, self.battery.voltage = state[1], state[2]
+            if depth >= c.max_step_halvings:
+                raise ComponentError(self.name, "do_step", t,
+                                     f"no solution even with steps of {h:g} s at set point {setpoint:g}: {exc}") from None
+            self._step(t, h / 2, setpoint, T, depth + 1)
+            self._step(t + h / 2, h / 2, setpoint, T, depth + 1)
+            return
+        if not clamp:
+            v = self.battery.model.out["voltage_V"]
+            lo, hi = self.layer_limits
+            bad = np.flatnonzero((v < lo - 1e-9) | (v > hi + 1e-9))
+            if bad.size:
+                k = int(bad[0])
+                which = "below the lower" if v[k] < lo else "above the upper"
+                message = (f"{self.layout.where(k)} reached {v[k]:.4f} V at t = {t + h:g} s, {which} "
+                           f"layer limit {lo if v[k] < lo else hi:g} V")
+                if c.on_limit == "end":
+                    self._ending = message
+                    return
+                raise ComponentError(self.name, "do_step", t, message)
+
+    def _get_state(self):
+        b = self.battery
+        return b.model.get_state(), b.string_current.copy(), b.voltage, self._next_power_update
+
+    def _set_state(self, state) -> None:
+        self.battery.model.set_state(state[0])
+        self.battery.string_current, self.battery.voltage, self._next_power_update = state[1].copy(), state[2], state[3]

@@ -1,0 +1,264 @@
+"""Bipolar stacks assembled into a battery: series stacks in parallel strings, solved exactly.
+
+Layout: ``n_strings`` parallel strings, each ``n_stacks`` bipolar stacks in series, each
+stack ``n_layers`` unit cells in series. Every unit cell is a cell of one batched
+electrochemical model (cell index ``(string, stack, layer)`` in C order), so all of them
+advance together with their own state, parameters and temperature.
+
+Electrical model per step (current held over the step, end-of-step voltages):
+
+* a unit cell's terminal voltage ``v(I)`` comes from the cell model and already contains its
+  bipolar collector and contact resistance (the parameter set's ``contact_resistance``);
+* a stack adds its two end collectors: ``V_stack = sum(v) - I R_end``;
+* a string adds the interconnects between its stacks and its own lead: ``V_string =
+  sum(V_stack) - I R_string``;
+* the strings are in parallel: ``V_string,s(I_s) = V_pack`` for every s and
+  ``sum(I_s) = I_pack``. Solved to convergence every step by Newton on the string currents
+  with each string's own end-of-step resistance (strings are independent given their
+  currents, so one perturbed evaluation gives every string's derivative); the currents come
+  out of a linear solve that makes their sum exactly ``I_pack``.
+
+The pack can be driven by current, by power (``V_pack I_pack = P``), and respects voltage
+limits per layer and per pack by holding the worst layer (or the pack) at its limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..cell.base import CellModel, ConvergenceError
+
+
+@dataclass(frozen=True)
+class Layout:
+    n_strings: int
+    n_stacks: int
+    n_layers: int
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.n_strings, self.n_stacks, self.n_layers)
+
+    @property
+    def n_cells(self) -> int:
+        return self.n_strings * self.n_stacks * self.n_layers
+
+    def where(self, cell: int) -> str:
+        s, k, layer = np.unravel_index(cell, self.shape)
+        return f"string {s}, stack {k}, layer {layer}"
+
+
+class AssembledBattery:
+    """Strings of bipolar stacks around one batched cell model; see the module docstring."""
+
+    def __init__(self, model: CellModel, layout: Layout, *, end_collector_resistance_Ohm: float = 0.0,
+                 string_resistance_Ohm: np.ndarray | float = 0.0):
+        if model.n != layout.n_cells:
+            raise ValueError(f"the cell model holds {model.n} cells, the layout {layout.n_cells}")
+        self.model = model
+        self.layout = layout
+        self.R_end = float(end_collector_resistance_Ohm)
+        self.R_string = np.broadcast_to(np.asarray(string_resistance_Ohm, dtype=float), (layout.n_strings,)).copy()
+        # series resistance of a whole string outside its unit cells
+        self.R_series = layout.n_stacks * self.R_end + self.R_string
+        self.string_current = np.zeros(layout.n_strings)
+        self.voltage = 0.0
+        self._one_c = float(np.mean(model._current_scale()))  # 1C current of a unit cell [A]
+        self._R: np.ndarray | None = None  # string resistances of the last solve (Newton's start)
+        self._last_pulse: dict[float, float | None] = {}  # available-power currents, to start from
+
+    # -- one evaluation: string voltages for given string currents ------------------------
+    def _string_voltages(self, prep, I_strings: np.ndarray):
+        L = self.layout
+        I_cells = np.repeat(I_strings, L.n_stacks * L.n_layers)
+        v, aux = self.model._evaluate(prep, I_cells)
+        V = v.reshape(L.n_strings, -1).sum(axis=1) - I_strings * self.R_series
+        return V, v, aux, I_cells
+
+    def _slopes(self, prep, I: np.ndarray, V: np.ndarray, v: np.ndarray):
+        """String resistances and cell slopes ``-dv/dI_string`` at string currents ``I``, from
+        one evaluation with every string current raised by ``dI`` (strings are independent,
+        so one perturbed evaluation gives each its own slope)."""
+        dI = 1e-3 * self._one_c  # well above the cell model's round-off
+        V2, v2, _, _ = self._string_voltages(prep, I + dI)
+        return (V - V2) / dI, (v - v2) / dI
+
+    def _solve(self, prep, *, current: float | None = None, power: float | None = None, I0=None,
+               slopes: bool = False, tol: float = 1e-10, max_iter: int = 40):
+        """String currents with one string voltage, for a pack current or power.
+
+        Newton on the strings with their end-of-step resistances R_s: ``V_s - R_s dI_s =
+        V_pack`` for all s, with ``sum(I_s + dI_s) = I_pack`` (current) or ``V_pack sum(I_s +
+        dI_s) = P`` (power: a quadratic in ``V_pack`` whose high root is the low-current
+        branch). The resistances are kept from the last solve and refreshed by secants, so
+        an iteration costs one evaluation of the cells. Returns ``(I_strings, V_pack, v_cells,
+        aux, I_cells, dv_dI)`` (``dv_dI`` only with ``slopes``); NaN voltages where no
+        solution exists."""
+        S = self.layout.n_strings
+        if I0 is None:
+            I = np.full(S, (current if current is not None else 0.0) / S)
+        else:
+            I = np.asarray(I0, dtype=float).copy()
+            if current is not None:
+                I = I * (current / I.sum()) if I.sum() != 0 and current != 0 else np.full(S, current / S)
+        V, v, aux, I_cells = self._string_voltages(prep, I)
+        if self._R is None or not np.all(np.isfinite(self._R)):
+            if not np.all(np.isfinite(v)):
+                return I, np.nan, v, aux, I_cells, None
+            self._R = self._slopes(prep, I, V, v)[0]
+        R = self._R.copy()
+        if S == 1 and current is not None:
+            converged = True  # the string current is the pack current
+        else:
+            converged = False
+            for _ in range(max_iter):
+                if not (np.all(np.isfinite(v)) and np.all(R > 0)):
+                    return I, np.nan, np.where(np.isfinite(v), v, np.nan), aux, I_cells, None
+                g = 1.0 / R
+                if current is not None:
+                    V_pack = (current - I.sum() + (V * g).sum()) / g.sum()
+                else:
+                    A, G = I.sum() + (V * g).sum(), g.sum()
+                    disc = A * A - 4.0 * G * power
+                    if disc < 0:  # more power than the pack can give at these resistances
+                        return I, np.nan, np.full_like(v, np.nan), aux, I_cells, None
+                    V_pack = (A + np.sqrt(disc)) / (2.0 * G)
+                step = (V - V_pack) * g
+                I_new = I + step
+                V_new, v_new, aux, I_cells = self._string_voltages(prep, I_new)
+                moved = np.abs(step) > 1e-6 * self._one_c
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    secant = (V - V_new) / (I_new - I)
+                R = np.where(moved & np.isfinite(secant) & (secant > 0), secant, R)
+                I, V, v = I_new, V_new, v_new
+                if np.max(np.abs(step)) <= tol * max(abs(I.sum()), self._one_c * S):
+                    converged = True
+                    break
+            if converged and np.all(np.isfinite(R)):
+                self._R = R
+        if not converged:
+            return I, np.nan, np.full_like(v, np.nan), aux, I_cells, None
+        dv = self._slopes(prep, I, V, v)[1] if slopes and np.all(np.isfinite(v)) else None
+        return I, float(np.mean(V)), v, aux, I_cells, dv
+
+    # -- public ---------------------------------------------------------------------------
+    def step(self, h: float, T_cells: np.ndarray, *, current_A: float | None = None, power_W: float | None = None,
+             limits: tuple[float, float] | None = None, pack_limits: tuple[float, float] | None = None) -> dict:
+        """Advance by ``h`` with the pack current (or power) held. ``limits`` (per layer) and
+        ``pack_limits`` (terminal): if given and crossed, the pack current is reduced so the
+        binding limit is met (CV behaviour); otherwise the step is taken as asked."""
+        if (current_A is None) == (power_W is None):
+            raise ValueError("give exactly one of current_A and power_W")
+        prep = self.model._prepare(float(h), T_cells)
+        I0 = self.string_current if np.any(self.string_current) else None
+        res = self._solve(prep, current=current_A, power=power_W, I0=I0)
+        if limits is not None or pack_limits is not None:
+            res = self._respect_limits(prep, res, limits, pack_limits)
+        I_s, V_pack, v, aux, I_cells, _ = res
+        if v is None or not np.all(np.isfinite(v)):
+            bad = np.flatnonzero(~np.isfinite(v)) if v is not None else np.array([0])
+            demand = f"{current_A:g} A" if current_A is not None else f"{power_W:g} W"
+            raise ConvergenceError(
+                f"no solution at {demand} over a step of {h:g} s "
+                f"({self.layout.where(int(bad[0])) if bad.size else 'the pack'}: a particle or the electrolyte "
+                "ran out, or the demand exceeds what the pack can deliver)", bad)
+        self.model._commit(prep, I_cells, aux)
+        self.string_current = I_s
+        self.voltage = V_pack
+        return self.model.out
+
+    @staticmethod
+    def _margin(res, limits, pack_limits) -> float:
+        """Smallest distance to a limit [V] (< 0: crossed); -inf without a solution."""
+        I_s, V_pack, v, *_ = res
+        if v is None or not (np.all(np.isfinite(v)) and np.isfinite(V_pack)):
+            return -np.inf
+        worst = np.inf
+        if limits is not None:
+            worst = min(worst, np.min(v - limits[0]), np.min(limits[1] - v))
+        if pack_limits is not None:
+            worst = min(worst, V_pack - pack_limits[0], pack_limits[1] - V_pack)
+        return worst
+
+    def _limit_current(self, res, limits, pack_limits, I_pack: float) -> float:
+        """Pack current (same sign as ``I_pack``) at which the binding limit is reached,
+        by linearising every cell voltage (and the pack voltage) in the pack current at
+        ``res``; the demand itself if no limit binds in that direction."""
+        I_s, V_pack, v, _, _, dv = res
+        if dv is None:  # no solution here: halve the current
+            return 0.5 * I_pack
+        share = I_s / I_s.sum() if I_s.sum() != 0 else np.full(len(I_s), 1.0 / len(I_s))
+        slope = dv * np.repeat(share, self.layout.n_stacks * self.layout.n_layers)  # -dv/dI_pack
+        cand = []
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if limits is not None:
+                target = limits[0] if I_pack > 0 else limits[1]
+                cand.append(np.where(slope > 0, I_pack + (v - target) / slope, np.nan))
+            if pack_limits is not None:
+                target = pack_limits[0] if I_pack > 0 else pack_limits[1]
+                slope_pack = float((slope.reshape(self.layout.n_strings, -1).sum(axis=1) * share).sum())
+                if slope_pack > 0:
+                    cand.append(np.array([I_pack + (V_pack - target) / slope_pack]))
+        c = np.concatenate(cand) if cand else np.array([])
+        c = c[np.isfinite(c) & (np.sign(c) == np.sign(I_pack))]
+        if not c.size:
+            return I_pack
+        return float(c.min()) if I_pack > 0 else float(c.max())
+
+    def _to_limit(self, prep, res, limits, pack_limits, I_pack: float, tol_V: float = 1e-7):
+        """Newton on the binding limit from ``res`` (solved at ``I_pack``); ends on the
+        feasible side, within ``tol_V`` of the limit."""
+        for _ in range(30):  # without a solution at all: back off first
+            if np.isfinite(self._margin(res, limits, pack_limits)) or abs(I_pack) < 1e-12:
+                break
+            I_pack *= 0.5
+            res = self._solve(prep, current=I_pack, slopes=True)
+        if res[5] is None and np.isfinite(self._margin(res, limits, pack_limits)):
+            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True)
+        for _ in range(12):
+            margin = self._margin(res, limits, pack_limits)
+            if 0 <= margin <= tol_V:
+                break
+            I_new = self._limit_current(res, limits, pack_limits, I_pack)
+            if margin < 0:
+                I_new = min(I_new, I_pack * (1 - 1e-12)) if I_pack > 0 else max(I_new, I_pack * (1 - 1e-12))
+            if I_new == I_pack:
+                break
+            I_pack = I_new
+            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True)
+        back = 1e-6
+        for _ in range(40):  # the last bit, onto the feasible side
+            if self._margin(res, limits, pack_limits) >= 0 or abs(I_pack) <= 1e-12:
+                break
+            I_pack *= 1 - back
+            back = min(2 * back, 0.5)
+            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True)
+        return I_pack, res
+
+    def _respect_limits(self, prep, res, limits, pack_limits):
+        if self._margin(res, limits, pack_limits) >= 0:
+            return res
+        if res[5] is None and np.isfinite(res[1]):
+            res = self._solve(prep, current=float(res[0].sum()), I0=res[0], slopes=True)
+        return self._to_limit(prep, res, limits, pack_limits, float(res[0].sum()))[1]
+
+    def available_power(self, duration_s: float, T_cells: np.ndarray, limits: tuple[float, float],
+                        pack_limits: tuple[float, float] | None = None) -> tuple[float, float]:
+        """Discharge (>= 0) and charge (<= 0) power of a constant-current pulse of
+        ``duration_s`` that ends with the worst layer (or the pack) at its limit."""
+        prep = self.model._prepare(float(duration_s), T_cells)
+        out = []
+        for sign in (1.0, -1.0):
+            # start from the last answer (or a 1C pulse)
+            I_probe = self._last_pulse.get(sign) or sign * self._one_c * self.layout.n_strings
+            res = self._solve(prep, current=I_probe, slopes=True)
+            if self._margin(res, limits, pack_limits) > 0:  # below the limit: aim at it
+                I_probe = self._limit_current(res, limits, pack_limits, I_probe)
+                res = self._solve(prep, current=I_probe, I0=res[0], slopes=True)
+            I_lim, res = self._to_limit(prep, res, limits, pack_limits, I_probe, tol_V=1e-3)
+            self._last_pulse[sign] = I_lim if abs(I_lim) > 1e-9 else None
+            p = I_lim * res[1] if np.isfinite(res[1]) else 0.0
+            out.append(max(p, 0.0) if sign > 0 else min(p, 0.0))
+        return out[0], out[1]

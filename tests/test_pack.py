@@ -1,0 +1,162 @@
+"""Bipolar stacks and assembled batteries: series sums, parallel current sharing, two-way
+thermal coupling, limits, spread."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cosim.errors import CosimError, ScenarioError
+from cosim.run import run_scenario
+from cosim.scenario import load_scenario
+
+PACK = """
+[simulation]
+stop_time_s = {stop}
+step_s = {step}
+
+[components.load]
+type = "profile"
+time_s = [0.0, {stop}]
+values = {{ {signal} = [{value}, {value}] }}
+interpolation = "previous"
+
+[components.pack]
+type = "pack"
+parameter_set = "{pset}"
+control = "{control}"
+n_strings = {strings}
+n_stacks = {stacks}
+n_layers = {layers}
+pulse_duration_s = 10.0
+{extra}
+
+[[connections]]
+from = "load.{signal}"
+to = "pack.{port}"
+{more}
+"""
+
+
+def run(tmp_path, *, stop=60.0, step=1.0, control="current", value=1.0, strings=1, stacks=1, layers=1,
+        pset="seed_bgraphite_sno2_lmo_gel", extra="", more="", name="pack"):
+    signal, port = ("current_A", "current_setpoint_A") if control == "current" else ("power_W", "power_setpoint_W")
+    path = tmp_path / f"{name}.toml"
+    path.write_text(PACK.format(stop=stop, step=step, signal=signal, port=port, value=value, pset=pset,
+                                control=control, strings=strings, stacks=stacks, layers=layers, extra=extra,
+                                more=more))
+    out = tmp_path / f"{name}.nc"
+    run_scenario(load_scenario(path), output=out)
+    return xr.open_dataset(out)
+
+
+def test_series_layers_add_their_voltages(tmp_path):
+    volts = []
+    for n in (1, 2, 3):
+        with run(tmp_path, layers=n, value=0.0, stop=2.0, name=f"s{n}",
+                 extra="stack_end_resistance_Ohm = 0.0\ninitial_soc = 0.8") as ds:
+            layer = ds["pack.layer_voltage_V"].isel(time=-1).values
+            stack = float(ds["pack.stack_voltage_V"].isel(time=-1, string=0, stack=0))
+            assert stack == pytest.approx(layer.sum(), rel=1e-12)
+            volts.append(stack)
+    # 1, 2, 3 layers of one cell: 1x, 2x, 3x (the lab bipolar stack: 3.4, 6.7, 10.0 V)
+    assert volts[1] == pytest.approx(2 * volts[0], rel=1e-12)
+    assert volts[2] == pytest.approx(3 * volts[0], rel=1e-12)
+    assert 3.3 < volts[0] < 4.2
+
+
+def test_stack_ocv_is_the_sum_of_layer_ocvs_and_load_drops_the_end_resistance(tmp_path):
+    with run(tmp_path, stacks=2, layers=3, value=2.0, stop=20.0,
+             extra="stack_end_resistance_Ohm = 0.01\ninterconnect_resistance_Ohm = 0.005") as ds:
+        last = ds.isel(time=-1)
+        I = float(last["pack.current_A"])
+        stack = last["pack.stack_voltage_V"].values[0]
+        layers = last["pack.layer_voltage_V"].values[0]
+        np.testing.assert_allclose(stack, layers.sum(axis=1) - I * 0.01, rtol=1e-12)
+        pack = float(last["pack.voltage_V"])
+        assert pack == pytest.approx(stack.sum() - I * 0.005, rel=1e-12)
+
+
+def test_parallel_strings_share_the_current_exactly(tmp_path):
+    with run(tmp_path, strings=3, stacks=1, layers=4, value=3.0, stop=30.0) as ds:
+        branches = ds["pack.string_current_A"].values
+        np.testing.assert_allclose(branches.sum(axis=1)[1:], 3.0, rtol=1e-10)
+        np.testing.assert_allclose(branches[1:], 1.0, rtol=1e-9)  # identical branches: even split
+
+
+def test_power_control_meets_the_demand(tmp_path):
+    with run(tmp_path, control="power", strings=2, layers=4, value=20.0, stop=20.0) as ds:
+        np.testing.assert_allclose(ds["pack.power_W"].values[1:], 20.0, rtol=1e-8)
+        np.testing.assert_allclose(ds["pack.string_current_A"].values.sum(axis=1)[1:],
+                                   ds["pack.current_A"].values[1:], rtol=1e-10)
+
+
+def test_weak_string_carries_less_current_late_in_discharge(tmp_path):
+    with run(tmp_path, strings=2, layers=2, value=10.0, stop=1200.0, step=20.0, pset="chen2020",
+             extra="string_capacity_factors = [1.0, 0.9]\ninitial_soc = 0.3\non_limit = \"end\"\n"
+                   "available_power_interval_s = 600.0") as ds:
+        I = ds["pack.string_current_A"].values
+        np.testing.assert_allclose(I.sum(axis=1)[1:], 10.0, rtol=1e-10)
+        late = I[-5:]
+        assert np.all(late[:, 1] < late[:, 0])  # the 10 % weaker string carries less
+        assert late[-1, 0] - late[-1, 1] > 0.1
+
+
+def test_spread_is_reproducible_from_the_seed_and_recorded(tmp_path):
+    extra = "capacity_spread_rel = 0.03\nthickness_spread_rel = 0.02\nresistance_spread_rel = 0.1\nspread_seed = 7"
+    with run(tmp_path, layers=5, stop=5.0, extra=extra, name="a") as a, \
+            run(tmp_path, layers=5, stop=5.0, extra=extra, name="b") as b:
+        f = a["pack.layer_capacity_factor"].isel(time=0).values
+        assert f.std() > 0.005
+        np.testing.assert_array_equal(f, b["pack.layer_capacity_factor"].isel(time=0).values)
+        np.testing.assert_array_equal(a["pack.layer_voltage_V"].values, b["pack.layer_voltage_V"].values)
+
+
+def test_layer_limit_names_stack_layer_time_and_value(tmp_path):
+    with pytest.raises(CosimError, match=r"string 0, stack 0, layer \d+ reached 2\.4\d+ V at t = \d+ s, below the lower layer limit 2\.5 V"):
+        run(tmp_path, layers=3, value=3.0, stop=4000.0, step=20.0, extra='on_limit = "stop"\ninitial_soc = 0.2')
+
+
+def test_unbuildable_topology_is_refused_with_its_key(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(PACK.format(stop=1.0, step=1.0, signal="current_A", port="current_setpoint_A", value=1.0,
+                                pset="chen2020", control="current", strings=2, stacks=1, layers=0,
+                                extra="string_capacity_factors = [1.0]", more=""))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert "components.pack.n_layers" in str(info.value)
+
+
+def test_thermal_coupling_makes_the_middle_layer_hottest_and_its_soc_differ(tmp_path):
+    thermal = """
+[components.thermal]
+type = "thermal"
+n_strings = 1
+n_stacks = 1
+n_layers = 9
+layer_thickness_m = 2e-3
+area_m2 = 0.1
+cooling = "both"
+cooling_type = "cold_plate"
+coolant_temperature_K = 298.15
+initial_temperature_K = 298.15
+
+[[connections]]
+from = "pack.layer_heat_W"
+to = "thermal.heat_W"
+
+[[connections]]
+from = "thermal.layer_temperature_K"
+to = "pack.layer_temperature_K"
+"""
+    with run(tmp_path, layers=9, value=4.0, stop=600.0, step=5.0, more=thermal,
+             extra="initial_soc = 0.9") as ds:
+        T = ds["thermal.layer_temperature_K"].isel(time=-1, string=0, stack=0).values
+        assert T.argmax() == 4  # symmetric cooling: the middle layer
+        assert T[4] - T[0] > 0.05
+        soc = ds["pack.layer_soc"].isel(time=-1, string=0, stack=0).values
+        v = ds["pack.layer_voltage_V"].isel(time=-1, string=0, stack=0).values
+        # the same current through every layer, but the hot middle layer polarises less ...
+        assert v[4] - v[0] > 1e-4
+        # ... and, in series, passes exactly the same charge: its SOC cannot drift apart
+        np.testing.assert_allclose(soc, soc[0], rtol=1e-9)
+        assert ds["thermal.layer_temperature_K"].dims == ("time", "string", "stack", "layer")
