@@ -381,3 +381,14 @@ def test_contact_resistance_is_a_series_drop_and_its_heat():
         oc = contact.step(10.0, T25, current_A=5.0)
     assert abs((ob["voltage_V"][0] - oc["voltage_V"][0]) - 0.05) < 1e-12
     assert abs((oc["heat_ohmic_W"][0] - ob["heat_ohmic_W"][0]) - 0.25) < 1e-9
+
+
+def test_dfn_and_spme_agree_at_low_rate():
+    from cosim.cell.spme import SPMe
+
+    params = load_parameter_set("chen2020").to_cell_params(1)
+    dfn, spme = DFN(params), SPMe(params)
+    for _ in range(30):  # C/10 for 3000 s
+        a = dfn.step(100.0, 298.15, current_A=0.5)["voltage_V"][0]
+        b = spme.step(100.0, 298.15, current_A=0.5)["voltage_V"][0]
+        assert abs(a - b) < 2e-3
