@@ -73,7 +73,7 @@ class SaltDiffusion:
         off = np.zeros((N, n))
         off[:, :-1] = -g  # last entry of each block couples to the next cell: zero
         off = off.reshape(-1)[:-1]
-        return off, main.reshape(-1), off
+        return off, main.reshape(-1), off.copy()
 
     def prepare(self, h: float, diffusivity_nodes: np.ndarray, unit_source: np.ndarray):
         """The affine end-of-step solution ``c(h) = c_free + c_unit * I``: the step with no
@@ -81,10 +81,11 @@ class SaltDiffusion:
         ``s / I``). Both columns are solved together."""
         dl, d, du = self._matrix(h, diffusivity_nodes)
         N, n = self.c.shape
-        rhs = np.empty((N * n, 2))
-        rhs[:, 0] = (self.capacity / h * self.c).reshape(-1)
-        rhs[:, 1] = (unit_source * self.mesh.dx).reshape(-1)
-        _, _, _, x, info = lapack.dgtsv(dl, d, du, rhs, overwrite_b=True)
+        rhs = np.empty((N * n, 2), order="F")  # LAPACK's layout: no copy on the way in
+        np.multiply(self.capacity / h, self.c, out=rhs[:, 0].reshape(N, n))
+        np.multiply(unit_source, self.mesh.dx, out=rhs[:, 1].reshape(N, n))
+        _, _, _, x, info = lapack.dgtsv(dl, d, du, rhs, overwrite_dl=True, overwrite_d=True,
+                                         overwrite_du=True, overwrite_b=True)
         if info != 0:
             raise np.linalg.LinAlgError(f"electrolyte diffusion solve failed (dgtsv info {info})")
         return x[:, 0].reshape(N, n), x[:, 1].reshape(N, n)
