@@ -95,3 +95,11 @@ def test_killed_run_leaves_a_readable_incomplete_file(tmp_path, sig):
         assert 10 < n < 100000
         assert (ds["time"].diff("time") > 0).all()
         assert float(ds["time"][-1]) == n - 1  # every record up to the interruption is kept
+
+
+def test_every_shipped_scenario_validates():
+    files = sorted((REPO / "scenarios").glob("*.toml"))
+    assert len(files) >= 4
+    r = cosim("validate", *files)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count(": ok") == len(files)
