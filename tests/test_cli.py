@@ -1,7 +1,6 @@
 """The ``cosim`` command line, run as a user runs it (subprocesses)."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -205,9 +205,9 @@ class SPMe(CellModel):
 
     def _commit(self, prep: _Prep, I: np.ndarray, aux) -> None:
         V, c_e, results, eta_c, dphi_e, dphi_s = aux
-        T, Tref, p = prep.T, self.params.T_ref_K, self.params
-        for k, (parts, (E_G), res) in enumerate(zip(self.particles, prep.coeffs, results)):
-            for part, (E, G), j in zip(parts, E_G, res[1]):
+        T = prep.T
+        for k, (parts, coeffs, res) in enumerate(zip(self.particles, prep.coeffs, results)):
+            for part, (E, G), j in zip(parts, coeffs, res[1]):
                 part.advance(E, G, j)
             if len(parts) > 1:
                 self._guess[k] = [j.copy() for j in res[1]]

@@ -199,7 +199,6 @@ def build_pack_network(geometry: PackThermalGeometry | None = None, *, initial_t
     ej: list[int] = []
     eg: list[float] = []
     gb: dict[int, list[float]] = {0: [], 1: []}
-    bnode: list[int] = []
     layer_node = np.empty((g.n_strings, g.n_stacks, g.n_layers), dtype=np.int64)
     stack_nodes: list[list[list[int]]] = []
     outer: list[tuple[int, float, int, float]] = []  # (low node, R to low face, high node, R to high face)
