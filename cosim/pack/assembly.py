@@ -207,16 +207,16 @@ class AssembledBattery:
             return I_pack
         return float(c.min()) if I_pack > 0 else float(c.max())
 
-    def _to_limit(self, prep, res, limits, pack_limits, I_pack: float, tol_V: float = 1e-7):
+    def _to_limit(self, prep, res, limits, pack_limits, I_pack: float, tol_V: float = 1e-7, tol: float = 1e-10):
         """Newton on the binding limit from ``res`` (solved at ``I_pack``); ends on the
         feasible side, within ``tol_V`` of the limit."""
         for _ in range(30):  # without a solution at all: back off first
             if np.isfinite(self._margin(res, limits, pack_limits)) or abs(I_pack) < 1e-12:
                 break
             I_pack *= 0.5
-            res = self._solve(prep, current=I_pack, slopes=True)
+            res = self._solve(prep, current=I_pack, slopes=True, tol=tol)
         if res[5] is None and np.isfinite(self._margin(res, limits, pack_limits)):
-            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True)
+            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True, tol=tol)
         for _ in range(12):
             margin = self._margin(res, limits, pack_limits)
             if 0 <= margin <= tol_V:
@@ -227,14 +227,14 @@ class AssembledBattery:
             if I_new == I_pack:
                 break
             I_pack = I_new
-            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True)
+            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True, tol=tol)
         back = 1e-6
         for _ in range(40):  # the last bit, onto the feasible side
             if self._margin(res, limits, pack_limits) >= 0 or abs(I_pack) <= 1e-12:
                 break
             I_pack *= 1 - back
             back = min(2 * back, 0.5)
-            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True)
+            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True, tol=tol)
         return I_pack, res
 
     def _respect_limits(self, prep, res, limits, pack_limits):
@@ -253,11 +253,11 @@ class AssembledBattery:
         for sign in (1.0, -1.0):
             # start from the last answer (or a 1C pulse)
             I_probe = self._last_pulse.get(sign) or sign * self._one_c * self.layout.n_strings
-            res = self._solve(prep, current=I_probe, slopes=True)
+            res = self._solve(prep, current=I_probe, slopes=True, tol=1e-6)
             if self._margin(res, limits, pack_limits) > 0:  # below the limit: aim at it
                 I_probe = self._limit_current(res, limits, pack_limits, I_probe)
-                res = self._solve(prep, current=I_probe, I0=res[0], slopes=True)
-            I_lim, res = self._to_limit(prep, res, limits, pack_limits, I_probe, tol_V=1e-3)
+                res = self._solve(prep, current=I_probe, I0=res[0], slopes=True, tol=1e-6)
+            I_lim, res = self._to_limit(prep, res, limits, pack_limits, I_probe, tol_V=1e-3, tol=1e-6)
             self._last_pulse[sign] = I_lim if abs(I_lim) > 1e-9 else None
             p = I_lim * res[1] if np.isfinite(res[1]) else 0.0
             out.append(max(p, 0.0) if sign > 0 else min(p, 0.0))
