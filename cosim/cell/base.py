@@ -48,6 +48,56 @@ OUTPUTS: dict[str, tuple[str, str]] = {
 }
 
 
+class LazyOutputs(dict):
+    """Outputs of a step: current and voltage at once, the rest filled by ``fill(self,
+    *last)`` when first asked for (``last`` = (current, voltage, ...) of the step)."""
+
+    def __init__(self, fill, last):
+        super().__init__(current_A=last[0], voltage_V=last[1])
+        self._fill, self._last = fill, last
+
+    def _complete(self):
+        if self._last is not None:
+            last, self._last = self._last, None
+            self._fill(self, *last)
+
+    def __missing__(self, key):
+        self._complete()
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key):
+        self._complete()
+        return super().__contains__(key)
+
+    def __iter__(self):
+        self._complete()
+        return super().__iter__()
+
+    def get(self, key, default=None):
+        self._complete()
+        return super().get(key, default)
+
+    def keys(self):
+        self._complete()
+        return super().keys()
+
+    def copy(self):
+        self._complete()
+        return dict(self)
+
+    def values(self):
+        self._complete()
+        return super().values()
+
+    def items(self):
+        self._complete()
+        return super().items()
+
+    def __len__(self):
+        self._complete()
+        return super().__len__()
+
+
 class ConvergenceError(RuntimeError):
     """A step did not converge; carries the cell indices, time step and state."""
 

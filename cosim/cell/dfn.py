@@ -48,61 +48,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import CellModel
+from .base import CellModel, LazyOutputs
 from .dfn_system import _FD, _PM, DFNSystem
 from .params import F, R, CellParams, arrhenius
 from .particle import ParticleBatch
 
 _STACKED = ("hdx2",)  # context arrays with the cells on axis 1
-
-
-class _LazyOutputs(dict):
-    """Outputs: voltage and current at once, the rest computed when first asked for."""
-
-    def __init__(self, fill, last):
-        super().__init__(current_A=last[0], voltage_V=last[1])
-        self._fill, self._last = fill, last
-
-    def _complete(self):
-        if self._last is not None:
-            last, self._last = self._last, None
-            self._fill(self, *last)
-
-    def __missing__(self, key):
-        self._complete()
-        return dict.__getitem__(self, key)
-
-    def __contains__(self, key):
-        self._complete()
-        return super().__contains__(key)
-
-    def __iter__(self):
-        self._complete()
-        return super().__iter__()
-
-    def get(self, key, default=None):
-        self._complete()
-        return super().get(key, default)
-
-    def keys(self):
-        self._complete()
-        return super().keys()
-
-    def copy(self):
-        self._complete()
-        return dict(self)
-
-    def values(self):
-        self._complete()
-        return super().values()
-
-    def items(self):
-        self._complete()
-        return super().items()
-
-    def __len__(self):
-        self._complete()
-        return super().__len__()
 
 
 class _Prep:
@@ -542,7 +493,7 @@ class DFN(DFNSystem, CellModel):
     # -- outputs -----------------------------------------------------------------------------
     def _outputs(self):
         if self._out is None:
-            self._out = {} if self._last is None else _LazyOutputs(self._fill_outputs, self._last)
+            self._out = {} if self._last is None else LazyOutputs(self._fill_outputs, self._last)
         return self._out
 
     def _fill_outputs(self, out, I, V, T):

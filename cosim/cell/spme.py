@@ -31,46 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import CellModel
+from .base import CellModel, LazyOutputs
 from .electrolyte1d import ElectrolyteMesh, SaltDiffusion
 from .kinetics import exchange_current, inverse_butler_volmer, ocp, split_current
 from .params import F, R, CellParams, Electrode, arrhenius
 from .particle import ParticleBatch
-
-
-class _LazyOutputs(dict):
-    """Output dict holding voltage and current at once and the rest when first asked for."""
-
-    def __init__(self, fill, last):
-        super().__init__()
-        self._fill, self._last = fill, last
-        if last is not None:
-            self["current_A"], self["voltage_V"] = last[0], last[1]
-
-    def _complete(self) -> None:
-        if self._last is not None:
-            last, self._last = self._last, None
-            self._fill(self, *last)
-
-    def __missing__(self, key):
-        self._complete()
-        return dict.__getitem__(self, key)
-
-    def __iter__(self):
-        self._complete()
-        return super().__iter__()
-
-    def keys(self):
-        self._complete()
-        return super().keys()
-
-    def items(self):
-        self._complete()
-        return super().items()
-
-    def __len__(self):
-        self._complete()
-        return super().__len__()
 
 
 @dataclass
@@ -219,7 +184,7 @@ class SPMe(CellModel):
 
     def _outputs(self) -> dict[str, np.ndarray]:
         if self._out is None:
-            self._out = _LazyOutputs(self._fill_outputs, self._last)
+            self._out = LazyOutputs(self._fill_outputs, self._last)
         return self._out
 
     def _fill_outputs(self, out: dict, I, V, T, results, eta_c, dphi_e, dphi_s) -> None:
