@@ -330,22 +330,47 @@ def test_overrides_are_validated_again():
         ps.with_overrides({"negative.materials.3.volume_fraction": 0.5})
 
 
-def test_thickness_study_needs_rebalancing():
-    """Halving the negative without rebalancing breaks the SOC window; rebalancing derives
-    a consistent one (the positive now limits less lithium)."""
+def test_thickness_override_rebalances_the_soc_window():
+    """Changing the negative alone breaks the SOC window: by default the window is derived
+    again (lithium of the initial state kept); rebalance=False makes it an error naming
+    both electrodes; explicit windows are not overwritten."""
     ps = load_parameter_set("chen2020")
     with pytest.raises(ScenarioError) as err:
-        ps.with_overrides({"negative.thickness_m": 60e-6})
+        ps.with_overrides({"negative.thickness_m": 60e-6}, rebalance=False)
     message = str(err.value)
     assert "inconsistent capacities" in message
     assert "negative electrode exchanges" in message and "positive electrode" in message
-    thin = ps.with_overrides({"negative.thickness_m": 60e-6}, rebalance=True)
-    assert thin.negative.thickness_m == 60e-6
-    assert _ocv(thin, "sto_at_soc100") == pytest.approx(4.2, abs=1e-6)
-    assert _ocv(thin, "sto_at_soc0") == pytest.approx(2.5, abs=1e-6)
-    w = thin.window_capacity_As()
-    assert w["negative"] == pytest.approx(w["positive"], rel=1e-6)
-    assert thin.usable_capacity_As() < ps.usable_capacity_As()
+    for thin in (
+        ps.with_overrides({"negative.thickness_m": 60e-6}),
+        ps.with_overrides({"negative.thickness_m": 60e-6}, rebalance=True),
+    ):
+        assert thin.negative.thickness_m == 60e-6
+        assert _ocv(thin, "sto_at_soc100") == pytest.approx(4.2, abs=1e-6)
+        assert _ocv(thin, "sto_at_soc0") == pytest.approx(2.5, abs=1e-6)
+        w = thin.window_capacity_As()
+        assert w["negative"] == pytest.approx(w["positive"], rel=1e-6)
+        assert thin.usable_capacity_As() < ps.usable_capacity_As()
+        assert thin.negative.materials[0].sto_initial == ps.negative.materials[0].sto_initial
+    # an unchanged balance is not touched
+    same = ps.with_overrides({"separator.thickness_m": 20e-6})
+    assert same.negative.materials[0].sto_at_soc0 == ps.negative.materials[0].sto_at_soc0
+    # windows given explicitly are checked, not replaced
+    with pytest.raises(ScenarioError, match="inconsistent capacities"):
+        ps.with_overrides({"negative.thickness_m": 60e-6, "negative.materials.0.sto_at_soc0": 0.03})
+
+
+def test_seed_anode_thickness_study():
+    """The thickness study of the seed cell: a thinner composite anode with the same
+    cathode keeps both anode materials in equilibrium at the new window ends."""
+    ps = load_parameter_set("seed_bgraphite_sno2_lmo_gel")
+    thin = ps.with_overrides({"negative.thickness_m": 5e-6})
+    assert _ocv(thin, "sto_at_soc100") == pytest.approx(4.2, abs=1e-4)
+    assert _ocv(thin, "sto_at_soc0") == pytest.approx(2.5, abs=1e-4)
+    for key in ("sto_at_soc0", "sto_at_soc100"):
+        u = [float(fn_of(m)(getattr(m, key))) for m in thin.negative.materials]
+        assert max(u) - min(u) < 1e-3
+    assert thin.usable_capacity_As() == pytest.approx(ps.usable_capacity_As() / 3, rel=0.05)
+    assert thin.to_cell_params(2).negative.thickness_m.tolist() == [5e-6, 5e-6]
 
 
 # -- validation of bad input ----------------------------------------------------------------

@@ -255,7 +255,7 @@ class Chen2020GraphiteOcp:
     - 0.04478 tanh(14.9159 (x - 0.2769)) - 0.0205 tanh(30.4444 (x - 0.6103))``
 
     C.-H. Chen, F. Brosa Planella, K. O'Regan, D. Gastol, W. D. Widanage, E. Kendrick,
-    J. Electrochem. Soc. 167 (2020) 080534, doi:10.1149/1945-7111/ab9050 (eq. 8)."""
+    J. Electrochem. Soc. 167 (2020) 080534, doi:10.1149/1945-7111/ab9050."""
 
     kind: ClassVar[str] = "sto"
 
@@ -277,7 +277,7 @@ class Chen2020Nmc811Ocp:
     ``U = -0.8090 y + 4.4875 - 0.0428 tanh(18.5138 (y - 0.5542))
     - 17.7326 tanh(15.7890 (y - 0.3117)) + 17.5842 tanh(15.9308 (y - 0.3120))``
 
-    Chen et al., J. Electrochem. Soc. 167 (2020) 080534 (eq. 9)."""
+    Chen et al., J. Electrochem. Soc. 167 (2020) 080534."""
 
     kind: ClassVar[str] = "sto"
 

@@ -96,8 +96,9 @@ be the same in both electrodes within :data:`CAPACITY_BALANCE_RTOL`.
 
 :meth:`ParameterSet.rebalanced` recomputes the SOC windows from the voltage limits and the
 cyclable lithium of the initial state (the electrode state-of-health convention of
-PyBaMM, Mohtat et al., J. Electrochem. Soc. 166 (2019) A3286): use it after changing
-thicknesses or volume fractions (``with_overrides(..., rebalance=True)``).
+PyBaMM (ElectrodeSOH, after Mohtat et al. 2019).
+:meth:`ParameterSet.with_overrides` does that by itself when a change (a thickness, a
+volume fraction) leaves the windows inconsistent.
 """
 
 from __future__ import annotations
@@ -623,13 +624,18 @@ class ParameterSet(BaseModel):
         """The set as plain TOML-like data (what a file holds)."""
         return self.model_dump(mode="python", exclude_none=True)
 
-    def with_overrides(self, overrides: Mapping[str, Any], rebalance: bool = False) -> "ParameterSet":
+    def with_overrides(
+        self, overrides: Mapping[str, Any], rebalance: bool | None = None
+    ) -> "ParameterSet":
         """A copy with dotted keys replaced (``{"negative.thickness_m": 10e-6,
         "negative.materials.0.volume_fraction": 0.6}``), validated again.
 
-        With ``rebalance=True`` the SOC windows are recomputed afterwards
-        (:meth:`rebalanced`), e.g. for thickness studies. Raises
-        :class:`~cosim.errors.ScenarioError` naming every bad key."""
+        A change of thickness, volume fraction, c_max or lithium content leaves the SOC
+        windows inconsistent; ``rebalance`` says what then happens: ``None`` (default)
+        recomputes the windows with :meth:`rebalanced` when the changed set fails only the
+        lithium-state checks and no ``sto_at_soc0``/``sto_at_soc100`` was overridden;
+        ``True`` always rebalances; ``False`` never does (the inconsistency is an error).
+        Raises :class:`~cosim.errors.ScenarioError` naming every bad key."""
         data = self.to_data()
         problems = []
         for key, value in overrides.items():
@@ -639,12 +645,17 @@ class ParameterSet(BaseModel):
                 problems.append(Problem(key, f"cannot override: {exc.args[0]}"))
         if problems:
             raise ScenarioError(problems)
-        ps, issues = validate_parameter_data(data, check_balance=not rebalance)
-        if ps is not None and rebalance:
-            ps = ps._rebalanced_or_raise(problem_file=None)
-            issues = []
+        ps, issues = validate_parameter_data(data, check_balance=False)
         if ps is None:
             raise ScenarioError(_issue_problems(issues, None, None))
+        state_issues = _state_issues(ps)
+        windows_given = any(
+            str(k).endswith(("sto_at_soc0", "sto_at_soc100")) for k in overrides
+        )
+        if rebalance or (rebalance is None and state_issues and not windows_given):
+            ps = ps._rebalanced_or_raise(problem_file=None)
+        elif state_issues:
+            raise ScenarioError(_issue_problems(state_issues, None, None))
         ps._path = self._path
         ps._overrides = {**self._overrides, **dict(overrides)}
         return ps
@@ -979,10 +990,16 @@ def validate_parameter_data(
     issues += _electrode_issues(ps.positive, "positive")
     issues += _electrolyte_issues(ps.electrolyte, ps.cell.reference_temperature_K)
     if not issues and check_balance:
-        issues += _equilibrium_issues(ps.negative, "negative")
-        issues += _equilibrium_issues(ps.positive, "positive")
-        issues += _balance_issues(ps)
+        issues += _state_issues(ps)
     return (None, issues) if issues else (ps, [])
+
+
+def _state_issues(ps: ParameterSet) -> list[Issue]:
+    """Checks of the lithium state: materials of an electrode in equilibrium, window
+    capacities of both electrodes consistent."""
+    issues = _equilibrium_issues(ps.negative, "negative")
+    issues += _equilibrium_issues(ps.positive, "positive")
+    return issues + _balance_issues(ps)
 
 
 def _issue_problems(issues: Sequence[Issue], file: Path | None, text: str | None) -> list[Problem]:
