@@ -136,18 +136,24 @@ def _syntax_problem(exc: tomllib.TOMLDecodeError, file: Path) -> Problem:
     return Problem("", f"TOML syntax error: {message}", file, line)
 
 
-def _read(path: Path, chain: tuple[Path, ...]) -> _Merged:
-    """Read ``path`` and everything it extends; raise ScenarioError on the first file that
-    cannot be read or parsed, or on an extends cycle."""
+def read_toml(path: Path, what: str) -> tuple[str, dict]:
+    """Text and table of a TOML file; a ScenarioError naming the file (and the line of a
+    syntax error) if it cannot be read or parsed. ``what`` names the file in the message."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ScenarioError([Problem("", f"cannot read the scenario file: {reason}", path)]) from None
+        raise ScenarioError([Problem("", f"cannot read {what}: {reason}", path)]) from None
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([_syntax_problem(exc, path)]) from None
+
+
+def _read(path: Path, chain: tuple[Path, ...]) -> _Merged:
+    """Read ``path`` and everything it extends; raise ScenarioError on the first file that
+    cannot be read or parsed, or on an extends cycle."""
+    text, data = read_toml(path, "the scenario file")
     own_origins: dict[Key, Path] = {}
     _leaf_origins(data, (), path, own_origins)
     del own_origins[()]
