@@ -235,11 +235,10 @@ class TanhStaircase:
 
     def __call__(self, sto) -> np.ndarray:
         s = _array(sto)
-        p = self.plateaus_V
-        out = np.full_like(s, p[-1])
-        for i, step in enumerate(self.steps_sto):
-            out = out + (p[i] - p[i + 1]) * 0.5 * (1.0 - np.tanh((s - step) / self.width_sto))
-        return out
+        p = np.asarray(self.plateaus_V)
+        drops = p[:-1] - p[1:]  # one tanh per step, all at once
+        t = np.tanh((s[..., None] - np.asarray(self.steps_sto)) * (1.0 / self.width_sto))
+        return (p[-1] + 0.5 * drops.sum()) - 0.5 * (t @ drops)
 
 
 # --------------------------------------------------------------------------------------
