@@ -7,6 +7,7 @@ from . import cell_core as _cell_core  # noqa: E402,F401  (registers the built-i
 from . import pack as _pack  # noqa: E402,F401
 from . import profile as _profile  # noqa: E402,F401
 from . import thermal as _thermal  # noqa: E402,F401
+from . import vehicle as _vehicle  # noqa: E402,F401
 
 __all__ = [
     "Causality",

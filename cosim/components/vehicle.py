@@ -1,0 +1,214 @@
+"""``vehicle``: a drive cycle driven by a vehicle, as battery power (see :mod:`cosim.vehicle`).
+
+The vehicle follows a speed trace (a shipped cycle or a CSV, played ``repeat`` times from the
+start time) and outputs the battery power it needs, positive on discharge, to connect to a
+pack's ``power_setpoint_W``.
+
+* ``mode = "backward"``: the trace is followed exactly; the battery power is the demand
+  (the discharge input is not used). Regen is capped by the motor and by
+  ``available_charge_power_W``.
+* ``mode = "forward"``: an ideal driver commands, each interval, the power that reaches the
+  trace's speed at the interval's end, but the battery power is capped by
+  ``available_discharge_power_W`` (and by the motor's peak power). When capped the achieved
+  speed falls short (the end speed whose exact mean wheel power equals the cap), the vehicle
+  carries on from there and ``trace_miss_mps`` records the shortfall; regen is capped by
+  ``available_charge_power_W`` (the rest goes to the friction brakes).
+
+Timing: powers (``battery_power_W``, ``tractive_power_W``, ``braking_power_W``,
+``regen_power_W``) after a step ``[t, t + h]`` are the **means over that step**, so a pack
+that holds ``battery_power_W`` over the next step receives exactly the cycle's energy (the
+Gauss-Seidel orchestrator steps the vehicle before the pack). Speeds, distance, trace miss
+and energy per distance are the values at ``t + h``. Steps need not align with the cycle's
+samples: the trace is linear between samples and the model splits a step at them.
+
+No output depends directly on an input (``depends_on = ()``): the limits read at ``t`` act
+over ``[t, t + h]``, so a vehicle-pack loop has no algebraic loop. After the last repetition
+the last sample is held (``at_end = "hold"``) or the run ends (``"end"``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from ..scenario.types import ScenarioPath
+from ..vehicle.cycles import available_cycles, load_cycle
+from ..vehicle.longitudinal import power_balance, available_vehicles, load_vehicle, solve_speed
+from .base import Causality, Component, ComponentConfig, EndOfRun, Port
+from .registry import register
+
+#: start value of the unconnected limit inputs ("unlimited")
+UNLIMITED_W = 1e12
+
+_POWER_KEYS = ("battery_power_W", "tractive_power_W", "braking_power_W", "regen_power_W")
+
+
+class VehicleConfig(ComponentConfig):
+    vehicle: str | None = Field(None, description="shipped vehicle, e.g. 'nissan_leaf_2016'")
+    vehicle_file: ScenarioPath | None = Field(None, description="a vehicle TOML file of your own")
+    cycle: str | None = Field(None, description="shipped drive cycle, e.g. 'UDDS', 'WLTC3b'")
+    cycle_file: ScenarioPath | None = Field(None, description="CSV with time_s,speed_mps[,grade_rad|grade_percent]")
+    repeat: int = Field(1, ge=1, description="number of times the cycle is played")
+    mode: Literal["backward", "forward"] = "backward"
+    at_end: Literal["hold", "end"] = Field("hold", description="after the cycle: hold its last sample, or end the run")
+
+    @field_validator("vehicle")
+    @classmethod
+    def _known_vehicle(cls, v):
+        if v is not None and v not in available_vehicles():
+            raise ValueError(f"unknown vehicle {v!r}; shipped: {', '.join(available_vehicles())}")
+        return v
+
+    @field_validator("cycle")
+    @classmethod
+    def _known_cycle(cls, v):
+        if v is not None and v.lower() not in {c.lower() for c in available_cycles()}:
+            raise ValueError(f"unknown cycle {v!r}; shipped: {', '.join(available_cycles())}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_each(self) -> "VehicleConfig":
+        if (self.vehicle is None) == (self.vehicle_file is None):
+            raise ValueError("give exactly one of 'vehicle' and 'vehicle_file'")
+        if (self.cycle is None) == (self.cycle_file is None):
+            raise ValueError("give exactly one of 'cycle' and 'cycle_file'")
+        return self
+
+
+@register
+class VehicleComponent(Component):
+    """Drive-cycle vehicle; see the module docstring."""
+
+    type_name = "vehicle"
+    Config = VehicleConfig
+    can_get_set_state = True
+
+    def __init__(self, name: str, config: VehicleConfig):
+        self.vehicle = load_vehicle(config.vehicle_file if config.vehicle is None else config.vehicle)
+        self.cycle = load_cycle(config.cycle_file if config.cycle is None else config.cycle, config.repeat)
+        self._ct = np.asarray(self.cycle.time_s) - self.cycle.time_s[0]
+        self._cv = np.asarray(self.cycle.speed_mps)
+        self._cg = np.asarray(self.cycle.grade_rad)
+        super().__init__(name, config)
+
+    def _declare_ports(self):
+        yield Port("available_discharge_power_W", Causality.INPUT, unit="W", start=UNLIMITED_W,
+                   long_name="battery discharge power available (forward mode caps the demand)")
+        yield Port("available_charge_power_W", Causality.INPUT, unit="W", start=-UNLIMITED_W,
+                   long_name="battery charge power available (sign ignored; caps regen)")
+        for n, unit, ln in (
+            ("battery_power_W", "W", "battery power, mean over the step (positive on discharge)"),
+            ("target_speed_mps", "m/s", "speed of the drive cycle"),
+            ("speed_mps", "m/s", "achieved vehicle speed"),
+            ("distance_m", "m", "distance driven"),
+            ("tractive_power_W", "W", "positive wheel power, mean over the step"),
+            ("braking_power_W", "W", "braking wheel power (regen + friction), mean over the step"),
+            ("regen_power_W", "W", "regenerated electrical power, mean over the step"),
+            ("trace_miss_mps", "m/s", "target speed minus achieved speed"),
+            ("energy_per_distance_Wh_km", "Wh/km", "cumulative battery energy per distance driven"),
+        ):
+            yield Port(n, Causality.OUTPUT, unit=unit, long_name=ln, depends_on=())
+
+    # -- trace --------------------------------------------------------------------------
+    def _local(self, t: float) -> float:
+        return t - self._t0
+
+    def _target(self, tl):
+        return np.interp(tl, self._ct, self._cv)
+
+    def _knots(self, a: float, b: float) -> np.ndarray:
+        i, j = np.searchsorted(self._ct, [a, b], side="right")
+        inner = self._ct[i:j]
+        inner = inner[(inner > a + 1e-12) & (inner < b - 1e-12)]
+        return np.concatenate(([a], inner, [b]))
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def _initialize(self, t0: float) -> None:
+        self._t0 = t0
+        v = float(self._cv[0])
+        self._state = {"v": v, "d": 0.0, "E": 0.0}
+        res = power_balance(self.vehicle, v, v, 1.0, float(self._cg[0]), np.inf)
+        for k in _POWER_KEYS:
+            self.y[k] = float(res[k])
+        self._publish(t0)
+
+    def _publish(self, t: float) -> None:
+        s, y = self._state, self.y
+        vt = float(self._target(self._local(t)))
+        y["target_speed_mps"] = vt
+        y["speed_mps"] = s["v"]
+        y["distance_m"] = s["d"]
+        y["trace_miss_mps"] = vt - s["v"]
+        y["energy_per_distance_Wh_km"] = s["E"] / (3.6 * s["d"]) if s["d"] > 0 else 0.0
+
+    def _do_step(self, t: float, h: float) -> None:
+        a, b = self._local(t), self._local(t + h)
+        ts = self._knots(a, b)
+        dts = np.diff(ts)
+        charge = abs(float(self.u["available_charge_power_W"]))
+        veh, s = self.vehicle, self._state
+        if self.config.mode == "backward":
+            v = self._target(ts)
+            g = np.interp(ts, self._ct, self._cg)
+            res = power_balance(veh, v[:-1], v[1:], dts, 0.5 * (g[1:] + g[:-1]), charge)
+            means = {k: float(np.dot(res[k], dts)) / h for k in _POWER_KEYS}
+            s_new = {"v": float(v[-1]), "d": s["d"] + float(np.dot(0.5 * (v[1:] + v[:-1]), dts)),
+                     "E": s["E"] + means["battery_power_W"] * h}
+        else:
+            means, s_new = self._forward(ts, dts, h, charge)
+        self._state = s_new
+        for k in _POWER_KEYS:
+            self.y[k] = means[k]
+        self._publish(t + h)
+        if self.config.at_end == "end" and b >= self._ct[-1] - 1e-9:
+            raise EndOfRun(f"vehicle '{self.name}': end of the drive cycle at {t + h:g} s")
+
+    def _forward(self, ts, dts, h, charge):
+        veh = self.vehicle
+        limit = float(self.u["available_discharge_power_W"])
+        v0, d, E = self._state["v"], self._state["d"], self._state["E"]
+        acc = dict.fromkeys(_POWER_KEYS, 0.0)
+        for a, dt in zip(ts[:-1], dts):
+            b = a + dt
+            vt = float(self._target(b))
+            g = 0.5 * float(np.interp(a, self._ct, self._cg) + np.interp(b, self._ct, self._cg))
+            res = power_balance(veh, v0, vt, dt, g, charge)
+            shaft = float(res["tractive_power_W"]) / veh.eta_gear
+            v1 = vt
+            if float(res["battery_power_W"]) > limit or shaft > veh.max_power_W:
+                wheel_max = self._wheel_budget(limit) * veh.eta_gear
+                v1 = solve_speed(veh, v0, dt, g, wheel_max, vt)
+                res = power_balance(veh, v0, v1, dt, g, charge)
+            for k in _POWER_KEYS:
+                acc[k] += float(res[k]) * dt
+            d += 0.5 * (v0 + v1) * dt
+            v0 = v1
+        means = {k: acc[k] / h for k in _POWER_KEYS}
+        return means, {"v": v0, "d": d, "E": E + acc["battery_power_W"]}
+
+    def _wheel_budget(self, limit_W: float) -> float:
+        """Largest motor shaft power with electrical power <= limit − aux and <= the motor's peak."""
+        veh = self.vehicle
+        el = limit_W - veh.aux_power_W
+        if el <= 0:
+            return 0.0
+        if veh.eta_motor is not None:
+            return min(el * veh.eta_motor, veh.max_power_W)
+        if veh.max_power_W / float(veh.motor_efficiency(veh.max_power_W)) <= el:
+            return veh.max_power_W
+        lo, hi = 0.0, veh.max_power_W  # shaft / η(shaft) rises with shaft
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if mid / float(veh.motor_efficiency(mid)) <= el:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    def _get_state(self):
+        return dict(self._state)
+
+    def _set_state(self, state) -> None:
+        self._state = dict(state)
