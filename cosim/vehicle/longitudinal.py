@@ -37,7 +37,6 @@ interpolation, held flat outside the points).
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from dataclasses import dataclass
