@@ -5,7 +5,7 @@ import pytest
 
 from cosim.vehicle.cycles import WLTC_PHASES, available_cycles, load_cycle
 
-# Duration [s] and distance [km] from /work/shared/cycles/README.md, "Verified figures"
+# Duration [s] and distance [km] from shared/cycles/README.md (beside the repository), "Verified figures"
 # (and the official figures checked there), typed in by hand, not computed by cosim.
 EXPECTED = {
     "UDDS": (1369, 11.990),
