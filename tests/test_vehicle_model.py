@@ -300,3 +300,26 @@ def test_scenario_unknown_cycle_is_a_load_error(tmp_path):
     p.write_text(SCENARIO.format(stop=10, cycle="JC08", mode="backward", extra=""))
     with pytest.raises(CosimError, match=r"components\.vehicle\.cycle.*unknown cycle 'JC08'"):
         load_scenario(p)
+
+
+def test_wltc_phases_split_energy_and_distance(tmp_path):
+    from cosim.run import run_scenario
+    from cosim.scenario import load_scenario
+    from cosim.vehicle.cycles import load_cycle
+
+    path = tmp_path / "phases.toml"
+    path.write_text('[simulation]\nstop_time_s = 1800\nstep_s = 1\n\n[components.vehicle]\ntype = "vehicle"\n'
+                    'vehicle = "nissan_leaf_2016"\ncycle = "WLTC3b"\n')
+    out = run_scenario(load_scenario(path), output=tmp_path / "p.nc")
+    import xarray as xr
+
+    with xr.open_dataset(out.path) as ds:
+        per_phase = ds["vehicle.phase_energy_per_distance_Wh_km"].isel(time=-1).values
+        overall = float(ds["vehicle.energy_per_distance_Wh_km"][-1])
+    stats = load_cycle("WLTC3b").phase_stats()
+    distances = np.array([st.distance_m for st in stats.values()])
+    assert per_phase.shape == (4,) and np.all(per_phase > 0)
+    # the phases' energies add up to the whole cycle's
+    assert (per_phase * distances).sum() / distances.sum() == pytest.approx(overall, rel=1e-6)
+    # the slow urban phase and the extra-high phase cost more per km than the medium one
+    assert per_phase[3] > per_phase[1]

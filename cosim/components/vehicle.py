@@ -91,6 +91,8 @@ class VehicleComponent(Component):
         self._ct = np.asarray(self.cycle.time_s) - self.cycle.time_s[0]
         self._cv = np.asarray(self.cycle.speed_mps)
         self._cg = np.asarray(self.cycle.grade_rad)
+        self._phases = list(self.cycle.phases.items())  # e.g. the four WLTC phases
+        self._period = max(b for _, (_, b) in self._phases) if self._phases else None
         super().__init__(name, config)
 
     def _declare_ports(self):
@@ -110,6 +112,11 @@ class VehicleComponent(Component):
             ("energy_per_distance_Wh_km", "Wh/km", "cumulative battery energy per distance driven"),
         ):
             yield Port(n, Causality.OUTPUT, unit=unit, long_name=ln, depends_on=())
+        if self._phases:
+            names = ", ".join(name for name, _ in self._phases)
+            yield Port("phase_energy_per_distance_Wh_km", Causality.OUTPUT, unit="Wh/km",
+                       shape=(len(self._phases),), dims=("phase",), depends_on=(),
+                       long_name=f"battery energy per distance in each cycle phase ({names}); 0 before a phase")
 
     # -- trace --------------------------------------------------------------------------
     def _local(self, t: float) -> float:
@@ -128,7 +135,8 @@ class VehicleComponent(Component):
     def _initialize(self, t0: float) -> None:
         self._t0 = t0
         v = float(self._cv[0])
-        self._state = {"v": v, "d": 0.0, "E": 0.0}
+        n = len(self._phases)
+        self._state = {"v": v, "d": 0.0, "E": 0.0, "Ep": (0.0,) * n, "dp": (0.0,) * n}
         res = power_balance(self.vehicle, v, v, 1.0, float(self._cg[0]), np.inf)
         for k in _POWER_KEYS:
             self.y[k] = float(res[k])
@@ -142,6 +150,17 @@ class VehicleComponent(Component):
         y["distance_m"] = s["d"]
         y["trace_miss_mps"] = vt - s["v"]
         y["energy_per_distance_Wh_km"] = s["E"] / (3.6 * s["d"]) if s["d"] > 0 else 0.0
+        if self._phases:
+            y["phase_energy_per_distance_Wh_km"] = np.array(
+                [E / (3.6 * d) if d > 0 else 0.0 for E, d in zip(s["Ep"], s["dp"])])
+
+    def _phase_of(self, tl: float) -> int | None:
+        """Index of the phase holding local time ``tl`` (repeated cycles wrap around)."""
+        tl = tl % self._period
+        for k, (_, (a, b)) in enumerate(self._phases):
+            if a <= tl < b:
+                return k
+        return None
 
     def _do_step(self, t: float, h: float) -> None:
         a, b = self._local(t), self._local(t + h)
@@ -158,6 +177,13 @@ class VehicleComponent(Component):
                      "E": s["E"] + means["battery_power_W"] * h}
         else:
             means, s_new = self._forward(ts, dts, h, charge)
+        if self._phases:  # the step's energy and distance go to the phase of its midpoint
+            k = self._phase_of(0.5 * (a + b))
+            Ep, dp = list(s["Ep"]), list(s["dp"])
+            if k is not None:
+                Ep[k] += s_new["E"] - s["E"]
+                dp[k] += s_new["d"] - s["d"]
+            s_new["Ep"], s_new["dp"] = tuple(Ep), tuple(dp)
         self._state = s_new
         for k in _POWER_KEYS:
             self.y[k] = means[k]
