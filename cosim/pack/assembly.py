@@ -245,20 +245,67 @@ class AssembledBattery:
         return self._to_limit(prep, res, limits, pack_limits, float(res[0].sum()))[1]
 
     def available_power(self, duration_s: float, T_cells: np.ndarray, limits: tuple[float, float],
-                        pack_limits: tuple[float, float] | None = None) -> tuple[float, float]:
+                        pack_limits: tuple[float, float] | None = None, tol_V: float = 1e-3) -> tuple[float, float]:
         """Discharge (>= 0) and charge (<= 0) power of a constant-current pulse of
-        ``duration_s`` that ends with the worst layer (or the pack) at its limit."""
+        ``duration_s`` that ends with the worst layer (or the pack) at its limit.
+
+        An estimate for a vehicle's controller, built to be cheap: the pulse current is split
+        evenly between the strings, every cell voltage is linearised once in the pack current
+        (chord Newton from the last answer), and the largest current found to keep every
+        limit is returned (bisection against the first infeasible one when the chord fails)."""
         prep = self.model._prepare(float(duration_s), T_cells)
+        S = self.layout.n_strings
+
+        def margin(I_pack: float, target_cells: float, target_pack: float | None):
+            V, v, _, _ = self._string_voltages(prep, np.full(S, I_pack / S))
+            if not (np.all(np.isfinite(v)) and np.all(np.isfinite(V))):
+                return -np.inf, v, float(np.mean(V))
+            sign = 1.0 if target_cells == limits[0] else -1.0  # discharge: above the lower limit
+            m = float(np.min(sign * (v - target_cells)))
+            if target_pack is not None:
+                m = min(m, sign * (float(np.mean(V)) - target_pack))
+            return m, v, float(np.mean(V))
+
         out = []
         for sign in (1.0, -1.0):
-            # start from the last answer (or a 1C pulse)
-            I_probe = self._last_pulse.get(sign) or sign * self._one_c * self.layout.n_strings
-            res = self._solve(prep, current=I_probe, slopes=True, tol=1e-6)
-            if self._margin(res, limits, pack_limits) > 0:  # below the limit: aim at it
-                I_probe = self._limit_current(res, limits, pack_limits, I_probe)
-                res = self._solve(prep, current=I_probe, I0=res[0], slopes=True, tol=1e-6)
-            I_lim, res = self._to_limit(prep, res, limits, pack_limits, I_probe, tol_V=1e-3, tol=1e-6)
-            self._last_pulse[sign] = I_lim if abs(I_lim) > 1e-9 else None
-            p = I_lim * res[1] if np.isfinite(res[1]) else 0.0
+            target = limits[0] if sign > 0 else limits[1]
+            target_pack = None if pack_limits is None else (pack_limits[0] if sign > 0 else pack_limits[1])
+            m0, _, V0 = margin(0.0, target, target_pack)
+            if not m0 > 0:  # at a limit already
+                out.append(0.0)
+                continue
+            good, V_good, bad = 0.0, V0, None
+            I = self._last_pulse.get(sign) or sign * self._one_c * S
+            m, v, V = margin(I, target, target_pack)
+            while not np.isfinite(m) and abs(I) > 1e-9 * self._one_c:  # no solution: back off
+                bad, I = I, 0.5 * I
+                m, v, V = margin(I, target, target_pack)
+            slope = None
+            for it in range(20):
+                if it % 4 == 3:
+                    slope = None  # refresh the chord now and then
+                if np.isfinite(m) and m >= 0:
+                    good, V_good = I, V
+                    if m <= tol_V:
+                        break
+                elif bad is None or abs(I) < abs(bad):
+                    bad = I
+                if slope is None and np.isfinite(m):  # cell voltage per pack ampere, once
+                    dI = 1e-3 * I if I != 0 else sign * 1e-3 * self._one_c
+                    _, v2, _ = margin(I + dI, target, target_pack)
+                    slope = (v2 - v) / dI
+                I_new = np.nan
+                if slope is not None and np.isfinite(m):
+                    with np.errstate(divide="ignore", invalid="ignore"):  # v falls as I rises
+                        steps = np.where(slope < 0, (target - v) / slope, sign * np.inf)
+                    I_new = I + float(np.min(steps) if sign > 0 else np.max(steps))
+                if bad is not None and not (abs(good) < abs(I_new) < abs(bad)):
+                    I_new = 0.5 * (good + bad)  # keep inside the bracket
+                if not np.isfinite(I_new) or I_new == I:
+                    break
+                I = I_new
+                m, v, V = margin(I, target, target_pack)
+            self._last_pulse[sign] = good if abs(good) > 1e-9 else None
+            p = good * V_good
             out.append(max(p, 0.0) if sign > 0 else min(p, 0.0))
         return out[0], out[1]

@@ -47,6 +47,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .cycles import Cycle
+from .hybrid import EnergyManagementSpec, EngineSpec, FuelSpec, HybridPowertrain
 
 __all__ = [
     "G_MPS2",
@@ -179,13 +180,30 @@ class VehicleSpec(_Strict):
     name: str
     description: str = ""
     sources: list[str] = Field(default_factory=list)
-    powertrain: Literal["bev"] = "bev"
+    powertrain: Literal["bev", "hev"] = "bev"
     mass: MassSpec
     road_load: RoadLoadSpec
     drivetrain: DrivetrainSpec
     motor: MotorSpec
     regen: RegenSpec = RegenSpec()
     auxiliary: AuxSpec = AuxSpec()
+    # parallel hybrid only (powertrain = "hev"; see cosim.vehicle.hybrid)
+    engine: EngineSpec | None = None
+    fuel: FuelSpec | None = None
+    energy_management: EnergyManagementSpec | None = None
+
+    @model_validator(mode="after")
+    def _hybrid_sections(self) -> "VehicleSpec":
+        sections = {"engine": self.engine, "fuel": self.fuel, "energy_management": self.energy_management}
+        if self.powertrain == "hev":
+            missing = [k for k, v in sections.items() if v is None]
+            if missing:
+                raise ValueError(f"powertrain = 'hev' needs the section(s) {', '.join(missing)}")
+        else:
+            extra = [k for k, v in sections.items() if v is not None]
+            if extra:
+                raise ValueError(f"powertrain = 'bev' does not use the section(s) {', '.join(extra)}")
+        return self
 
 
 # -- the compiled model (plain floats, for speed) ----------------------------------------------
@@ -210,6 +228,7 @@ class Vehicle:
     regen_v0_mps: float
     regen_v1_mps: float
     aux_power_W: float
+    hybrid: HybridPowertrain | None = None  # powertrain = "hev"
 
     @classmethod
     def from_spec(cls, s: VehicleSpec) -> "Vehicle":
@@ -230,6 +249,7 @@ class Vehicle:
             max_regen_power_W=mo.max_power_W if mo.max_regen_power_W is None else mo.max_regen_power_W,
             regen_max_fraction=s.regen.max_fraction, regen_v0_mps=s.regen.fade_start_speed_mps,
             regen_v1_mps=s.regen.fade_end_speed_mps, aux_power_W=s.auxiliary.power_W,
+            hybrid=None if s.powertrain == "bev" else HybridPowertrain.from_specs(s.engine, s.fuel, s.energy_management),
         )
 
     # -- pieces, vectorised ---------------------------------------------------------------

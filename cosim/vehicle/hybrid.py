@@ -1,0 +1,205 @@
+"""Parallel hybrid (HEV) powertrain: engine + one traction motor on the same shaft, with a
+rule-based energy management and SOC feedback (backward-facing, mean power per interval).
+
+Layout (cf. the Nissan Tino "NEO HYBRID", vehicles.md §2.7d: engine and a 17 kW motor in the
+CVT where the torque converter sits): shaft power at the gearbox input
+``P_s = P̄_wheel⁺ / η_gear`` is shared ``P_s = P_engine + P_motor``; ``P_motor < 0`` is the
+motor generating (engine load-point shifted up to charge).
+
+Rules per interval (the battery SOC is held over a macro step; generic rule-based parallel
+HEV strategy as described e.g. by Guzzella & Sciarretta, *Vehicle Propulsion Systems*, ch. 7,
+"heuristic control strategies"; parameters are ours, see the vehicle file):
+
+1. **Braking / standstill** (``P̄_wheel ≤ 0``): engine off; regen exactly as the BEV
+   (:func:`~cosim.vehicle.longitudinal.power_balance`); above ``soc_max`` the battery takes
+   no charge (regen only feeds the auxiliaries).
+2. **Motor only**: ``P̄_wheel ≤ motor_only_max_wheel_power_W`` and ``v̄ ≤
+   motor_only_max_speed_mps`` and ``SOC > soc_min``: engine off, the motor drives.
+3. **Engine on** otherwise: load-point shift ``ΔP = charge_gain_W · (soc_target − SOC)``;
+   ``ΔP > 0`` raises the engine power to charge (``≤ max_charge_power_W``), ``ΔP < 0`` lets
+   the motor assist (``≤ max_assist_power_W``); the engine runs between
+   ``min_load_fraction · P_max`` and ``P_max``; the motor stays within its ratings.
+4. **Battery limits**: the battery power ``P_b = P_el(P_motor) − P_regen,el + P_aux`` is kept
+   within ``[−available_charge, available_discharge]`` (``P_el = P_m/η_m`` motoring,
+   ``P_m·η_m`` generating); the engine takes over what the motor may not deliver (and
+   starts if needed); what the engine at ``P_max`` cannot add is ``unmet`` (shaft side).
+
+Fuel: ``ṁ = P_engine / (η_e(P_engine/P_max) · LHV)``; η_e is a table of brake efficiency
+vs load fraction (linear, held flat outside).
+
+Energy identity per interval (traction): ``P_engine + P_motor + unmet = P̄_wheel/η_gear`` and
+``P_b = P_el(P_motor) + P_aux``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .longitudinal import Vehicle
+
+__all__ = ["EngineSpec", "FuelSpec", "EnergyManagementSpec", "HybridPowertrain", "hybrid_split"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+def _efficiency(v: float) -> float:
+    if not 0.0 < v <= 1.0:
+        raise ValueError(f"an efficiency must lie in (0, 1], got {v}")
+    return v
+
+
+class EngineSpec(_Strict):
+    max_power_W: float = Field(gt=0.0, description="peak engine brake power")
+    efficiency_load_fraction: list[float] = Field(description="points of P_engine / max_power_W")
+    efficiency_curve: list[float] = Field(description="brake efficiency at those points")
+    min_load_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="lowest load while the engine runs")
+
+    @field_validator("efficiency_curve")
+    @classmethod
+    def _curve(cls, v):
+        for x in v:
+            _efficiency(x)
+        return v
+
+    @model_validator(mode="after")
+    def _points(self) -> "EngineSpec":
+        x, y = self.efficiency_load_fraction, self.efficiency_curve
+        if len(x) != len(y) or len(x) < 2:
+            raise ValueError("'efficiency_load_fraction' and 'efficiency_curve' need the same length (>= 2)")
+        if any(b <= a for a, b in zip(x, x[1:])) or x[0] < 0:
+            raise ValueError("'efficiency_load_fraction' must increase from >= 0")
+        return self
+
+
+class FuelSpec(_Strict):
+    lower_heating_value_J_per_kg: float = Field(gt=1e6, lt=1.5e8)
+    density_kg_per_m3: float = Field(gt=100.0, lt=2000.0)
+
+
+class EnergyManagementSpec(_Strict):
+    soc_min: float = Field(description="below it: no motor-only driving")
+    soc_target: float = Field(description="the load-point shift drives the SOC towards it")
+    soc_max: float = Field(description="at or above it: the battery takes no charge")
+    motor_only_max_wheel_power_W: float = Field(ge=0.0)
+    motor_only_max_speed_mps: float = Field(ge=0.0)
+    charge_gain_W: float = Field(ge=0.0, description="load-point shift per unit SOC error, W")
+    max_charge_power_W: float = Field(ge=0.0, description="largest upward load-point shift (shaft)")
+    max_assist_power_W: float = Field(ge=0.0, description="largest motor assist from the shift (shaft)")
+
+    @model_validator(mode="after")
+    def _window(self) -> "EnergyManagementSpec":
+        if not 0.0 <= self.soc_min < self.soc_target < self.soc_max <= 1.0:
+            raise ValueError(
+                f"need 0 <= soc_min < soc_target < soc_max <= 1, got {self.soc_min}, {self.soc_target}, {self.soc_max}")
+        return self
+
+
+@dataclass(frozen=True)
+class HybridPowertrain:
+    """Compiled HEV part of a :class:`~cosim.vehicle.longitudinal.Vehicle` (plain floats)."""
+
+    engine_max_W: float
+    engine_min_load: float
+    eng_x: np.ndarray
+    eng_y: np.ndarray
+    lhv_J_per_kg: float
+    density_kg_per_m3: float
+    soc_min: float
+    soc_target: float
+    soc_max: float
+    ev_max_wheel_W: float
+    ev_max_speed_mps: float
+    charge_gain_W: float
+    max_charge_W: float
+    max_assist_W: float
+
+    @classmethod
+    def from_specs(cls, e: EngineSpec, f: FuelSpec, m: EnergyManagementSpec) -> "HybridPowertrain":
+        return cls(
+            engine_max_W=e.max_power_W, engine_min_load=e.min_load_fraction,
+            eng_x=np.asarray(e.efficiency_load_fraction, float), eng_y=np.asarray(e.efficiency_curve, float),
+            lhv_J_per_kg=f.lower_heating_value_J_per_kg, density_kg_per_m3=f.density_kg_per_m3,
+            soc_min=m.soc_min, soc_target=m.soc_target, soc_max=m.soc_max,
+            ev_max_wheel_W=m.motor_only_max_wheel_power_W, ev_max_speed_mps=m.motor_only_max_speed_mps,
+            charge_gain_W=m.charge_gain_W, max_charge_W=m.max_charge_power_W, max_assist_W=m.max_assist_power_W,
+        )
+
+    def engine_efficiency(self, power_W):
+        return np.interp(np.asarray(power_W, float) / self.engine_max_W, self.eng_x, self.eng_y)
+
+    def fuel_rate(self, power_W):
+        """Fuel mass flow [kg/s] at engine brake power(s) ``power_W`` (0 when off)."""
+        p = np.maximum(np.asarray(power_W, float), 0.0)
+        return p / (self.engine_efficiency(p) * self.lhv_J_per_kg)
+
+
+def motor_electrical(veh: "Vehicle", shaft_W):
+    """Signed electrical power of the motor at signed shaft power (motoring > 0)."""
+    s = np.asarray(shaft_W, float)
+    eta = veh.motor_efficiency(s)
+    return np.where(s >= 0.0, s / eta, s * eta)
+
+
+def motor_shaft_for(veh: "Vehicle", el_W):
+    """Inverse of :func:`motor_electrical` (monotone), clipped to the motor's ratings."""
+    el = np.asarray(el_W, float)
+    lo = np.full(el.shape, -veh.max_regen_power_W)
+    hi = np.full(el.shape, veh.max_power_W)
+    if veh.eta_motor is not None:
+        s = np.where(el >= 0.0, el * veh.eta_motor, el / veh.eta_motor)
+        return np.clip(s, lo, hi)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        below = motor_electrical(veh, mid) <= el
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return lo
+
+
+def hybrid_split(veh: "Vehicle", res: dict, v_mean, soc: float, discharge_limit_W: float,
+                 charge_limit_W: float) -> dict[str, np.ndarray]:
+    """Engine / motor / battery shares of the intervals of a BEV-style ``power_balance``
+    result ``res`` (its regen already capped by the charge limit), at battery ``soc``.
+    Returns ``engine_power_W``, ``motor_shaft_power_W``, ``motor_electrical_power_W``,
+    ``battery_power_W``, ``fuel_rate_kg_s`` and ``unmet_power_W`` (shaft side), arrays."""
+    hy: HybridPowertrain = veh.hybrid
+    traction = np.atleast_1d(np.asarray(res["tractive_power_W"], float))
+    wheel = np.atleast_1d(np.asarray(res["wheel_power_W"], float))
+    regen = np.atleast_1d(np.asarray(res["regen_power_W"], float))
+    v = np.broadcast_to(np.asarray(v_mean, float), traction.shape)
+    aux = veh.aux_power_W
+    ps = traction / veh.eta_gear
+    moving = traction > 0.0
+    ev = moving & (wheel <= hy.ev_max_wheel_W) & (v <= hy.ev_max_speed_mps) & (soc > hy.soc_min)
+    on = moving & ~ev
+    # load-point shift from the SOC error (positive: charge)
+    shift = hy.charge_gain_W * (hy.soc_target - soc)
+    shift = min(shift, hy.max_charge_W) if shift > 0 else max(shift, -hy.max_assist_W)
+    pe = np.where(on, np.clip(ps + shift, hy.engine_min_load * hy.engine_max_W, hy.engine_max_W), 0.0)
+    pm = np.clip(ps - pe, -veh.max_regen_power_W, veh.max_power_W)
+    # battery limits on the motor's electrical power (regen_el and aux also flow)
+    dis = max(float(discharge_limit_W), 0.0)
+    chg = 0.0 if soc >= hy.soc_max else abs(float(charge_limit_W))
+    pm_hi = motor_shaft_for(veh, dis - aux + regen)
+    pm_lo = motor_shaft_for(veh, -chg - aux + regen)
+    pm = np.where(moving, np.minimum(np.maximum(pm, pm_lo), pm_hi), 0.0)
+    pm = np.where(moving, np.minimum(pm, ps), pm)  # a motor-only interval never generates
+    pe = np.where(moving, np.clip(ps - pm, 0.0, hy.engine_max_W), 0.0)
+    unmet = np.where(moving, np.maximum(ps - pm - pe, 0.0), 0.0)
+    el = motor_electrical(veh, pm)
+    battery = el - regen + aux
+    return {
+        "engine_power_W": pe,
+        "motor_shaft_power_W": pm,
+        "motor_electrical_power_W": el,
+        "battery_power_W": battery,
+        "fuel_rate_kg_s": hy.fuel_rate(pe),
+        "unmet_power_W": unmet,
+    }
