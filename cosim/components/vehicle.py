@@ -24,6 +24,14 @@ samples: the trace is linear between samples and the model splits a step at them
 No output depends directly on an input (``depends_on = ()``): the limits read at ``t`` act
 over ``[t, t + h]``, so a vehicle-pack loop has no algebraic loop. After the last repetition
 the last sample is held (``at_end = "hold"``) or the run ends (``"end"``).
+
+**Parallel hybrids** (vehicle files with ``powertrain = "hev"``, e.g. ``nissan_tino_hybrid``;
+rules in :mod:`cosim.vehicle.hybrid`): one more input, ``soc`` (the pack's SOC, start 0.55,
+read at ``t`` and held over the step; no output depends on it directly), and the outputs
+``engine_power_W`` and ``fuel_rate_kg_s`` (means over the step), ``unmet_power_W`` (mean
+shaft power neither engine nor motor could give; backward mode), cumulative ``fuel_kg`` and
+``fuel_consumption_l_100km``. The split keeps the battery power within both available
+powers in either mode; in forward mode a shortfall becomes trace miss (as for the BEV).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..scenario.types import ScenarioPath
 from ..vehicle.cycles import available_cycles, load_cycle
+from ..vehicle.hybrid import hybrid_split
 from ..vehicle.longitudinal import power_balance, available_vehicles, load_vehicle, solve_speed
 from .base import Causality, Component, ComponentConfig, EndOfRun, Port
 from .registry import register
@@ -43,6 +52,9 @@ from .registry import register
 UNLIMITED_W = 1e12
 
 _POWER_KEYS = ("battery_power_W", "tractive_power_W", "braking_power_W", "regen_power_W")
+_HEV_KEYS = ("engine_power_W", "fuel_rate_kg_s", "unmet_power_W")
+#: start value of the unconnected ``soc`` input of a hybrid
+HEV_START_SOC = 0.55
 
 
 class VehicleConfig(ComponentConfig):
@@ -77,6 +89,10 @@ class VehicleConfig(ComponentConfig):
         return self
 
 
+def _scalar(x) -> float:
+    return float(np.asarray(x).reshape(-1)[0])
+
+
 @register
 class VehicleComponent(Component):
     """Drive-cycle vehicle; see the module docstring."""
@@ -93,6 +109,8 @@ class VehicleComponent(Component):
         self._cg = np.asarray(self.cycle.grade_rad)
         self._phases = list(self.cycle.phases.items())  # e.g. the four WLTC phases
         self._period = max(b for _, (_, b) in self._phases) if self._phases else None
+        self._hev = self.vehicle.hybrid is not None
+        self._keys = _POWER_KEYS + (_HEV_KEYS if self._hev else ())
         super().__init__(name, config)
 
     def _declare_ports(self):
@@ -100,6 +118,9 @@ class VehicleComponent(Component):
                    long_name="battery discharge power available (forward mode caps the demand)")
         yield Port("available_charge_power_W", Causality.INPUT, unit="W", start=-UNLIMITED_W,
                    long_name="battery charge power available (sign ignored; caps regen)")
+        if self._hev:
+            yield Port("soc", Causality.INPUT, unit="1", start=HEV_START_SOC,
+                       long_name="battery state of charge (energy management feedback)")
         for n, unit, ln in (
             ("battery_power_W", "W", "battery power, mean over the step (positive on discharge)"),
             ("target_speed_mps", "m/s", "speed of the drive cycle"),
@@ -112,6 +133,15 @@ class VehicleComponent(Component):
             ("energy_per_distance_Wh_km", "Wh/km", "cumulative battery energy per distance driven"),
         ):
             yield Port(n, Causality.OUTPUT, unit=unit, long_name=ln, depends_on=())
+        if self._hev:
+            for n, unit, ln in (
+                ("engine_power_W", "W", "engine brake power, mean over the step"),
+                ("fuel_rate_kg_s", "kg/s", "fuel mass flow, mean over the step"),
+                ("unmet_power_W", "W", "shaft power demand neither engine nor motor could give, mean over the step"),
+                ("fuel_kg", "kg", "cumulative fuel used"),
+                ("fuel_consumption_l_100km", "l/(100km)", "cumulative fuel volume per distance driven"),
+            ):
+                yield Port(n, Causality.OUTPUT, unit=unit, long_name=ln, depends_on=())
         if self._phases:
             names = ", ".join(name for name, _ in self._phases)
             yield Port("phase_energy_per_distance_Wh_km", Causality.OUTPUT, unit="Wh/km",
@@ -136,11 +166,25 @@ class VehicleComponent(Component):
         self._t0 = t0
         v = float(self._cv[0])
         n = len(self._phases)
-        self._state = {"v": v, "d": 0.0, "E": 0.0, "Ep": (0.0,) * n, "dp": (0.0,) * n}
-        res = power_balance(self.vehicle, v, v, 1.0, float(self._cg[0]), np.inf)
-        for k in _POWER_KEYS:
-            self.y[k] = float(res[k])
+        self._state = {"v": v, "d": 0.0, "E": 0.0, "F": 0.0, "Ep": (0.0,) * n, "dp": (0.0,) * n}
+        res = self._balance(v, v, 1.0, float(self._cg[0]), np.inf)
+        for k in self._keys:
+            self.y[k] = _scalar(res[k])
         self._publish(t0)
+
+    def _balance(self, v0, v1, dt, grade, charge):
+        """power_balance, and for a hybrid the engine/motor split at the held SOC."""
+        veh = self.vehicle
+        if not self._hev:
+            return power_balance(veh, v0, v1, dt, grade, charge)
+        soc = float(self.u["soc"])
+        charge = veh.hybrid.charge_limit(soc, charge)  # regen obeys the controller's cap too
+        res = power_balance(veh, v0, v1, dt, grade, charge)
+        split = hybrid_split(veh, res, 0.5 * (np.asarray(v0) + np.asarray(v1)), soc,
+                             float(self.u["available_discharge_power_W"]), charge)
+        res = dict(res)
+        res.update(split)
+        return res
 
     def _publish(self, t: float) -> None:
         s, y = self._state, self.y
@@ -150,6 +194,10 @@ class VehicleComponent(Component):
         y["distance_m"] = s["d"]
         y["trace_miss_mps"] = vt - s["v"]
         y["energy_per_distance_Wh_km"] = s["E"] / (3.6 * s["d"]) if s["d"] > 0 else 0.0
+        if self._hev:
+            y["fuel_kg"] = s["F"]
+            litres = s["F"] / self.vehicle.hybrid.density_kg_per_m3 * 1000.0
+            y["fuel_consumption_l_100km"] = litres / (s["d"] / 1e5) if s["d"] > 0 else 0.0
         if self._phases:
             y["phase_energy_per_distance_Wh_km"] = np.array(
                 [E / (3.6 * d) if d > 0 else 0.0 for E, d in zip(s["Ep"], s["dp"])])
@@ -171,10 +219,12 @@ class VehicleComponent(Component):
         if self.config.mode == "backward":
             v = self._target(ts)
             g = np.interp(ts, self._ct, self._cg)
-            res = power_balance(veh, v[:-1], v[1:], dts, 0.5 * (g[1:] + g[:-1]), charge)
-            means = {k: float(np.dot(res[k], dts)) / h for k in _POWER_KEYS}
+            res = self._balance(v[:-1], v[1:], dts, 0.5 * (g[1:] + g[:-1]), charge)
+            means = {k: float(np.dot(res[k], dts)) / h for k in self._keys}
             s_new = {"v": float(v[-1]), "d": s["d"] + float(np.dot(0.5 * (v[1:] + v[:-1]), dts)),
                      "E": s["E"] + means["battery_power_W"] * h}
+            if self._hev:
+                s_new["F"] = s["F"] + means["fuel_rate_kg_s"] * h
         else:
             means, s_new = self._forward(ts, dts, h, charge)
         if self._phases:  # the step's energy and distance go to the phase of its midpoint
@@ -185,7 +235,7 @@ class VehicleComponent(Component):
                 dp[k] += s_new["d"] - s["d"]
             s_new["Ep"], s_new["dp"] = tuple(Ep), tuple(dp)
         self._state = s_new
-        for k in _POWER_KEYS:
+        for k in self._keys:
             self.y[k] = means[k]
         self._publish(t + h)
         if self.config.at_end == "end" and b >= self._ct[-1] - 1e-9:
@@ -195,11 +245,24 @@ class VehicleComponent(Component):
         veh = self.vehicle
         limit = float(self.u["available_discharge_power_W"])
         v0, d, E = self._state["v"], self._state["d"], self._state["E"]
-        acc = dict.fromkeys(_POWER_KEYS, 0.0)
+        acc = dict.fromkeys(self._keys, 0.0)
         for a, dt in zip(ts[:-1], dts):
             b = a + dt
             vt = float(self._target(b))
             g = 0.5 * float(np.interp(a, self._ct, self._cg) + np.interp(b, self._ct, self._cg))
+            if self._hev:
+                res = self._balance(v0, vt, dt, g, charge)
+                v1 = vt
+                unmet = _scalar(res["unmet_power_W"])
+                if unmet > 0.0:  # engine at its peak and the motor at its (battery) limit
+                    wheel_max = _scalar(res["tractive_power_W"]) - unmet * veh.eta_gear
+                    v1 = solve_speed(veh, v0, dt, g, wheel_max, vt)
+                    res = self._balance(v0, v1, dt, g, charge)
+                for k in self._keys:
+                    acc[k] += _scalar(res[k]) * dt
+                d += 0.5 * (v0 + v1) * dt
+                v0 = v1
+                continue
             res = power_balance(veh, v0, vt, dt, g, charge)
             shaft = float(res["tractive_power_W"]) / veh.eta_gear
             v1 = vt
@@ -211,8 +274,11 @@ class VehicleComponent(Component):
                 acc[k] += float(res[k]) * dt
             d += 0.5 * (v0 + v1) * dt
             v0 = v1
-        means = {k: acc[k] / h for k in _POWER_KEYS}
-        return means, {"v": v0, "d": d, "E": E + acc["battery_power_W"]}
+        means = {k: acc[k] / h for k in self._keys}
+        s_new = {"v": v0, "d": d, "E": E + acc["battery_power_W"]}
+        if self._hev:
+            s_new["F"] = self._state["F"] + acc["fuel_rate_kg_s"]
+        return means, s_new
 
     def _wheel_budget(self, limit_W: float) -> float:
         """Largest motor shaft power with electrical power <= limit − aux and <= the motor's peak."""

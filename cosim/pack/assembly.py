@@ -86,7 +86,7 @@ class AssembledBattery:
         return (V - V2) / dI, (v - v2) / dI
 
     def _solve(self, prep, *, current: float | None = None, power: float | None = None, I0=None,
-               slopes: bool = False, tol: float = 1e-10, max_iter: int = 40):
+               slopes: bool = False, tol: float = 1e-9, max_iter: int = 40):
         """String currents with one string voltage, for a pack current or power.
 
         Newton on the strings with their end-of-step resistances R_s: ``V_s - R_s dI_s =

@@ -20,7 +20,8 @@ HEV strategy as described e.g. by Guzzella & Sciarretta, *Vehicle Propulsion Sys
    the motor assist (``≤ max_assist_power_W``); the engine runs between
    ``min_load_fraction · P_max`` and ``P_max``; the motor stays within its ratings.
 4. **Battery limits**: the battery power ``P_b = P_el(P_motor) − P_regen,el + P_aux`` is kept
-   within ``[−available_charge, available_discharge]`` (``P_el = P_m/η_m`` motoring,
+   within ``[−available_charge, available_discharge]``, each further capped by the
+   controller's ``max_battery_charge_power_W`` / ``max_battery_discharge_power_W`` (``P_el = P_m/η_m`` motoring,
    ``P_m·η_m`` generating); the engine takes over what the motor may not deliver (and
    starts if needed); what the engine at ``P_max`` cannot add is ``unmet`` (shaft side).
 
@@ -92,6 +93,10 @@ class EnergyManagementSpec(_Strict):
     charge_gain_W: float = Field(ge=0.0, description="load-point shift per unit SOC error, W")
     max_charge_power_W: float = Field(ge=0.0, description="largest upward load-point shift (shaft)")
     max_assist_power_W: float = Field(ge=0.0, description="largest motor assist from the shift (shaft)")
+    max_battery_charge_power_W: float | None = Field(
+        None, gt=0.0, description="battery charge power cap of the controller (regen + engine charging); none: the pack's")
+    max_battery_discharge_power_W: float | None = Field(
+        None, gt=0.0, description="battery discharge power cap of the controller; none: the pack's")
 
     @model_validator(mode="after")
     def _window(self) -> "EnergyManagementSpec":
@@ -119,6 +124,8 @@ class HybridPowertrain:
     charge_gain_W: float
     max_charge_W: float
     max_assist_W: float
+    max_batt_charge_W: float = np.inf
+    max_batt_discharge_W: float = np.inf
 
     @classmethod
     def from_specs(cls, e: EngineSpec, f: FuelSpec, m: EnergyManagementSpec) -> "HybridPowertrain":
@@ -129,7 +136,18 @@ class HybridPowertrain:
             soc_min=m.soc_min, soc_target=m.soc_target, soc_max=m.soc_max,
             ev_max_wheel_W=m.motor_only_max_wheel_power_W, ev_max_speed_mps=m.motor_only_max_speed_mps,
             charge_gain_W=m.charge_gain_W, max_charge_W=m.max_charge_power_W, max_assist_W=m.max_assist_power_W,
+            max_batt_charge_W=np.inf if m.max_battery_charge_power_W is None else m.max_battery_charge_power_W,
+            max_batt_discharge_W=np.inf if m.max_battery_discharge_power_W is None else m.max_battery_discharge_power_W,
         )
+
+    def charge_limit(self, soc: float, available_W: float) -> float:
+        """Charge power [W, ≥ 0] the controller lets the battery take: the pack's available
+        charge power, capped by ``max_battery_charge_power_W``, and 0 at or above ``soc_max``."""
+        return 0.0 if soc >= self.soc_max else min(abs(float(available_W)), self.max_batt_charge_W)
+
+    def discharge_limit(self, available_W: float) -> float:
+        """Discharge power [W, ≥ 0]: the pack's, capped by ``max_battery_discharge_power_W``."""
+        return min(max(float(available_W), 0.0), self.max_batt_discharge_W)
 
     def engine_efficiency(self, power_W):
         return np.interp(np.asarray(power_W, float) / self.engine_max_W, self.eng_x, self.eng_y)
@@ -185,8 +203,8 @@ def hybrid_split(veh: "Vehicle", res: dict, v_mean, soc: float, discharge_limit_
     pe = np.where(on, np.clip(ps + shift, hy.engine_min_load * hy.engine_max_W, hy.engine_max_W), 0.0)
     pm = np.clip(ps - pe, -veh.max_regen_power_W, veh.max_power_W)
     # battery limits on the motor's electrical power (regen_el and aux also flow)
-    dis = max(float(discharge_limit_W), 0.0)
-    chg = 0.0 if soc >= hy.soc_max else abs(float(charge_limit_W))
+    dis = hy.discharge_limit(discharge_limit_W)
+    chg = hy.charge_limit(soc, charge_limit_W)
     pm_hi = motor_shaft_for(veh, dis - aux + regen)
     pm_lo = motor_shaft_for(veh, -chg - aux + regen)
     pm = np.where(moving, np.minimum(np.maximum(pm, pm_lo), pm_hi), 0.0)
