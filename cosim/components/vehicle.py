@@ -215,7 +215,7 @@ class VehicleComponent(Component):
         ts = self._knots(a, b)
         dts = np.diff(ts)
         charge = abs(float(self.u["available_charge_power_W"]))
-        veh, s = self.vehicle, self._state
+        s = self._state
         if self.config.mode == "backward":
             v = self._target(ts)
             g = np.interp(ts, self._ct, self._cg)

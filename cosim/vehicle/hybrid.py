@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 if TYPE_CHECKING:  # pragma: no cover
     from .longitudinal import Vehicle
 
-__all__ = ["EngineSpec", "FuelSpec", "EnergyManagementSpec", "HybridPowertrain", "hybrid_split"]
+__all__ = ["EnergyManagementSpec", "EngineSpec", "FuelSpec", "HybridPowertrain", "hybrid_split"]
 
 
 class _Strict(BaseModel):
@@ -70,7 +70,7 @@ class EngineSpec(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _points(self) -> "EngineSpec":
+    def _points(self) -> EngineSpec:
         x, y = self.efficiency_load_fraction, self.efficiency_curve
         if len(x) != len(y) or len(x) < 2:
             raise ValueError("'efficiency_load_fraction' and 'efficiency_curve' need the same length (>= 2)")
@@ -99,7 +99,7 @@ class EnergyManagementSpec(_Strict):
         None, gt=0.0, description="battery discharge power cap of the controller; none: the pack's")
 
     @model_validator(mode="after")
-    def _window(self) -> "EnergyManagementSpec":
+    def _window(self) -> EnergyManagementSpec:
         if not 0.0 <= self.soc_min < self.soc_target < self.soc_max <= 1.0:
             raise ValueError(
                 f"need 0 <= soc_min < soc_target < soc_max <= 1, got {self.soc_min}, {self.soc_target}, {self.soc_max}")
@@ -128,7 +128,7 @@ class HybridPowertrain:
     max_batt_discharge_W: float = np.inf
 
     @classmethod
-    def from_specs(cls, e: EngineSpec, f: FuelSpec, m: EnergyManagementSpec) -> "HybridPowertrain":
+    def from_specs(cls, e: EngineSpec, f: FuelSpec, m: EnergyManagementSpec) -> HybridPowertrain:
         return cls(
             engine_max_W=e.max_power_W, engine_min_load=e.min_load_fraction,
             eng_x=np.asarray(e.efficiency_load_fraction, float), eng_y=np.asarray(e.efficiency_curve, float),
@@ -158,14 +158,14 @@ class HybridPowertrain:
         return p / (self.engine_efficiency(p) * self.lhv_J_per_kg)
 
 
-def motor_electrical(veh: "Vehicle", shaft_W):
+def motor_electrical(veh: Vehicle, shaft_W):
     """Signed electrical power of the motor at signed shaft power (motoring > 0)."""
     s = np.asarray(shaft_W, float)
     eta = veh.motor_efficiency(s)
     return np.where(s >= 0.0, s / eta, s * eta)
 
 
-def motor_shaft_for(veh: "Vehicle", el_W):
+def motor_shaft_for(veh: Vehicle, el_W):
     """Inverse of :func:`motor_electrical` (monotone), clipped to the motor's ratings."""
     el = np.asarray(el_W, float)
     lo = np.full(el.shape, -veh.max_regen_power_W)
@@ -181,7 +181,7 @@ def motor_shaft_for(veh: "Vehicle", el_W):
     return lo
 
 
-def hybrid_split(veh: "Vehicle", res: dict, v_mean, soc: float, discharge_limit_W: float,
+def hybrid_split(veh: Vehicle, res: dict, v_mean, soc: float, discharge_limit_W: float,
                  charge_limit_W: float) -> dict[str, np.ndarray]:
     """Engine / motor / battery shares of the intervals of a BEV-style ``power_balance``
     result ``res`` (its regen already capped by the charge limit), at battery ``soc``.
