@@ -173,7 +173,9 @@ class CellModel:
         """Advance every cell by ``h`` seconds with one input held over the step: a current,
         a power (the current with ``V * I = P`` at the end of the step) or a terminal
         voltage. With ``limits = (v_min, v_max)`` a cell that would end the step outside
-        them is held at the limit instead (its current follows). Returns ``self.out``."""
+        them is held at the limit instead (its current follows). Returns ``self.out``.
+        Raises :class:`ConvergenceError` for cells without a solution; the state is then
+        unchanged (nothing is committed), so a caller can retry with shorter steps."""
         given = [x is not None for x in (current_A, power_W, voltage_V)]
         if sum(given) != 1:
             raise ValueError("give exactly one of current_A, power_W, voltage_V")

@@ -169,12 +169,10 @@ class CellCore(Component):
     def _step_with_retries(self, t: float, h: float, setpoint: np.ndarray, T: np.ndarray, depth: int = 0) -> None:
         from ..cell.base import ConvergenceError
 
-        state = self.model.get_state()
-        try:
+        try:  # a step that finds no solution leaves the model as it was: retry it in halves
             self.model.step(h, T, **{_KWARG[self.config.control]: setpoint},
                             limits=(self.v_min, self.v_max) if self.config.on_limit == "clamp" else None)
         except ConvergenceError as exc:
-            self.model.set_state(state)
             if depth >= self.config.max_step_halvings:
                 cell = int(exc.cells[0])
                 soc = self.model.out.get("soc")

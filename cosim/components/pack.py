@@ -218,13 +218,10 @@ class Pack(Component):
         c = self.config
         kwargs = {"current_A" if c.control == "current" else "power_W": setpoint}
         clamp = c.on_limit == "clamp"
-        state = self.battery.model.get_state(), self.battery.string_current.copy(), self.battery.voltage
-        try:
+        try:  # a step that finds no solution leaves the battery as it was: retry it in halves
             self.battery.step(h, T, **kwargs, limits=self.layer_limits if clamp else None,
                               pack_limits=self.pack_limits if clamp else None)
         except ConvergenceError as exc:
-            self.battery.model.set_state(state[0])
-            self.battery.string_current, self.battery.voltage = state[1], state[2]
             if depth >= c.max_step_halvings:
                 raise ComponentError(self.name, "do_step", t,
                                      f"no solution even with steps of {h:g} s at set point {setpoint:g}: {exc}") from None

@@ -47,6 +47,9 @@ __all__ = ["EnergyManagementSpec", "EngineSpec", "FuelSpec", "HybridPowertrain",
 
 
 class _Strict(BaseModel):
+    """Base of the vehicle file's sections (here and in :mod:`.longitudinal`): strict types,
+    unknown keys are errors."""
+
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 

@@ -44,10 +44,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .cycles import Cycle
-from .hybrid import EnergyManagementSpec, EngineSpec, FuelSpec, HybridPowertrain
+from .hybrid import EnergyManagementSpec, EngineSpec, FuelSpec, HybridPowertrain, _efficiency, _Strict
 
 __all__ = [
     "G_MPS2",
@@ -70,16 +70,6 @@ VEHICLES_DIR = Path(__file__).resolve().parent.parent / "data" / "vehicles"
 
 
 # -- the file format (validated) ------------------------------------------------------------
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
-def _efficiency(v: float) -> float:
-    if not 0.0 < v <= 1.0:
-        raise ValueError(f"an efficiency must lie in (0, 1], got {v}")
-    return v
-
-
 class MassSpec(_Strict):
     mass_kg: float = Field(gt=0.0, description="vehicle mass as driven (coast-down form: equivalent test weight)")
     rotating_inertia_factor: float = Field(0.0, ge=0.0, le=1.0, description="δ: m_eff = mass_kg·(1 + δ)")
