@@ -242,11 +242,7 @@ class Orchestrator:
         _apply(self._lagged_transfers)
         ending = None
         for comp, fresh, scalars, arrays in self._stages:
-            for tr in fresh:
-                if tr.is_array:
-                    np.copyto(tr.dst[tr.dst_key], tr.src[tr.src_key])
-                else:
-                    tr.dst[tr.dst_key] = tr.src[tr.src_key]
+            _apply(fresh)
             try:
                 comp.do_step(t, h)
             except StepRejected as exc:
