@@ -8,6 +8,7 @@ from . import pack as _pack  # noqa: E402,F401
 from . import profile as _profile  # noqa: E402,F401
 from . import thermal as _thermal  # noqa: E402,F401
 from . import vehicle as _vehicle  # noqa: E402,F401
+from ..fmu import component as _fmu  # noqa: E402,F401
 
 __all__ = [
     "Causality",

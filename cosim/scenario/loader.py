@@ -2,7 +2,8 @@
 
 ``load_scenario(path)`` reads a TOML scenario, loads the file it ``extends`` (recursively,
 relative to the extending file), deep-merges the child over the base (tables merge key by
-key; arrays and scalars replace), validates the result and makes every relative
+key; arrays and scalars replace, and so does a component table that names another
+``type`` or an ``fmu``), validates the result and makes every relative
 ``ScenarioPath`` absolute against the directory of the file that set it. Every problem is
 reported at once in one :class:`~cosim.errors.ScenarioError`, each with its dotted key,
 the file that set the key and the line it is written on.
@@ -110,13 +111,21 @@ def _leaf_origins(value: Any, loc: Key, file: Path, out: dict[Key, Path]) -> Non
             _leaf_origins(v, (*loc, i), file, out)
 
 
+def _replaces(loc: Key, child: dict, base: dict) -> bool:
+    """A component table that changes the model (another ``type``, or an ``fmu``) replaces
+    the base's table instead of merging into it: the old model's keys mean nothing to the new."""
+    if loc != ("components",):
+        return False
+    return "fmu" in child or ("type" in child and child["type"] != base.get("type"))
+
+
 def _merge(base: dict, child: dict, loc: Key, file: Path, origins: dict[Key, Path]) -> dict:
     """Deep-merge ``child`` (from ``file``) over ``base``: tables merge key by key, anything
     else replaces; ``origins`` is updated for every key the child sets."""
     out = dict(base)
     for key, value in child.items():
         here = (*loc, key)
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and not _replaces(loc, value, out[key]):
             origins[here] = file
             out[key] = _merge(out[key], value, here, file, origins)
         else:

@@ -244,6 +244,12 @@ def component_issues(name: str, table: Any) -> tuple[ComponentConfig | None, lis
     if not isinstance(table, Mapping):
         return None, []  # the first pass reports "expected a table"
     type_name = table.get("type")
+    if "fmu" in table:  # `fmu = "X.fmu"` makes any component an FMU
+        if type_name not in (None, "fmu"):
+            return None, [Issue((*loc, "type"), f"a component with 'fmu' is an FMU: remove type = {type_name!r} "
+                                                "or write type = \"fmu\"")]
+        type_name = "fmu"
+        table = {**table, "type": "fmu"}
     if type_name is None:
         known = ", ".join(registry.available()) or "none"
         return None, [Issue((*loc, "type"), f"required key is missing (known types: {known})")]

@@ -1,0 +1,1 @@
+"""FMUs: importing a vehicle team's FMU as a component, and building our own from C."""

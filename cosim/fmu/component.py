@@ -1,0 +1,213 @@
+"""``fmu``: any FMU (FMI 2.0 or 3.0, co-simulation or model exchange) as a component.
+
+Scenario syntax (``type = "fmu"`` may be left out when ``fmu`` is given)::
+
+    [components.vehicle]
+    fmu = "../fmus/build/vehicle_fmi2.fmu"     # relative to this scenario file
+    parameters = { mass_kg = 1600.0 }          # FMU variable -> value, set before initialization
+    rename = { "P_batt" = "battery_power_W" }  # FMU variable -> port name (optional)
+    units = { "P_batt" = "W" }                 # for variables the FMU gives no unit (optional)
+
+``cosim info X.fmu`` prints the ports, parameters and a table ready to paste. How ports
+are made from the model description: :mod:`cosim.fmu.variables`.
+
+Life of the component:
+
+1. At construction the archive is checked and only its ``modelDescription.xml`` is read
+   (:mod:`cosim.fmu.archive`): ports, units, direct feedthrough (``ModelStructure``), the
+   ``parameters``/``rename`` names (unknown ones are refused with the known ones listed).
+2. ``initialize`` unpacks the FMU into a private temporary folder (removed at
+   ``terminate``, whatever happened), instantiates it once, sets the parameters, the
+   inputs, and runs the initialization; model exchange then settles its events.
+3. ``do_step`` writes the inputs from buffers allocated once, then co-simulation calls
+   ``DoStep``; model exchange integrates (:mod:`cosim.fmu.model_exchange`). ``Discard``
+   becomes :class:`~cosim.components.base.StepRejected` (the orchestrator retries with
+   half steps if every component can roll back, else stops with the message);
+   ``Error``/``Fatal`` stop the run with the FMU, the time, the FMI call and the FMU's log
+   (:class:`~cosim.fmu.instance.FmuCallError`); NaN/Inf outputs are caught by the
+   orchestrator and named. An FMU asking to terminate ends the run cleanly.
+4. An FMU that advertises ``canGetAndSetFMUstate`` can be rolled back; one that cannot
+   handle variable communication steps refuses a step of another size than its first.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from ..components.base import Causality, Component, ComponentConfig, EndOfRun, Port, StepRejected
+from ..components.registry import register
+from ..errors import CosimError
+from ..scenario.types import ScenarioPath
+from . import archive
+from .instance import FmuDiscard, FmuInstance, ValueGroup
+from .model_exchange import ModelExchangeIntegrator
+from .variables import port_variables
+
+__all__ = ["FmuComponent", "FmuConfig", "settable"]
+
+Value = float | int | bool | str | list[float] | list[int] | list[bool]
+
+
+class FmuConfig(ComponentConfig):
+    type: str = "fmu"
+    fmu: ScenarioPath = Field(description="the FMU file (.fmu), relative to the scenario file")
+    interface: Literal["auto", "co-simulation", "model-exchange"] = Field(
+        "auto", description="which interface to use; auto: co-simulation if the FMU has it")
+    parameters: dict[str, Value] = Field(
+        default_factory=dict, description="FMU variable name -> value, set before initialization")
+    rename: dict[str, str] = Field(default_factory=dict, description="FMU variable name -> port name")
+    units: dict[str, str] = Field(
+        default_factory=dict, description="FMU variable name -> unit, for variables the FMU gives none")
+    tolerance: float | None = Field(None, gt=0, description="relative tolerance handed to the FMU (SetupExperiment)")
+    rtol: float = Field(1e-6, gt=0, description="model exchange: relative tolerance of the integrator")
+    atol: float = Field(1e-8, gt=0, description="model exchange: absolute tolerance of the integrator")
+    max_step_s: float = Field(math.inf, gt=0, description="model exchange: largest integrator step [s]")
+    debug_logging: bool = Field(False, description="ask the FMU for its debug log (loggingOn)")
+
+
+def settable(var) -> bool:
+    """Whether a variable may be set before initialization (FMI's rules, simplified):
+    parameters and inputs, and variables with an exact or approximate start value."""
+    if var.variability == "constant":
+        return False
+    return var.causality in ("parameter", "input") or (var.initial in ("exact", "approx") and var.start is not None)
+
+
+@register
+class FmuComponent(Component):
+    """An FMU behind the component contract; see the module docstring."""
+
+    type_name = "fmu"
+    Config = FmuConfig
+
+    def __init__(self, name: str, config: FmuConfig):
+        self.path = Path(config.fmu)
+        self.md = archive.read_description(self.path)
+        self.interface = self._choose_interface(config.interface)
+        kind = self.md.coSimulation if self.interface == "cs" else self.md.modelExchange
+        self.can_get_set_state = bool(kind.canGetAndSetFMUstate)
+        self.variable_step = self.interface == "me" or bool(kind.canHandleVariableCommunicationStepSize)
+        by_name = {v.name: v for v in self.md.modelVariables}
+        self._check_names(config, by_name)
+        self._start = [(by_name[k], v) for k, v in config.parameters.items()]
+        try:
+            self.variables = port_variables(self.md, config.rename, config.units)
+        except ValueError as exc:
+            raise CosimError(f"FMU {self.path.name}: {exc}") from None
+        self._inst: FmuInstance | None = None
+        self._folder: Path | None = None
+        self._initialized = False
+        self._h0: float | None = None
+        super().__init__(name, config)
+
+    def _choose_interface(self, wanted: str) -> str:
+        have = {"cs": self.md.coSimulation is not None, "me": self.md.modelExchange is not None}
+        if wanted == "auto":
+            if have["cs"] or have["me"]:
+                return "cs" if have["cs"] else "me"
+        elif have[{"co-simulation": "cs", "model-exchange": "me"}[wanted]]:
+            return {"co-simulation": "cs", "model-exchange": "me"}[wanted]
+        offered = [n for n, k in (("co-simulation", "cs"), ("model-exchange", "me")) if have[k]]
+        raise CosimError(f"FMU {self.path.name}: interface {wanted!r} not offered (it has: {', '.join(offered) or 'none'})")
+
+    def _check_names(self, config: FmuConfig, by_name: dict) -> None:
+        problems = []
+        for key, what in ((config.parameters, "parameters"), (config.rename, "rename"), (config.units, "units")):
+            unknown = [k for k in key if k not in by_name]
+            if unknown:
+                import difflib
+
+                hints = [f"{k!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, by_name, 1)) else "")
+                         for k in unknown]
+                problems.append(f"{what}: no variable {', '.join(hints)} in the FMU")
+        fixed = [k for k in config.parameters if k in by_name and not settable(by_name[k])]
+        if fixed:
+            problems.append(f"parameters: {', '.join(map(repr, fixed))} cannot be set (constant, or calculated by the FMU)")
+        if problems:
+            settable_names = ", ".join(v.name for v in self.md.modelVariables if settable(v) and v.causality != "input")
+            raise CosimError(f"FMU {self.path.name}: " + "; ".join(problems) + f" (settable: {settable_names or 'none'})")
+
+    def _declare_ports(self):
+        for v in self.variables:
+            yield Port(v.port, Causality.INPUT if v.causality == "input" else Causality.OUTPUT, unit=v.unit,
+                       shape=v.shape, dims=v.dims, depends_on=v.depends_on,
+                       long_name=v.description or f"FMU variable {v.name}",
+                       start=v.start if v.causality == "input" else None)
+
+    def _groups(self, causality: str) -> list[ValueGroup]:
+        by_type: dict[str, list] = {}
+        for v in self.variables:
+            if v.causality == causality:
+                by_type.setdefault(v.type, []).append((v.port, v.vr, v.shape))
+        return [ValueGroup(self._inst, t, entries) for t, entries in by_type.items()]
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def _initialize(self, t0: float) -> None:
+        cfg = self.config
+        self._folder = archive.extract(self.path)
+        self._cleanup = weakref.finalize(self, archive.remove, self._folder)
+        self._inst = inst = FmuInstance(self.md, str(self._folder), self.name, self.interface,
+                                        label=f"'{self.name}' ({self.path.name})",
+                                        debug_logging=cfg.debug_logging)
+        self._inputs, self._outputs = self._groups("input"), self._groups("output")
+        for var, value in self._start:
+            inst.set_start(var, value)
+        inst.enter_initialization(t0, None, cfg.tolerance)
+        for g in self._inputs:
+            g.write(self.u)
+        inst.exit_initialization()
+        self._initialized = True
+        self._me = None
+        if self.interface == "me":
+            self._me = ModelExchangeIntegrator(inst, cfg.rtol, cfg.atol, cfg.max_step_s)
+            self._me.start(t0)
+        for g in self._outputs:
+            g.read(self.y)
+
+    def _do_step(self, t: float, h: float) -> None:
+        if not self.variable_step:
+            if self._h0 is None:
+                self._h0 = h
+            elif abs(h - self._h0) > 1e-12 * self._h0:
+                raise CosimError(f"FMU {self.path.name} cannot change its communication step "
+                                 f"(canHandleVariableCommunicationStepSize is false): first {self._h0:g} s, now {h:g} s")
+        for g in self._inputs:
+            g.write(self.u)
+        if self._me is None:
+            try:
+                terminate = self._inst.do_step(t, h, not self.can_get_set_state)
+            except FmuDiscard:
+                log = "; ".join(self._inst.log) or "no log"
+                raise StepRejected(f"FMU {self.path.name} discarded the step t = {t:g} s, h = {h:g} s ({log})") from None
+        else:
+            self._me.advance(t, t + h)
+            terminate = self._me.terminated
+        for g in self._outputs:
+            g.read(self.y)
+        if terminate:
+            raise EndOfRun(f"FMU {self.path.name} asked to terminate at t = {t + h:g} s")
+
+    def _get_state(self):
+        me = self._me
+        extra = None if me is None else (me.x.copy(), me.z.copy(), me.next_event, me.h_last, me.terminated)
+        return self._inst.get_state(), extra, dict(self.y)
+
+    def _set_state(self, state) -> None:
+        handle, extra, y = state
+        self._inst.set_state(handle)
+        if extra is not None:
+            me = self._me
+            me.x, me.z, me.next_event, me.h_last, me.terminated = extra[0].copy(), extra[1].copy(), *extra[2:]
+        self.y.update(y)
+
+    def _terminate(self) -> None:
+        if self._inst is not None:
+            self._inst.terminate(self._initialized)
+            self._inst = None
+        if self._folder is not None:
+            self._cleanup()

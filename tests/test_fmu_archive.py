@@ -1,0 +1,96 @@
+"""Untrusted FMU archives: refused before anything is written outside a private folder."""
+
+import stat
+import tempfile
+import zipfile
+
+import pytest
+
+from cosim.fmu import archive
+from cosim.fmu.archive import FmuArchiveError
+
+DESCRIPTION = """<?xml version="1.0" encoding="UTF-8"?>
+<fmiModelDescription fmiVersion="2.0" modelName="m" guid="{0}" variableNamingConvention="flat">
+  <CoSimulation modelIdentifier="m"/>
+  <ModelVariables>
+    <ScalarVariable name="p" valueReference="0" causality="parameter" variability="fixed">
+      <Real start="1"/>
+    </ScalarVariable>
+  </ModelVariables>
+  <ModelStructure/>
+</fmiModelDescription>
+"""
+
+
+def crafted(path, entries, links=()):
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("modelDescription.xml", DESCRIPTION)
+        for name, data in entries:
+            zf.writestr(name, data)
+        for name, target in links:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+    return path
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """tempfile's folder moved under tmp_path, to see what extraction leaves behind."""
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
+@pytest.mark.parametrize("name", ["../evil.txt", "resources/../../evil.txt", "/tmp/evil.txt", "C:/evil.txt",
+                                  "resources\\..\\..\\evil.txt"])
+def test_entries_escaping_the_folder_are_refused_and_nothing_is_written(tmp_path, private_tmp, name):
+    fmu = crafted(tmp_path / "bad.fmu", [("binaries/linux64/m.so", b"x"), (name, b"pwned")])
+    with pytest.raises(FmuArchiveError, match="refused entry"):
+        archive.extract(fmu)
+    assert not (tmp_path / "evil.txt").exists()
+    assert list(private_tmp.iterdir()) == []  # the private folder was never created or is gone
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "bad.fmu"]
+    assert written == []
+
+
+def test_links_are_refused(tmp_path, private_tmp):
+    fmu = crafted(tmp_path / "link.fmu", [], links=[("resources/passwd", "/etc/passwd")])
+    with pytest.raises(FmuArchiveError, match="symbolic link"):
+        archive.extract(fmu)
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_absurd_sizes_are_refused_while_unpacking(tmp_path, private_tmp, monkeypatch):
+    monkeypatch.setattr(archive, "MAX_TOTAL_BYTES", 10_000)
+    fmu = crafted(tmp_path / "bomb.fmu", [("resources/zeros.bin", b"\0" * 50_000)])  # compresses to ~100 bytes
+    with pytest.raises(FmuArchiveError, match="unpacks to more than"):
+        archive.extract(fmu)
+    assert list(private_tmp.iterdir()) == []
+    monkeypatch.setattr(archive, "MAX_ENTRIES", 2)
+    with pytest.raises(FmuArchiveError, match="entries"):
+        archive.extract(crafted(tmp_path / "many.fmu", [("a", b""), ("b", b"")]))
+
+
+def test_not_a_zip_and_no_description(tmp_path):
+    (tmp_path / "x.fmu").write_text("not a zip")
+    with pytest.raises(FmuArchiveError, match="not a zip archive"):
+        archive.read_description(tmp_path / "x.fmu")
+    with zipfile.ZipFile(tmp_path / "y.fmu", "w") as zf:
+        zf.writestr("binaries/linux64/m.so", b"")
+    with pytest.raises(FmuArchiveError, match="no modelDescription.xml"):
+        archive.extract(tmp_path / "y.fmu")
+    with pytest.raises(FmuArchiveError, match="no such file"):
+        archive.read_description(tmp_path / "missing.fmu")
+
+
+def test_a_good_archive_unpacks_privately_and_is_removed(tmp_path, private_tmp):
+    fmu = crafted(tmp_path / "ok.fmu", [("resources/data.csv", b"1,2\n"), ("binaries/linux64/m.so", b"x")])
+    folder = archive.extract(fmu)
+    assert folder.parent == private_tmp
+    assert oct(folder.stat().st_mode & 0o777) == oct(0o700)
+    assert (folder / "resources" / "data.csv").read_bytes() == b"1,2\n"
+    assert archive.read_description(fmu).modelName == "m"
+    archive.remove(folder)
+    assert list(private_tmp.iterdir()) == []
