@@ -226,3 +226,39 @@ def test_bad_extends_value(tmp_path):
     child = write(tmp_path / "child.toml", "extends = 3\n")
     with pytest.raises(ScenarioError, match="extends: expected a file name"):
         load_scenario(child)
+
+
+def test_a_component_that_changes_model_replaces_the_base_table(tmp_path, base):
+    child = write(tmp_path / "runs" / "fmu.toml", """
+        extends = "../base/base.toml"
+
+        [components.load]
+        fmu = "models/load.fmu"
+        parameters = { R = 2.0 }
+    """)
+    loaded = load_scenario(child)
+    load = loaded.scenario.components["load"]
+    # no 'capacity_As'/'file' inherited from the test_cell table it replaces
+    assert load.type == "fmu" and set(load.model_fields_set) >= {"fmu", "parameters"}
+    assert load.fmu == tmp_path / "runs" / "models" / "load.fmu"
+    assert loaded.scenario.components["cell"].capacity_As == 3600.0  # other tables still merge
+    # a new type replaces too; keys of the old type would otherwise be errors
+    other = write(tmp_path / "runs" / "other.toml", """
+        extends = "fmu.toml"
+
+        [components.load]
+        type = "test_cell"
+        capacity_As = 5
+        file = "x.csv"
+    """)
+    assert load_scenario(other).scenario.components["load"].capacity_As == 5.0
+    # `fmu` with another type is refused, with the key and line
+    bad = write(tmp_path / "runs" / "bad.toml", """
+        extends = "../base/base.toml"
+
+        [components.load]
+        type = "test_cell"
+        fmu = "models/load.fmu"
+    """)
+    with pytest.raises(ScenarioError, match=r"bad.toml:4: components.load.type: a component with 'fmu' is an FMU"):
+        load_scenario(bad)

@@ -179,10 +179,12 @@ class FmuComponent(Component):
         for g in self._inputs:
             g.write(self.u)
         if self._me is None:
+            logged = self._inst.n_logged
             try:
                 terminate = self._inst.do_step(t, h, not self.can_get_set_state)
             except FmuDiscard:
-                log = "; ".join(self._inst.log) or "no log"
+                new = min(self._inst.n_logged - logged, len(self._inst.log))
+                log = "; ".join(list(self._inst.log)[len(self._inst.log) - new:]) or "no log"
                 raise StepRejected(f"FMU {self.path.name} discarded the step t = {t:g} s, h = {h:g} s ({log})") from None
         else:
             self._me.advance(t, t + h)

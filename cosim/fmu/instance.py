@@ -124,6 +124,7 @@ class FmuInstance:
         self._alive = False
         self.version = md.fmiMajorVersion
         self.log: collections.deque[str] = collections.deque(maxlen=LOG_LINES)
+        self.n_logged = 0
         self.time: float | None = None
         kind = md.coSimulation if interface == "cs" else md.modelExchange
         common = dict(guid=md.guid, unzipDirectory=folder, modelIdentifier=kind.modelIdentifier, instanceName=name)
@@ -156,6 +157,7 @@ class FmuInstance:
         text = (message or b"").decode("utf-8", "replace")
         label = _STATUS[status] if 0 <= status < len(_STATUS) else str(status)
         self.log.append(f"[{label}] {cat}: {text}")
+        self.n_logged += 1
         level = _LEVEL[status] if 0 <= status < len(_LEVEL) else logging.ERROR
         logging.getLogger(f"cosim.fmu.{self.name}.{cat}").log(level, "%s", text)
 
