@@ -26,7 +26,8 @@ Life of the component:
    ``Error``/``Fatal`` stop the run with the FMU, the time, the FMI call and the FMU's log
    (:class:`~cosim.fmu.instance.FmuCallError`); NaN/Inf outputs are caught by the
    orchestrator and named. An FMU asking to terminate ends the run cleanly.
-4. An FMU that advertises ``canGetAndSetFMUstate`` can be rolled back; one that cannot
+4. An FMU that advertises ``canGetAndSetFMUstate`` can be rolled back (its state is kept
+   serialized when it also advertises ``canSerializeFMUstate``); one that cannot
    handle variable communication steps refuses a step of another size than its first.
 """
 
@@ -91,6 +92,7 @@ class FmuComponent(Component):
         self.interface = self._choose_interface(config.interface)
         kind = self.md.coSimulation if self.interface == "cs" else self.md.modelExchange
         self.can_get_set_state = bool(kind.canGetAndSetFMUstate)
+        self._serialize = bool(kind.canSerializeFMUstate)
         self.variable_step = self.interface == "me" or bool(kind.canHandleVariableCommunicationStepSize)
         by_name = {v.name: v for v in self.md.modelVariables}
         self._check_names(config, by_name)
@@ -197,15 +199,14 @@ class FmuComponent(Component):
     def _get_state(self):
         me = self._me
         extra = None if me is None else (me.x.copy(), me.z.copy(), me.next_event, me.h_last, me.terminated)
-        return self._inst.get_state(), extra, dict(self.y)
+        return self._inst.get_state(self._serialize), extra
 
     def _set_state(self, state) -> None:
-        handle, extra, y = state
+        handle, extra = state
         self._inst.set_state(handle)
         if extra is not None:
             me = self._me
             me.x, me.z, me.next_event, me.h_last, me.terminated = extra[0].copy(), extra[1].copy(), *extra[2:]
-        self.y.update(y)
 
     def _terminate(self) -> None:
         if self._inst is not None:

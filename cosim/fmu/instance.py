@@ -241,21 +241,31 @@ class FmuInstance:
         return terminate
 
     # -- FMU state ---------------------------------------------------------------------
-    def get_state(self):
-        """A copy of the FMU's state, freed when no longer referenced."""
-        state = self._guarded(self.fmu.getFMUState if self.version == 3 else self.fmu.getFMUstate,
-                              f"fmi{self.version}GetFMUState")
-        return _StateHandle(self, state)
+    def get_state(self, serialize: bool):
+        """A copy of the FMU's state: serialized bytes (when the FMU can serialize; they
+        outlive the instance and cost nothing to keep), else a handle freed when dropped."""
+        state = self._guarded(self.fmu.getFMUState, f"fmi{self.version}GetFMUState")
+        if not serialize:
+            return _StateHandle(self, state)
+        try:
+            return self._guarded(self.fmu.serializeFMUState, f"fmi{self.version}SerializeFMUState", state)
+        finally:
+            self.free_state(state)
 
-    def set_state(self, handle: "_StateHandle") -> None:
-        fn = self.fmu.setFMUState if self.version == 3 else self.fmu.setFMUstate
-        self._guarded(fn, f"fmi{self.version}SetFMUState", handle.state)
+    def set_state(self, saved) -> None:
+        if isinstance(saved, _StateHandle):
+            self._guarded(self.fmu.setFMUState, f"fmi{self.version}SetFMUState", saved.state)
+            return
+        state = self._guarded(self.fmu.deserializeFMUState, f"fmi{self.version}DeserializeFMUState", saved)
+        try:
+            self._guarded(self.fmu.setFMUState, f"fmi{self.version}SetFMUState", state)
+        finally:
+            self.free_state(state)
 
     def free_state(self, state) -> None:
         if self._alive:
-            fn = self.fmu.freeFMUState if self.version == 3 else self.fmu.freeFMUstate
             try:
-                fn(state)
+                self.fmu.freeFMUState(state)
             except Exception:  # noqa: BLE001 - freeing must never raise
                 pass
 
