@@ -1,4 +1,4 @@
-"""The ``cosim`` command line: run, validate, schema, info.
+"""The ``cosim`` command line: run, validate, schema, info, build-fmus.
 
 Imports of numpy, xarray, netCDF4 and the models happen inside the commands, so that
 ``cosim --help`` answers at once. Errors print as ``cosim: error: ...`` and exit non-zero;
@@ -74,7 +74,26 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
         print(summarize(path))
         return 0
-    raise CosimError(f"{path}: cosim info reads result datasets (.nc)")
+    if path.suffix == ".fmu":
+        from .fmu.info import describe_fmu
+
+        print(describe_fmu(path))
+        return 0
+    raise CosimError(f"{path}: cosim info reads result datasets (.nc) and FMUs (.fmu)")
+
+
+def _cmd_build_fmus(args: argparse.Namespace) -> int:
+    from .errors import CosimError
+    from .fmu.build import FmuBuildError
+    from .fmu.vehicle_fmu import build_vehicle_fmus
+
+    try:
+        built = build_vehicle_fmus(args.out, vehicle=args.vehicle, cycle=args.cycle)
+    except (FmuBuildError, ValueError) as exc:
+        raise CosimError(str(exc)) from None
+    for path in built.values():
+        print(path)
+    return 0
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -106,10 +125,21 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     p.set_defaults(func=_cmd_schema)
 
-    p = sub.add_parser("info", help="summarize a result dataset",
-                       description="Summarize a result dataset: status, time span, variables with units, provenance.")
-    p.add_argument("path", type=Path, help="result file (.nc)")
+    p = sub.add_parser("info", help="summarize a result dataset or an FMU",
+                       description="Summarize a result dataset (status, time span, variables with units, "
+                       "provenance) or an FMU (ports, units, parameters, a scenario table to paste).")
+    p.add_argument("path", type=Path, help="result file (.nc) or FMU (.fmu)")
     p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("build-fmus", help="build our reference vehicle FMUs (FMI 2.0 and 3.0) with gcc",
+                       description="Build vehicle_fmi2.fmu and vehicle_fmi3.fmu (co-simulation) from the C sources in "
+                       "fmus/vehicle/: the native vehicle component's equations for one vehicle file and drive cycle.")
+    p.add_argument("--out", type=Path, default=Path("fmus/build"), metavar="DIR",
+                   help="folder for the FMUs (default: fmus/build)")
+    p.add_argument("--vehicle", default="nissan_leaf_2016",
+                   help="shipped battery-electric vehicle or vehicle TOML file (default: nissan_leaf_2016)")
+    p.add_argument("--cycle", default="WLTC3b", help="shipped drive cycle or cycle CSV file (default: WLTC3b)")
+    p.set_defaults(func=_cmd_build_fmus)
     return parser
 
 
@@ -118,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     # locks files open for writing); must be set before netCDF4 is first imported
     os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
     args = make_parser().parse_args(argv)
+    import logging
+
+    # FMU log messages (cosim.fmu.<component>.<category>) and other warnings, one line each
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
     from .errors import CosimError, RunInterrupted
 
     try:

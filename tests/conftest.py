@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 
 import doubles
@@ -10,3 +12,18 @@ def _journal():
     doubles.JOURNAL.clear()
     yield
     doubles.JOURNAL.clear()
+
+
+@pytest.fixture(scope="session")
+def test_fmus(tmp_path_factory):
+    """The C test-fixture FMUs of tests/fmus, compiled once per session: name -> .fmu path."""
+    from cosim.fmu.build import FmuBuildError
+    from fmu_fixtures import build_test_fmus
+
+    if shutil.which("gcc") is None:
+        pytest.fail("gcc is required to build the test FMUs in tests/fmus but was not found on PATH",
+                    pytrace=False)
+    try:
+        return build_test_fmus(tmp_path_factory.mktemp("fmus"))
+    except FmuBuildError as exc:
+        pytest.fail(f"building the test FMUs failed: {exc}", pytrace=False)

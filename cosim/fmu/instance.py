@@ -18,7 +18,9 @@ CRITICAL), and the last :data:`LOG_LINES` are kept for error messages.
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
+import weakref
 from ctypes import byref, c_bool, c_double, c_float, c_int, c_int8, c_int16, c_int32, c_int64, c_uint
 from ctypes import c_uint8, c_uint16, c_uint32, c_uint64
 
@@ -26,7 +28,7 @@ import numpy as np
 
 from ..errors import CosimError
 
-__all__ = ["FmuCallError", "FmuDiscard", "FmuInstance", "ValueGroup"]
+__all__ = ["FmuCallError", "FmuDiscard", "FmuInstance", "ValueGroup", "fmi2_callbacks"]
 
 #: log lines kept for error messages
 LOG_LINES = 20
@@ -112,6 +114,53 @@ class ValueGroup:
                 into[port] = self.view[a:b].astype(float).reshape(shape) if shape else float(self.view[a])
 
 
+_fmi2_loggers: dict[int, object] = {}
+_fmi2_proxy = None
+_fmi2_keys = itertools.count(1)
+
+
+def _fmi2_dispatch(env, instance_name, status, category, message) -> None:
+    log = _fmi2_loggers.get(env or 0)
+    if log is not None:
+        log(status, category, message)
+    else:  # an instance we no longer track (or one of somebody else's)
+        name = (instance_name or b"?").decode("utf-8", "replace")
+        level = _LEVEL[status] if 0 <= status < len(_LEVEL) else logging.ERROR
+        logging.getLogger(f"cosim.fmu.{name}").log(level, "%s", (message or b"").decode("utf-8", "replace"))
+
+
+def fmi2_callbacks(log):
+    """FMI 2 callback functions whose logger calls ``log(status, category, message)``
+    (bytes) with the message formatted.
+
+    FMI 2's logger is variadic, which ctypes cannot receive; fmpy's ``addLoggerProxy``
+    formats in C and forwards to ONE Python function for the whole process. That function is
+    installed once here, never freed, and dispatches on ``componentEnvironment``, a key per
+    callback struct. The caller keeps the struct alive as long as the instance (fmpy's
+    ``instantiate`` does); the key is dropped with the struct."""
+    from fmpy import fmi2
+
+    global _fmi2_proxy
+    if _fmi2_proxy is None:
+        from fmpy import calloc, free
+        from fmpy.logging import addLoggerProxy
+
+        proxy = fmi2.fmi2CallbackFunctions()
+        proxy.logger = fmi2.fmi2CallbackLoggerTYPE(_fmi2_dispatch)
+        proxy.allocateMemory = fmi2.fmi2CallbackAllocateMemoryTYPE(calloc)
+        proxy.freeMemory = fmi2.fmi2CallbackFreeMemoryTYPE(free)
+        proxy._keep = proxy.logger  # the Python callback must outlive the process's FMUs
+        addLoggerProxy(byref(proxy))
+        _fmi2_proxy = proxy
+    key = next(_fmi2_keys)
+    cb = fmi2.fmi2CallbackFunctions()
+    cb.logger, cb.allocateMemory, cb.freeMemory = _fmi2_proxy.logger, _fmi2_proxy.allocateMemory, _fmi2_proxy.freeMemory
+    cb.componentEnvironment = key
+    _fmi2_loggers[key] = log
+    weakref.finalize(cb, _fmi2_loggers.pop, key, None)
+    return cb
+
+
 class FmuInstance:
     """An instantiated FMU; ``interface`` is ``"cs"`` or ``"me"``."""
 
@@ -131,15 +180,8 @@ class FmuInstance:
         if self.version == 2:
             cls = fmi2.FMU2Slave if interface == "cs" else fmi2.FMU2Model
             self.fmu = cls(**common)
-            from fmpy import calloc, free
-            from fmpy.logging import addLoggerProxy
-
-            cb = fmi2.fmi2CallbackFunctions()
-            cb.logger = fmi2.fmi2CallbackLoggerTYPE(lambda env, inst, status, cat, msg: self._log(status, cat, msg))
-            cb.allocateMemory = fmi2.fmi2CallbackAllocateMemoryTYPE(calloc)
-            cb.freeMemory = fmi2.fmi2CallbackFreeMemoryTYPE(free)
-            addLoggerProxy(byref(cb))
-            self._guarded(self.fmu.instantiate, "fmi2Instantiate", callbacks=cb, loggingOn=debug_logging)
+            self._guarded(self.fmu.instantiate, "fmi2Instantiate", callbacks=fmi2_callbacks(self._log),
+                          loggingOn=debug_logging)
         elif self.version == 3:
             cls = fmi3.FMU3Slave if interface == "cs" else fmi3.FMU3Model
             self.fmu = cls(**common)

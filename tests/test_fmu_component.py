@@ -1,0 +1,276 @@
+"""The ``fmu`` component on FMUs compiled in this test session (tests/fmus): FMI 2 and 3,
+co-simulation and model exchange, feedthrough, arrays, state, and every fault kind."""
+
+import logging
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cosim.components.base import StepRejected
+from cosim.components.profile import Profile, ProfileConfig
+from cosim.coupling import Edge
+from cosim.errors import CosimError, CouplingError
+from cosim.fmu.component import FmuComponent, FmuConfig
+from cosim.orchestrator import Orchestrator
+
+CLI = [sys.executable, "-m", "cosim.cli"]
+
+
+def make(fmus, name, comp="f", **cfg):
+    return FmuComponent(comp, FmuConfig(fmu=fmus[name], **cfg))
+
+
+def started(fmus, name, **cfg):
+    c = make(fmus, name, **cfg)
+    c.set_parameters({})
+    c.initialize(0.0)
+    return c
+
+
+# -- co-simulation ----------------------------------------------------------------------
+def test_ports_units_and_feedthrough_come_from_the_model_description(test_fmus):
+    c = make(test_fmus, "cs2_gain")
+    p = c.ports
+    assert (p["u"].causality, p["u"].unit) == ("input", "W")
+    assert (p["y"].unit, p["y"].depends_on) == ("W", ("u",))
+    assert (p["x"].unit, p["x"].depends_on) == ("J", ())
+    assert c.can_get_set_state and c.variable_step
+    c.terminate()
+
+
+def test_cs2_gain_steps_with_parameters_and_held_inputs(test_fmus):
+    c = started(test_fmus, "cs2_gain", parameters={"k": 3.0})
+    t, x = 0.0, 0.0
+    for u, h in ((2.0, 0.5), (-1.0, 1.0), (4.0, 0.25)):
+        c.u["u"] = u
+        c.do_step(t, h)
+        t, x = t + h, x + u * h
+        assert c.y["y"] == pytest.approx(3.0 * u, rel=1e-15)
+        assert c.y["x"] == pytest.approx(x, rel=1e-15)
+        assert c.y["time_s"] == pytest.approx(t, rel=1e-15)
+    c.terminate()
+
+
+def test_fmi3_array_ports(test_fmus):
+    c = started(test_fmus, "cs3_array", parameters={"k": 0.5})
+    assert c.ports["u"].shape == (3,) and c.ports["y"].shape == (3,)
+    u = np.array([1.0, -2.0, 5.0])
+    c.u["u"] = u
+    c.do_step(0.0, 2.0)
+    np.testing.assert_allclose(c.y["y"], 0.5 * u, rtol=1e-15)
+    np.testing.assert_allclose(c.y["x"], 2.0 * u, rtol=1e-15)
+    assert c.y["y_sum"] == pytest.approx(0.5 * u.sum())
+    c.terminate()
+
+
+@pytest.mark.parametrize("serialize", [True, False], ids=["serialized", "handle"])
+@pytest.mark.parametrize("name", ["cs2_gain", "cs3_array"])
+def test_fmu_state_restores_a_step(test_fmus, name, serialize):
+    c = started(test_fmus, name)
+    c._serialize = serialize
+    c.u["u"] = np.ones(c.ports["u"].shape) if c.ports["u"].shape else 1.0
+    c.do_step(0.0, 1.0)
+    saved = c.get_state()
+    before = {k: np.copy(v) for k, v in c.y.items()}
+    c.u["u"] = c.u["u"] * 7
+    c.do_step(1.0, 1.0)
+    c.set_state(saved)
+    c.do_step(1.0, 1.0)
+    again = {k: np.copy(v) for k, v in c.y.items()}
+    c.set_state(saved)
+    for k in before:
+        np.testing.assert_array_equal(c.y[k], before[k])
+    assert not np.array_equal(again["x"], before["x"])
+    c.terminate()
+
+
+def test_feedthrough_orders_gauss_seidel_and_loops_are_refused(test_fmus):
+    src = Profile("src", ProfileConfig(type="profile", time_s=[0.0, 10.0], values={"power_W": [5.0, 5.0]}))
+    a, b = make(test_fmus, "cs2_gain", "a"), make(test_fmus, "cs2_gain", "b")
+    # b is fed by a's feedthrough output: a must step first whatever the listed order
+    orch = Orchestrator([b, a, src], [Edge("src", "power_W", "a", "u"), Edge("a", "y", "b", "u")],
+                        start_s=0.0, stop_s=2.0, step_s=1.0)
+    assert orch.order.index("a") < orch.order.index("b")
+    orch.run()
+    assert b.y["y"] == pytest.approx(20.0)  # 2 * (2 * 5), seen within the same step
+    a2, b2 = make(test_fmus, "cs2_gain", "a"), make(test_fmus, "cs2_gain", "b")
+    with pytest.raises(CouplingError, match="algebraic loop"):
+        Orchestrator([a2, b2], [Edge("a", "y", "b", "u"), Edge("b", "y", "a", "u")], start_s=0, stop_s=1, step_s=1)
+    # a delayed connection breaks it
+    a3, b3 = make(test_fmus, "cs2_gain", "a"), make(test_fmus, "cs2_gain", "b")
+    Orchestrator([a3, b3], [Edge("a", "y", "b", "u"), Edge("b", "y", "a", "u", True)],
+                 start_s=0, stop_s=1, step_s=1).run()
+
+
+def test_unit_mismatch_names_both_ports(test_fmus):
+    a, b = make(test_fmus, "cs2_gain", "a"), make(test_fmus, "cs2_gain", "b")
+    with pytest.raises(CouplingError, match=r"a\.x is in 'J'.*b\.u expects 'W'"):
+        Orchestrator([a, b], [Edge("a", "x", "b", "u")], start_s=0, stop_s=1, step_s=1)
+
+
+def test_unknown_parameter_is_refused_with_a_hint(test_fmus):
+    with pytest.raises(CosimError, match=r"no variable 'kk' \(did you mean 'k'\?\)"):
+        make(test_fmus, "cs2_gain", parameters={"kk": 1.0})
+    with pytest.raises(CosimError, match="cannot be set"):
+        make(test_fmus, "cs2_gain", parameters={"y": 1.0})
+
+
+def test_discard_is_a_step_rejection_and_rollback_retries_smaller(test_fmus):
+    c = started(test_fmus, "cs2_gain", parameters={"max_step_s": 0.3})
+    c.u["u"] = 1.0
+    with pytest.raises(StepRejected, match="discarded the step t = 0 s, h = 1 s"):
+        c.do_step(0.0, 1.0)
+    c.terminate()
+    src = Profile("src", ProfileConfig(type="profile", time_s=[0.0, 10.0], values={"power_W": [2.0, 2.0]}))
+    f = make(test_fmus, "cs2_gain", parameters={"max_step_s": 0.3})
+    orch = Orchestrator([src, f], [Edge("src", "power_W", "f", "u")], start_s=0.0, stop_s=3.0, step_s=1.0)
+    orch.run()
+    assert orch.n_rejections > 0
+    assert f.y["x"] == pytest.approx(6.0, rel=1e-12)  # the integral is exact whatever the steps
+
+
+def test_fmu_log_goes_to_logging_at_its_category(test_fmus, caplog):
+    c = started(test_fmus, "cs2_gain", parameters={"error_at_s": 0.5})
+    with caplog.at_level(logging.INFO, logger="cosim.fmu"):
+        with pytest.raises(CosimError) as err:
+            c.do_step(0.0, 1.0)
+    records = [r for r in caplog.records if r.name == "cosim.fmu.f.logStatusError"]
+    assert records and records[0].levelno == logging.ERROR and "deliberate error" in records[0].getMessage()
+    assert "fmi2DoStep returned Error at t = 0 s" in str(err.value) and "deliberate error" in str(err.value)
+    c.terminate()
+
+
+# -- model exchange --------------------------------------------------------------------
+def test_me_decay_matches_the_exact_solution_with_a_time_event(test_fmus):
+    c = started(test_fmus, "me2_decay", parameters={"lam": 2.0, "t_switch": 0.55}, rtol=1e-9, atol=1e-12)
+    assert c.interface == "me"
+    t = 0.0
+    for _ in range(4):
+        c.do_step(t, 0.5)
+        t += 0.5
+        x = math.exp(-2.0 * t)
+        assert c.y["x"] == pytest.approx(x, rel=1e-6)
+        assert c.y["y"] == pytest.approx((2.0 if t > 0.55 else 1.0) * x, rel=1e-6)
+    c.terminate()
+
+
+def test_me_stiff_decay_follows_its_input(test_fmus):
+    c = started(test_fmus, "me2_decay", parameters={"lam": 1e5})
+    t = 0.0
+    for u in (1.0, 3.0, -2.0):
+        c.u["u"] = u
+        c.do_step(t, 1.0)
+        t += 1.0
+        assert c.y["x"] == pytest.approx(u, rel=1e-6)
+    c.terminate()
+
+
+@pytest.mark.parametrize("name", ["me2_ball", "me3_ball"])
+def test_me_bouncing_ball_state_events(test_fmus, name):
+    g, e, h0 = 9.81, 0.7, 1.0
+    t1 = math.sqrt(2 * h0 / g)
+    t2 = t1 + 2 * e * g * t1 / g
+    c = started(test_fmus, name, rtol=1e-10, atol=1e-12)
+    t, step = 0.0, 0.01
+    crossings = []
+    last = 0.0
+    while t < 1.5:
+        c.do_step(t, step)
+        t = round(t + step, 10)
+        if c.y["bounces"] > last:
+            crossings.append(t)
+            last = c.y["bounces"]
+    assert crossings[0] == pytest.approx(math.ceil(t1 / step) * step, abs=1e-9)
+    assert crossings[1] == pytest.approx(math.ceil(t2 / step) * step, abs=1e-9)
+    # exactly at a known point after the first bounce: h follows the parabola of speed e*g*t1
+    c2 = started(test_fmus, name, rtol=1e-10, atol=1e-12)
+    c2.do_step(0.0, t1 + 0.2)
+    v1 = e * g * t1
+    assert c2.y["h"] == pytest.approx(v1 * 0.2 - 0.5 * g * 0.2**2, abs=1e-6)
+    assert c2.y["v"] == pytest.approx(v1 - g * 0.2, abs=1e-6)
+    c.terminate()
+    c2.terminate()
+
+
+# -- whole runs through the command line -------------------------------------------------
+SCENARIO = """
+[simulation]
+stop_time_s = 5
+step_s = 1
+
+[components.src]
+type = "profile"
+time_s = [0.0, 3.0, 10.0]
+values = {{ power_W = [{u}, {u_end}, {u_end}] }}
+interpolation = "previous"
+
+[components.f]
+fmu = "{fmu}"
+parameters = {{ {params} }}
+
+[[connections]]
+from = "src.power_W"
+to = "f.u"
+"""
+
+
+def run(tmp_path, fmu, params="", u=1.0, u_end=None):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(SCENARIO.format(fmu=fmu, params=params, u=u, u_end=u if u_end is None else u_end))
+    out = tmp_path / "out.nc"
+    proc = subprocess.run([*CLI, "run", str(scenario), "-o", str(out), "-q"], capture_output=True, text=True,
+                          timeout=120, env={**__import__("os").environ, "TMPDIR": str(tmp_path / "tmp")})
+    return proc, out
+
+
+@pytest.mark.parametrize("params, message", [
+    ("error_at_s = 2.5", r"FMU 'f' \(cs2_gain.fmu\): fmi2DoStep returned Error at t = 2 s.*deliberate error"),
+    ("fatal_at_s = 2.5", r"fmi2DoStep returned Fatal at t = 2 s.*deliberate fatal"),
+    ("nan_at_s = 2.5", r"component 'f' failed in do_step at t = 2 s: output 'y' is not finite"),
+    # the input jumps from 1 to 8 at t = 3 s; halving the step towards it does not help
+    ("discard_above = 2.5", r"component 'f' failed in do_step at t = 2.99609 s: step rejected \(FMU cs2_gain.fmu "
+                            r"discarded the step t = 2.99609 s, h = 0.00390625 s \(\[Discard\] logStatusDiscard: "
+                            r"input \|u\|=8.0 exceeds discard_above=2.5\)\) even after 8 halvings"),
+])
+def test_faults_stop_the_run_and_keep_an_incomplete_dataset(test_fmus, tmp_path, params, message):
+    (tmp_path / "tmp").mkdir()
+    proc, out = run(tmp_path, test_fmus["cs2_gain"], params, u=1.0, u_end=8.0)
+    assert proc.returncode != 0
+    assert __import__("re").search(message, proc.stderr, flags=__import__("re").S), proc.stderr
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["status"] == "incomplete"
+        assert float(ds["time"][-1]) == 2.0
+    assert list((tmp_path / "tmp").iterdir()) == []  # the extracted FMU is gone
+
+
+def test_complete_run_records_the_fmu_hash_and_cleans_up(test_fmus, tmp_path):
+    import json
+
+    from cosim.provenance import sha256_file
+
+    (tmp_path / "tmp").mkdir()
+    proc, out = run(tmp_path, test_fmus["cs2_gain"], "k = 4.0", u=2.0)
+    assert proc.returncode == 0, proc.stderr
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["status"] == "complete"
+        np.testing.assert_allclose(ds["f.y"].values, 8.0)
+        np.testing.assert_allclose(ds["f.x"].values, 2.0 * ds["time"].values)
+        assert ds["f.x"].attrs["units"] == "J"
+        hashes = json.loads(ds.attrs["input_files_sha256"])
+    assert hashes[str(test_fmus["cs2_gain"])] == sha256_file(test_fmus["cs2_gain"])
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_info_lists_ports_and_a_table_that_validates(test_fmus, tmp_path):
+    proc = subprocess.run([*CLI, "info", str(test_fmus["cs3_array"])], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert "FMI 3.0" in text and "u[3] [W]" in text and "y_sum [W] depends on u" in text
+    table = text.split("# scenario-ready")[1].split("\n", 1)[1]
+    (tmp_path / "s.toml").write_text("[simulation]\nstop_time_s = 1\nstep_s = 1\n" + table)
+    check = subprocess.run([*CLI, "validate", str(tmp_path / "s.toml")], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
