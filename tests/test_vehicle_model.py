@@ -323,3 +323,14 @@ def test_wltc_phases_split_energy_and_distance(tmp_path):
     assert (per_phase * distances).sum() / distances.sum() == pytest.approx(overall, rel=1e-6)
     # the slow urban phase and the extra-high phase cost more per km than the medium one
     assert per_phase[3] > per_phase[1]
+
+
+def test_phase_energy_stops_counting_when_the_cycle_is_over():
+    """After the last sample (held, at standstill) only the auxiliaries draw power: the
+    overall Wh/km keeps rising, the phases' values stay as the cycle left them."""
+    c = _component(cycle="WLTC3b")
+    out = _drive(c, 1830)
+    phases = out["phase_energy_per_distance_Wh_km"]
+    np.testing.assert_array_equal(phases[1799], phases[-1])
+    assert out["energy_per_distance_Wh_km"][-1] > out["energy_per_distance_Wh_km"][1799]
+    assert np.all(phases[1799] > 0)

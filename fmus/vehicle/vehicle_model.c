@@ -600,10 +600,11 @@ int vm_init(VmModel *m, const VmCycle *c, double t0, char *err, size_t errlen)
     return 0;
 }
 
-/* VehicleComponent._phase_of */
-static int phase_of(const VmModel *m, double tl)
+/* VehicleComponent._phase_of: none once the cycle has ended and its last sample is held */
+static int phase_of(const VmModel *m, const VmCycle *c, double tl)
 {
     int k;
+    if (tl >= c->time_s[c->n - 1]) return -1;
     tl = py_mod(tl, m->k.phase_period_s);
     for (k = 0; k < m->p.n_phases; ++k)
         if (m->p.phase_start_s[k] <= tl && tl < m->p.phase_end_s[k]) return k;
@@ -726,7 +727,7 @@ int vm_do_step(VmModel *m, const VmCycle *c, double t, double h, char *err, size
         E_new = E_old + sum[0];
     }
     if (p->n_phases > 0) { /* the step's energy and distance go to the phase of its midpoint */
-        int k = phase_of(m, 0.5 * (a + b));
+        int k = phase_of(m, c, 0.5 * (a + b));
         if (k >= 0) {
             s->phase_E_J[k] += E_new - E_old;
             s->phase_d_m[k] += d_new - d_old;
