@@ -84,12 +84,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_build_fmus(args: argparse.Namespace) -> int:
     from .errors import CosimError
-    from .fmu.build import FmuBuildError
     from .fmu.vehicle_fmu import build_vehicle_fmus
 
     try:
         built = build_vehicle_fmus(args.out, vehicle=args.vehicle, cycle=args.cycle)
-    except (FmuBuildError, ValueError) as exc:
+    except ValueError as exc:
         raise CosimError(str(exc)) from None
     for path in built.values():
         print(path)

@@ -27,10 +27,12 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
+from ..errors import CosimError
+
 _ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 
 
-class FmuBuildError(Exception):
+class FmuBuildError(CosimError):
     """An FMU could not be built: bad model description, gcc missing, or gcc failed."""
 
 
