@@ -274,3 +274,25 @@ def test_info_lists_ports_and_a_table_that_validates(test_fmus, tmp_path):
     (tmp_path / "s.toml").write_text("[simulation]\nstop_time_s = 1\nstep_s = 1\n" + table)
     check = subprocess.run([*CLI, "validate", str(tmp_path / "s.toml")], capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stderr
+
+
+def test_an_fmu_without_variable_steps_refuses_a_changed_step(test_fmus, tmp_path):
+    import zipfile
+
+    fixed = tmp_path / "fixed_step.fmu"
+    with zipfile.ZipFile(test_fmus["cs2_gain"]) as src, zipfile.ZipFile(fixed, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "modelDescription.xml":
+                data = data.replace(b'canHandleVariableCommunicationStepSize="true"',
+                                    b'canHandleVariableCommunicationStepSize="false"')
+            dst.writestr(info, data)
+    c = FmuComponent("f", FmuConfig(fmu=fixed, parameters={"max_step_s": 0.3}))
+    assert not c.variable_step
+    src_ = Profile("src", ProfileConfig(type="profile", time_s=[0.0, 10.0], values={"power_W": [2.0, 2.0]}))
+    orch = Orchestrator([src_, c], [Edge("src", "power_W", "f", "u")], start_s=0.0, stop_s=3.0, step_s=0.25)
+    orch.run()  # steps of 0.25 s all along: fine
+    c2 = FmuComponent("f", FmuConfig(fmu=fixed, parameters={"max_step_s": 0.3}))
+    orch = Orchestrator([src_, c2], [Edge("src", "power_W", "f", "u")], start_s=0.0, stop_s=3.0, step_s=1.0)
+    with pytest.raises(CosimError, match=r"cannot change its communication step .*first 1 s, now 0.5 s"):
+        orch.run()
