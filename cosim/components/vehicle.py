@@ -29,9 +29,12 @@ the last sample is held (``at_end = "hold"``) or the run ends (``"end"``).
 rules in :mod:`cosim.vehicle.hybrid`): one more input, ``soc`` (the pack's SOC, start 0.55,
 read at ``t`` and held over the step; no output depends on it directly), and the outputs
 ``engine_power_W`` and ``fuel_rate_kg_s`` (means over the step), ``unmet_power_W`` (mean
-shaft power neither engine nor motor could give; backward mode), cumulative ``fuel_kg`` and
-``fuel_consumption_l_100km``. The split keeps the battery power within both available
-powers in either mode; in forward mode a shortfall becomes trace miss (as for the BEV).
+shaft power neither engine nor motor could give; backward mode), cumulative ``fuel_kg``,
+``fuel_consumption_l_100km`` and ``engine_starts``. The split keeps the battery power within
+both available powers in either mode; in forward mode a shortfall becomes trace miss (as for
+the BEV). The engine's on/off state (off at the start time) and the start count are part of
+the component's state, so a start is counted, and its cranking energy and fuel charged, only
+on an off -> on change, also across steps and after a rollback.
 """
 
 from __future__ import annotations
@@ -140,6 +143,7 @@ class VehicleComponent(Component):
                 ("unmet_power_W", "W", "shaft power demand neither engine nor motor could give, mean over the step"),
                 ("fuel_kg", "kg", "cumulative fuel used"),
                 ("fuel_consumption_l_100km", "l/(100km)", "cumulative fuel volume per distance driven"),
+                ("engine_starts", "1", "cumulative number of engine starts (off -> on)"),
             ):
                 yield Port(n, Causality.OUTPUT, unit=unit, long_name=ln, depends_on=())
         if self._phases:
@@ -167,13 +171,16 @@ class VehicleComponent(Component):
         v = float(self._cv[0])
         n = len(self._phases)
         self._state = {"v": v, "d": 0.0, "E": 0.0, "F": 0.0, "Ep": (0.0,) * n, "dp": (0.0,) * n}
+        if self._hev:  # engine off at the start, no starts yet
+            self._state.update(on=False, N=0, ton=np.inf)
         res = self._balance(v, v, 1.0, float(self._cg[0]), np.inf)
         for k in self._keys:
             self.y[k] = _scalar(res[k])
         self._publish(t0)
 
-    def _balance(self, v0, v1, dt, grade, charge):
-        """power_balance, and for a hybrid the engine/motor split at the held SOC."""
+    def _balance(self, v0, v1, dt, grade, charge, engine=None):
+        """power_balance, and for a hybrid the engine/motor split at the held SOC; ``engine``:
+        (on, seconds since its start) before the first interval (default: the state's)."""
         veh = self.vehicle
         if not self._hev:
             return power_balance(veh, v0, v1, dt, grade, charge)
@@ -181,7 +188,8 @@ class VehicleComponent(Component):
         charge = veh.hybrid.charge_limit(soc, charge)  # regen obeys the controller's cap too
         res = power_balance(veh, v0, v1, dt, grade, charge)
         split = hybrid_split(veh, res, 0.5 * (np.asarray(v0) + np.asarray(v1)), soc,
-                             float(self.u["available_discharge_power_W"]), charge)
+                             float(self.u["available_discharge_power_W"]), charge, dt,
+                             *((self._state["on"], self._state["ton"]) if engine is None else engine))
         res = dict(res)
         res.update(split)
         return res
@@ -198,12 +206,16 @@ class VehicleComponent(Component):
             y["fuel_kg"] = s["F"]
             litres = s["F"] / self.vehicle.hybrid.density_kg_per_m3 * 1000.0
             y["fuel_consumption_l_100km"] = litres / (s["d"] / 1e5) if s["d"] > 0 else 0.0
+            y["engine_starts"] = float(s["N"])
         if self._phases:
             y["phase_energy_per_distance_Wh_km"] = np.array(
                 [E / (3.6 * d) if d > 0 else 0.0 for E, d in zip(s["Ep"], s["dp"])])
 
     def _phase_of(self, tl: float) -> int | None:
-        """Index of the phase holding local time ``tl`` (repeated cycles wrap around)."""
+        """Index of the phase holding local time ``tl`` (repeated cycles wrap around;
+        after the last repetition, while the last sample is held, no phase)."""
+        if tl >= self._ct[-1]:
+            return None
         tl = tl % self._period
         for k, (_, (a, b)) in enumerate(self._phases):
             if a <= tl < b:
@@ -225,6 +237,8 @@ class VehicleComponent(Component):
                      "E": s["E"] + means["battery_power_W"] * h}
             if self._hev:
                 s_new["F"] = s["F"] + means["fuel_rate_kg_s"] * h
+                s_new["on"], s_new["ton"] = bool(res["engine_on"][-1]), float(res["on_time_s"][-1])
+                s_new["N"] = s["N"] + int(np.sum(res["engine_starts"]))
         else:
             means, s_new = self._forward(ts, dts, h, charge)
         if self._phases:  # the step's energy and distance go to the phase of its midpoint
@@ -246,20 +260,24 @@ class VehicleComponent(Component):
         limit = float(self.u["available_discharge_power_W"])
         v0, d, E = self._state["v"], self._state["d"], self._state["E"]
         acc = dict.fromkeys(self._keys, 0.0)
+        if self._hev:
+            engine, n_starts = (self._state["on"], self._state["ton"]), self._state["N"]
         for a, dt in zip(ts[:-1], dts):
             b = a + dt
             vt = float(self._target(b))
             g = 0.5 * float(np.interp(a, self._ct, self._cg) + np.interp(b, self._ct, self._cg))
             if self._hev:
-                res = self._balance(v0, vt, dt, g, charge)
+                res = self._balance(v0, vt, dt, g, charge, engine)
                 v1 = vt
                 unmet = _scalar(res["unmet_power_W"])
                 if unmet > 0.0:  # engine at its peak and the motor at its (battery) limit
                     wheel_max = _scalar(res["tractive_power_W"]) - unmet * veh.eta_gear
                     v1 = solve_speed(veh, v0, dt, g, wheel_max, vt)
-                    res = self._balance(v0, v1, dt, g, charge)
+                    res = self._balance(v0, v1, dt, g, charge, engine)
                 for k in self._keys:
                     acc[k] += _scalar(res[k]) * dt
+                engine = (bool(res["engine_on"][0]), float(res["on_time_s"][0]))
+                n_starts += int(res["engine_starts"][0])
                 d += 0.5 * (v0 + v1) * dt
                 v0 = v1
                 continue
@@ -278,6 +296,7 @@ class VehicleComponent(Component):
         s_new = {"v": v0, "d": d, "E": E + acc["battery_power_W"]}
         if self._hev:
             s_new["F"] = self._state["F"] + acc["fuel_rate_kg_s"]
+            (s_new["on"], s_new["ton"]), s_new["N"] = engine, n_starts
         return means, s_new
 
     def _wheel_budget(self, limit_W: float) -> float:
