@@ -54,6 +54,18 @@ from .registry import register
 #: start value of the unconnected limit inputs ("unlimited")
 UNLIMITED_W = 1e12
 
+#: outputs of every vehicle: name, unit, long name (the vehicle FMUs declare the same)
+OUTPUTS = (
+    ("battery_power_W", "W", "battery power, mean over the step (positive on discharge)"),
+    ("target_speed_mps", "m/s", "speed of the drive cycle"),
+    ("speed_mps", "m/s", "achieved vehicle speed"),
+    ("distance_m", "m", "distance driven"),
+    ("tractive_power_W", "W", "positive wheel power, mean over the step"),
+    ("braking_power_W", "W", "braking wheel power (regen + friction), mean over the step"),
+    ("regen_power_W", "W", "regenerated electrical power, mean over the step"),
+    ("trace_miss_mps", "m/s", "target speed minus achieved speed"),
+    ("energy_per_distance_Wh_km", "Wh/km", "cumulative battery energy per distance driven"),
+)
 _POWER_KEYS = ("battery_power_W", "tractive_power_W", "braking_power_W", "regen_power_W")
 _HEV_KEYS = ("engine_power_W", "fuel_rate_kg_s", "unmet_power_W")
 #: start value of the unconnected ``soc`` input of a hybrid
@@ -124,17 +136,7 @@ class VehicleComponent(Component):
         if self._hev:
             yield Port("soc", Causality.INPUT, unit="1", start=HEV_START_SOC,
                        long_name="battery state of charge (energy management feedback)")
-        for n, unit, ln in (
-            ("battery_power_W", "W", "battery power, mean over the step (positive on discharge)"),
-            ("target_speed_mps", "m/s", "speed of the drive cycle"),
-            ("speed_mps", "m/s", "achieved vehicle speed"),
-            ("distance_m", "m", "distance driven"),
-            ("tractive_power_W", "W", "positive wheel power, mean over the step"),
-            ("braking_power_W", "W", "braking wheel power (regen + friction), mean over the step"),
-            ("regen_power_W", "W", "regenerated electrical power, mean over the step"),
-            ("trace_miss_mps", "m/s", "target speed minus achieved speed"),
-            ("energy_per_distance_Wh_km", "Wh/km", "cumulative battery energy per distance driven"),
-        ):
+        for n, unit, ln in OUTPUTS:
             yield Port(n, Causality.OUTPUT, unit=unit, long_name=ln, depends_on=())
         if self._hev:
             for n, unit, ln in (

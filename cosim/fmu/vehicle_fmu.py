@@ -32,6 +32,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from .. import __version__
+from ..components.vehicle import OUTPUTS
 from ..vehicle.cycles import Cycle, load_cycle
 from ..vehicle.longitudinal import Vehicle, VehicleSpec, load_vehicle, load_vehicle_spec
 
@@ -83,19 +84,6 @@ _LOG_CATEGORIES = (
     ("logEvents", "instantiation and initialization (only with logging on)"),
 )
 
-# the native component's outputs: name, unit, description (its ports' long names)
-_OUTPUTS = (
-    ("battery_power_W", "W", "battery power, mean over the step (positive on discharge)"),
-    ("target_speed_mps", "m/s", "speed of the drive cycle"),
-    ("speed_mps", "m/s", "achieved vehicle speed"),
-    ("distance_m", "m", "distance driven"),
-    ("tractive_power_W", "W", "positive wheel power, mean over the step"),
-    ("braking_power_W", "W", "braking wheel power (regen + friction), mean over the step"),
-    ("regen_power_W", "W", "regenerated electrical power, mean over the step"),
-    ("trace_miss_mps", "m/s", "target speed minus achieved speed"),
-    ("energy_per_distance_Wh_km", "Wh/km", "cumulative battery energy per distance driven"),
-)
-
 
 @dataclass(frozen=True)
 class FmuVariable:
@@ -130,7 +118,7 @@ def fmu_variables(spec: VehicleSpec, veh: Vehicle, cycle: Cycle) -> list[FmuVari
         FmuVariable("available_charge_power_W", 2, "input", "W",
                     "battery charge power available (sign ignored; caps regen)", -1e12),
     ]
-    out += [FmuVariable(n, _VR[n], "output", u, d) for n, u, d in _OUTPUTS]
+    out += [FmuVariable(n, _VR[n], "output", u, d) for n, u, d in OUTPUTS]
     if cycle.phases:
         names = ", ".join(cycle.phases)
         out.append(FmuVariable("phase_energy_per_distance_Wh_km", _VR["phase_energy_per_distance_Wh_km"], "output",
