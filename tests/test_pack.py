@@ -126,7 +126,7 @@ def test_unbuildable_topology_is_refused_with_its_key(tmp_path):
     assert "components.pack.n_layers" in str(info.value)
 
 
-def test_thermal_coupling_makes_the_middle_layer_hottest_and_its_soc_differ(tmp_path):
+def test_thermal_coupling_makes_the_middle_layer_hottest_and_least_polarised_at_equal_series_soc(tmp_path):
     thermal = """
 [components.thermal]
 type = "thermal"
