@@ -50,6 +50,8 @@ _SPLIT_TOL = 1e-10  # V, on the Newton update of dphi in the current split
 _SPLIT_MAX_ITER = 60
 
 _jit = njit(cache=True, error_model="numpy")
+# helpers are inlined into the kernels: a call that passes the CellData tuple would copy it
+_inline = njit(cache=True, error_model="numpy", inline="always")
 
 
 class CellData(NamedTuple):
@@ -99,7 +101,7 @@ class CellData(NamedTuple):
 # -- scalar pieces ---------------------------------------------------------------------------
 
 
-@_jit
+@_inline
 def _ocp(d, k, sto, dT):
     """U + dT dU/dT of material k at ``sto``, and its derivative in sto."""
     u, du = value_slope(d.ocp_code[k], d.ocp_p[k], sto)
@@ -110,30 +112,53 @@ def _ocp(d, k, sto, dT):
     return u, du
 
 
-@_jit
+@_inline
+def _i0_surface(k_eff, aa, ac, c_max, cs):
+    """The surface factor of the exchange current, ``k (c_max - cs)^aa cs^ac``."""
+    cs = min(max(cs, 0.0), c_max)
+    if aa == 0.5 and ac == 0.5:
+        return k_eff * math.sqrt((c_max - cs) * cs)
+    return k_eff * (c_max - cs) ** aa * cs**ac
+
+
+@_inline
+def _i0_salt(aa, ce):
+    """The salt factor of the exchange current, ``ce^aa``."""
+    ce = max(ce, 0.0)
+    return math.sqrt(ce) if aa == 0.5 else ce**aa
+
+
+@_inline
 def _i0(k_eff, aa, ac, c_max, ce, cs):
     """Exchange current density (zero at an empty or full surface or depleted salt)."""
-    cs = min(max(cs, 0.0), c_max)
-    ce = max(ce, 0.0)
-    if aa == 0.5 and ac == 0.5:
-        return k_eff * math.sqrt(ce) * math.sqrt(c_max - cs) * math.sqrt(cs)
-    return k_eff * ce**aa * (c_max - cs) ** aa * cs**ac
+    return _i0_surface(k_eff, aa, ac, c_max, cs) * _i0_salt(aa, ce)
 
 
-@_jit
+@_inline
 def _clip(x):
     return min(max(x, -_CLIP), _CLIP)
 
 
-@_jit
+@_inline
+def _asinh(x):
+    """asinh through log1p (absolute error at round-off, a few times cheaper than libm's)."""
+    a = abs(x)
+    if a > 1e150:
+        r = math.log(a) + math.log(2.0)
+    else:
+        r = math.log1p(a + a * a / (1.0 + math.sqrt(1.0 + a * a)))
+    return r if x >= 0 else -r
+
+
+@_inline
 def _inverse_bv(j, i0, f, aa, ac):
     """Overpotential giving interfacial current ``j`` (closed form when aa == ac)."""
     if not i0 > 0.0:
         return 0.0 if j == 0.0 else math.copysign(math.inf, j)
     ratio = j / (2.0 * i0)
     if aa == ac:
-        return math.asinh(ratio) / (aa * f)
-    eta = math.asinh(ratio) / (0.5 * (aa + ac) * f)
+        return _asinh(ratio) / (aa * f)
+    eta = _asinh(ratio) / (0.5 * (aa + ac) * f)
     for _ in range(50):
         ea = math.exp(_clip(aa * f * eta))
         ec = math.exp(_clip(-ac * f * eta))
@@ -144,15 +169,18 @@ def _inverse_bv(j, i0, f, aa, ac):
     return eta
 
 
-@_jit
+@_inline
 def _deta(j, dj, i0, di0, eta, f, aa, ac):
     """Derivative of the overpotential of ``j = i0 BV(eta)`` for changes ``dj``, ``di0``."""
+    if aa == ac:  # BV = 2 sinh(aa f eta): dBV/deta = 2 aa f cosh = 2 aa f sqrt(1 + (j / 2 i0)^2)
+        r = j / (2.0 * i0)
+        return (dj - di0 * j / i0) / (2.0 * aa * f * i0 * math.sqrt(1.0 + r * r))
     ea = math.exp(_clip(aa * f * eta))
     ec = math.exp(_clip(-ac * f * eta))
     return (dj - di0 * (ea - ec)) / (i0 * f * (aa * ea + ac * ec))
 
 
-@_jit
+@_inline
 def _dlni0(aa, ac, c_max, cs):
     """d ln(i0) / d c_surf."""
     return -aa / (c_max - cs) + ac / cs
@@ -242,7 +270,7 @@ def prepare(d, h, T, z, c):
 # -- evaluate ---------------------------------------------------------------------------------
 
 
-@_jit
+@_inline
 def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has_guess, j, eta, cs, w1, w2, slope):
     """Share ``i_vol`` between the materials k0..k1-1 of an electrode of cell i (the current
     split; writes j, eta, cs; w1, w2 are scratch of length M); returns ``(dphi, d dphi /
@@ -280,7 +308,8 @@ def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has
             ec = math.exp(_clip(-ac * f * e))
             kk = i0 * f * (aa * ea + ac * ec)  # dj/deta
             rk = j[k, i] - i0 * (ea - ec)
-            jkk = 1.0 + kk * (dU / cm * s1[k, i] + rf)  # dr_k/dj_k
+            # dr_k/dj_k, with the exchange current's dependence on the surface concentration
+            jkk = 1.0 + kk * (dU / cm * s1[k, i] + rf) - i0 * _dlni0(aa, ac, cm, cs[k, i]) * s1[k, i] * (ea - ec)
             w1[k] = -rk / jkk  # dj_k at fixed dphi
             w2[k] = kk / jkk  # dj_k / d dphi
             num -= d.a[k, i] * w1[k]
@@ -429,9 +458,10 @@ def evaluate(d, prep, T, I, guess, has_guess, slope):
                 else:  # the overpotential of the uniform reaction at the local salt, averaged
                     m0 = 0 if e == 0 else nn + ns
                     m1 = nn if e == 0 else n
+                    surf = _i0_surface(k_eff[k, i], aa, ac, cm, c_s)
                     for m in range(m0, m1):
                         c = c_free[i, m] + c_unit[i, m] * Ii
-                        i0 = _i0(k_eff[k, i], aa, ac, cm, c, c_s)
+                        i0 = surf * _i0_salt(aa, c)
                         em = _inverse_bv(jk, i0, f, aa, ac)
                         ek += em
                         if slope:
