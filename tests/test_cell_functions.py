@@ -265,3 +265,35 @@ def test_built_functions_survive_pickling():
     for f in (t, arr, fn.TanhStaircase((1.0, 0.5), (0.5,)), fn.Constant(1.0)):
         g = pickle.loads(pickle.dumps(f))
         np.testing.assert_array_equal(g(np.array([0.2, 700.0])), f(np.array([0.2, 700.0])))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, f in fn.FUNCTIONS.items() if not fn.is_factory(f)))
+def test_compiled_slope_matches_a_finite_difference(name):
+    """The derivative each compiled formula returns (used by the kernels' exact dV/dI)."""
+    f = fn.FUNCTIONS[name]
+    code, p = fn.spec_of(f)
+    xs = np.linspace(0.02, 0.97, 41) * (2000.0 if fn.function_kind(f) == "electrolyte" else 1.0)
+    for x in xs:
+        value, slope = fn.value_slope(code, p, x)
+        assert value == pytest.approx(float(f(np.array([x]))[0]), rel=1e-14, abs=1e-15)
+        h = 1e-6 * max(abs(x), 1e-3)
+        fd = (fn.value_slope(code, p, x + h)[0] - fn.value_slope(code, p, x - h)[0]) / (2 * h)
+        assert slope == pytest.approx(fd, rel=1e-5, abs=1e-9 * max(1.0, abs(value) / max(abs(x), 1e-3)))
+
+
+@pytest.mark.parametrize("f, xs", [
+    (fn.Table([0.0, 0.5, 1.0], [4.0, 3.0, 2.5]), [-0.5, 0.2, 0.5, 0.7, 1.0, 1.5]),
+    (fn.TanhStaircase((1.0, 0.7, 0.4), (0.3, 0.6), width_sto=0.01), [0.1, 0.3, 0.31, 0.62]),
+    (fn.PolynomialInC((1.0, 2.0, 3.0), 1000.0, 10.0), [0.0, 500.0, 1500.0]),
+    (fn.Constant(2.5), [0.3]),
+])
+def test_compiled_slope_of_the_building_blocks(f, xs):
+    code, p = fn.spec_of(f)
+    for x in xs:
+        value, slope = fn.value_slope(code, p, x)
+        assert value == pytest.approx(float(f(np.array([x]))[0]), rel=1e-14)
+        h = 1e-7 * max(abs(x), 1.0)
+        if isinstance(f, fn.Table) and x in (-0.5, 0.5, 1.0, 1.5):
+            continue  # kinks and held ends: one-sided
+        fd = (fn.value_slope(code, p, x + h)[0] - fn.value_slope(code, p, x - h)[0]) / (2 * h)
+        assert slope == pytest.approx(fd, rel=1e-5, abs=1e-12)

@@ -149,3 +149,22 @@ def test_heat_terms_add_up_to_the_electrical_loss():
     total = out["heat_reaction_W"] + out["heat_ohmic_W"]
     np.testing.assert_allclose(total, 5.0 * (u_surf - out["voltage_V"]), rtol=1e-9)
     assert (out["heat_reaction_W"] > 0).all() and (out["heat_ohmic_W"] > 0).all()
+
+
+@pytest.mark.parametrize("name", ["seed_bgraphite_sno2_lmo_gel", "chen2020", "doyle1996_cell3", "seed_bcarbon_sns_lco_gel"])
+@pytest.mark.parametrize("Model", [SPMe, SPM])
+def test_analytic_voltage_slope_matches_a_finite_difference(name, Model):
+    """dV/dI of the kernels (composite split included) against a central difference of the
+    evaluation, away from the reference temperature, on charge and discharge."""
+    model = Model(load_parameter_set(name).to_cell_params(4))
+    T = np.array([275.0, 298.15, 310.0, 320.0])
+    scale = model._current_scale()
+    model.step(30.0, T, current_A=scale)
+    prep = model._prepare(10.0, T)
+    I = scale * np.array([2.0, 0.5, -1.0, -0.3])
+    V, dV, _ = model._evaluate_slope(prep, I)
+    np.testing.assert_array_equal(V, model._evaluate(prep, I)[0])
+    h = 1e-5 * scale
+    fd = (model._evaluate(prep, I + h)[0] - model._evaluate(prep, I - h)[0]) / (2 * h)
+    assert np.all(dV < 0)
+    np.testing.assert_allclose(dV, fd, rtol=1e-7)

@@ -16,7 +16,9 @@ Contract for implementers (subclass :class:`CellModel`):
    current held over the step, *without* changing the state; return ``(voltage, aux)``.
    It must be cheap enough to be called a few times per step (power and voltage control
    solve for the current with it) and must tolerate currents that give no solution
-   (return NaN voltage for those cells, never raise).
+   (return NaN voltage for those cells, never raise). Optionally override
+   ``_evaluate_slope(prep, current_A)`` to return ``(voltage, dV/dI, aux)`` with an exact
+   slope (the default takes a finite difference); the pack's solvers use it.
 4. Implement ``_commit(prep, current_A, aux)``: make the step happen. Outputs (see
    :data:`OUTPUTS`) are read through the ``out`` property: either fill the dict
    ``self.out[...]`` in ``_commit``, or override ``_outputs()`` to compute them only when
@@ -130,6 +132,15 @@ class CellModel:
 
     def _evaluate(self, prep: Any, current_A: np.ndarray) -> tuple[np.ndarray, Any]:
         raise NotImplementedError
+
+    def _evaluate_slope(self, prep: Any, current_A: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
+        """``(voltage, dV/dI, aux)``: :meth:`_evaluate` with the slope of each cell's voltage
+        in its own current. This default takes a forward difference (one more evaluation);
+        a model with an analytic slope overrides it."""
+        V, aux = self._evaluate(prep, current_A)
+        dI = 1e-3 * self._current_scale()
+        V2, _ = self._evaluate(prep, current_A + dI)
+        return V, (V2 - V) / dI, aux
 
     def _commit(self, prep: Any, current_A: np.ndarray, aux: Any) -> None:
         raise NotImplementedError

@@ -4,16 +4,18 @@
 on uniform finite volumes within each region (node positions differ per cell, as the
 thicknesses do). Face coefficients are the arithmetic mean of the node values; the distance
 across a face is that between node centres. A step is backward Euler with the diffusivity
-taken at the start of the step, so it is linear: all cells are solved at once as one
-tridiagonal system (the blocks of different cells do not touch), with LAPACK's ``gtsv``.
-The salt inventory ``sum(eps dx c)`` changes by exactly ``h sum(s dx)`` (zero for the
-reaction sources of a cell), so the scheme conserves salt to round-off.
+taken at the start of the step, so it is linear: a tridiagonal system per cell, solved in
+the compiled kernel :func:`cosim.cell.spme_kernels.prepare` (Thomas algorithm, the step
+without source and the response per ampere together). The salt inventory ``sum(eps dx
+c)`` changes by exactly ``h sum(s dx)`` (zero for the reaction sources of a cell), so the
+scheme conserves salt to round-off.
+
+This module holds the mesh and the salt state; the mesh arrays are what the kernel reads.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import lapack
 
 from .params import CellParams
 
@@ -43,52 +45,15 @@ class ElectrolyteMesh:
         self.thickness = [L[0], L[1], L[2]]
         self.total = L[0] + L[1] + L[2]
 
-    def region_mean(self, values: np.ndarray, k: int) -> np.ndarray:
-        """Volume (thickness) average of node values over region k (uniform cells)."""
-        return values[:, self.slices[k]].mean(axis=1)
-
-    def average(self, values: np.ndarray) -> np.ndarray:
-        """Thickness average over the whole cell."""
-        return (values * self.dx).sum(axis=1) / self.total
-
 
 class SaltDiffusion:
-    """Backward-Euler salt diffusion for a batch of cells on an :class:`ElectrolyteMesh`."""
+    """Salt concentrations of a batch of cells on an :class:`ElectrolyteMesh` (node values,
+    shape ``(n_cells, n_nodes)``), stepped by backward Euler in the SPMe kernels."""
 
     def __init__(self, mesh: ElectrolyteMesh, c_initial: np.ndarray):
         self.mesh = mesh
         self.c = np.repeat(np.asarray(c_initial, dtype=float)[:, None], mesh.size, axis=1)
         self.capacity = mesh.eps * mesh.dx  # eps dx per node
-
-    def _matrix(self, h: float, diffusivity_nodes: np.ndarray):
-        """Diagonals (lower, main, upper) of the stacked system, flattened over cells."""
-        m = self.mesh
-        k = m.tortuosity_factor * diffusivity_nodes
-        g = 0.5 * (k[:, 1:] + k[:, :-1]) / m.d_centres  # face conductance (N, size - 1)
-        N, n = self.c.shape
-        main = self.capacity / h
-        main = main.copy()
-        main[:, :-1] += g
-        main[:, 1:] += g
-        off = np.zeros((N, n))
-        off[:, :-1] = -g  # last entry of each block couples to the next cell: zero
-        off = off.reshape(-1)[:-1]
-        return off, main.reshape(-1), off.copy()
-
-    def prepare(self, h: float, diffusivity_nodes: np.ndarray, unit_source: np.ndarray):
-        """The affine end-of-step solution ``c(h) = c_free + c_unit * I``: the step with no
-        source, and the response to the source per ampere (``unit_source``, node values of
-        ``s / I``). Both columns are solved together."""
-        dl, d, du = self._matrix(h, diffusivity_nodes)
-        N, n = self.c.shape
-        rhs = np.empty((N * n, 2), order="F")  # LAPACK's layout: no copy on the way in
-        np.multiply(self.capacity / h, self.c, out=rhs[:, 0].reshape(N, n))
-        np.multiply(unit_source, self.mesh.dx, out=rhs[:, 1].reshape(N, n))
-        _, _, _, x, info = lapack.dgtsv(dl, d, du, rhs, overwrite_dl=True, overwrite_d=True,
-                                         overwrite_du=True, overwrite_b=True)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"electrolyte diffusion solve failed (dgtsv info {info})")
-        return x[:, 0].reshape(N, n), x[:, 1].reshape(N, n)
 
     def inventory(self) -> np.ndarray:
         """Salt per unit electrode area [mol/m^2], per cell."""

@@ -21,6 +21,14 @@ factory (a class, called with keyword arguments from a table:
 
 The closed forms are published fits, re-implemented here from the formulas in the cited
 papers; the test suite checks them against independent samples where these exist.
+
+Compiled form (one implementation): every formula is written once, as a scalar numba
+kernel returning the value and its derivative (:func:`value_slope`, dispatched on an
+integer code with a flat float64 parameter vector). A function's :attr:`spec` is that
+``(code, params)`` pair: the cell kernels (:mod:`cosim.cell.spme_kernels`) evaluate it per
+cell inside their loops, and ``__call__`` runs the same kernel over a numpy array. An
+electrolyte function's spec also carries its Arrhenius activation energy and reference
+temperature (zero activation for none).
 """
 
 from __future__ import annotations
@@ -29,9 +37,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import math
+
 import numpy as np
 
-from .params import arrhenius
+from numba import njit
+
+from .params import R, arrhenius
 
 __all__ = [
     "FUNCTIONS",
@@ -69,6 +81,165 @@ def _frozen_array(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray
 
 
 # --------------------------------------------------------------------------------------
+# the formulas, as scalar kernels: value and derivative
+# --------------------------------------------------------------------------------------
+
+CONSTANT, TABLE, POLYNOMIAL, TANH_STAIRCASE = 0, 1, 2, 3
+CHEN2020_GRAPHITE, CHEN2020_NMC811, NYMAN2008_KAPPA, NYMAN2008_D = 4, 5, 6, 7
+DOYLE1996_COKE, DOYLE1996_SPINEL, MARQUIS2019_LICO2, KIM2011_NCA = 8, 9, 10, 11
+
+#: the spinel fit's power term is singular at this stoichiometry
+SPINEL_SINGULAR_STO = 0.998432
+#: Dualfoil caps the spinel OCP at this value [V]
+SPINEL_OCP_CAP_V = 6.0
+
+_KIM2011_NCA_POLY = np.array([  # ascending powers of y
+    11.8058, -66.3691, 264.427, -554.774, 621.3475, -344.566,
+    81.246, -23.488, 15.056, -2.222, 1.638,
+])
+
+
+@njit(cache=True)
+def _horner(c, n, x):
+    """sum_k c[k] x^k (k < n) and its derivative, highest power first (as numpy's polyval)."""
+    v = c[n - 1]
+    d = 0.0
+    for k in range(n - 2, -1, -1):
+        d = v + d * x
+        v = c[k] + v * x
+    return v, d
+
+
+@njit(cache=True)
+def value_slope(code, p, x):
+    """Value and derivative of the function ``(code, p)`` at ``x`` (a stoichiometry, or a
+    salt concentration in mol/m^3); NaN in, NaN out."""
+    if code == CONSTANT:
+        return p[0], 0.0
+    if code == TABLE:  # as np.interp: linear inside, end values held outside
+        n = int(p[0])
+        xs, ys = p[1:1 + n], p[1 + n:1 + 2 * n]
+        if x != x:
+            return x, x
+        if x < xs[0]:
+            return ys[0], 0.0
+        if x > xs[n - 1]:
+            return ys[n - 1], 0.0
+        j = np.searchsorted(xs, x, side="right") - 1
+        if j >= n - 1:
+            return ys[n - 1], (ys[n - 1] - ys[n - 2]) / (xs[n - 1] - xs[n - 2])
+        slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
+        if xs[j] == x:
+            return ys[j], slope
+        return slope * (x - xs[j]) + ys[j], slope
+    if code == POLYNOMIAL:  # p = [n, c_scale, value_scale, coefficients...]
+        n = int(p[0])
+        v, d = _horner(p[3:3 + n], n, x / p[1])
+        return p[2] * v, p[2] * d / p[1]
+    if code == TANH_STAIRCASE:  # p = [n_steps, 1 / width, top, steps..., drops...]
+        n = int(p[0])
+        v, d = 0.0, 0.0
+        for k in range(n):
+            t = math.tanh((x - p[3 + k]) * p[1])
+            v += t * p[3 + n + k]
+            d += (1.0 - t * t) * p[1] * p[3 + n + k]
+        return p[2] - 0.5 * v, -0.5 * d
+    if code == CHEN2020_GRAPHITE:
+        e = 1.9793 * math.exp(-39.3631 * x)
+        t1 = math.tanh(29.8538 * (x - 0.1234))
+        t2 = math.tanh(14.9159 * (x - 0.2769))
+        t3 = math.tanh(30.4444 * (x - 0.6103))
+        v = e + 0.2482 - 0.0909 * t1 - 0.04478 * t2 - 0.0205 * t3
+        d = (-39.3631 * e - 0.0909 * 29.8538 * (1 - t1 * t1) - 0.04478 * 14.9159 * (1 - t2 * t2)
+             - 0.0205 * 30.4444 * (1 - t3 * t3))
+        return v, d
+    if code == CHEN2020_NMC811:
+        t1 = math.tanh(18.5138 * (x - 0.5542))
+        t2 = math.tanh(15.7890 * (x - 0.3117))
+        t3 = math.tanh(15.9308 * (x - 0.3120))
+        v = -0.8090 * x + 4.4875 - 0.0428 * t1 - 17.7326 * t2 + 17.5842 * t3
+        d = (-0.8090 - 0.0428 * 18.5138 * (1 - t1 * t1) - 17.7326 * 15.7890 * (1 - t2 * t2)
+             + 17.5842 * 15.9308 * (1 - t3 * t3))
+        return v, d
+    if code == NYMAN2008_KAPPA:
+        if x <= 0.0:
+            return 0.0, 0.0
+        c = x / 1000.0
+        r = c**1.5
+        return 0.1297 * c**3 - 2.51 * r + 3.329 * c, (3 * 0.1297 * c * c - 1.5 * 2.51 * math.sqrt(c) + 3.329) / 1000.0
+    if code == NYMAN2008_D:
+        c = x / 1000.0
+        return 8.794e-11 * c**2 - 3.972e-10 * c + 4.862e-10, (2 * 8.794e-11 * c - 3.972e-10) / 1000.0
+    if code == DOYLE1996_COKE:
+        e1, e2 = 1.32 * math.exp(-3.0 * x), 10.0 * math.exp(-2000.0 * x)
+        return -0.16 + e1 + e2, -3.0 * e1 - 2000.0 * e2
+    if code == DOYLE1996_SPINEL:
+        power, dpower = 0.0, 0.0
+        if x < SPINEL_SINGULAR_STO:
+            gap = SPINEL_SINGULAR_STO - x
+            g = gap**-0.492465
+            power = -0.0275479 * (g - 1.90111)
+            dpower = -0.0275479 * 0.492465 * g / gap
+        t = math.tanh(-14.5546 * x + 8.60942)
+        x7 = x**7
+        e1 = 0.157123 * math.exp(-0.04738 * (x7 * x))
+        arg = -40.0 * (x - 0.133875)
+        e2 = 0.810239 * math.exp(min(arg, 700.0))
+        u = 4.19829 + 0.0565661 * t + power - e1 + e2
+        if u > SPINEL_OCP_CAP_V:
+            return SPINEL_OCP_CAP_V, 0.0
+        d = (-14.5546 * 0.0565661 * (1 - t * t) + dpower + e1 * 0.04738 * 8.0 * x7
+             - (40.0 * e2 if arg < 700.0 else 0.0))
+        return u, d
+    if code == MARQUIS2019_LICO2:
+        k = p[0]
+        s = k * x
+        t1 = math.tanh(30.834 - 54.4806 * s)
+        t2 = math.tanh(52.294 - 50.294 * s)
+        t3 = math.tanh(11.0923 - 19.8543 * s)
+        t4 = math.tanh(1.4684 - 5.4888 * s)
+        t5 = math.tanh((-s + 0.56478) / 0.1316)
+        t6 = math.tanh((s - 0.525) / 0.006)
+        v = (2.16216 + 0.07645 * t1 + 2.1581 * t2 - 0.14169 * t3 + 0.2051 * t4 + 0.2531 * t5 - 0.02167 * t6)
+        d = (-0.07645 * 54.4806 * (1 - t1 * t1) - 2.1581 * 50.294 * (1 - t2 * t2)
+             + 0.14169 * 19.8543 * (1 - t3 * t3) - 0.2051 * 5.4888 * (1 - t4 * t4)
+             - 0.2531 / 0.1316 * (1 - t5 * t5) - 0.02167 / 0.006 * (1 - t6 * t6))
+        return v, k * d
+    if code == KIM2011_NCA:
+        v, d = _horner(_KIM2011_NCA_POLY, 11, x)
+        a = abs(x)
+        arg = 5.8201 * a**136.4
+        tail = math.exp(min(arg, 700.0))
+        if arg < 700.0 and a > 0.0:
+            d -= 0.61386 * tail * 136.4 * arg / a * (1.0 if x > 0 else -1.0)
+        return v - 0.61386 * tail, d
+    return np.nan, np.nan
+
+
+@njit(cache=True)
+def arrhenius_factor(E, T, T_ref):
+    """exp(E / R * (1 / T_ref - 1 / T)) (1 when E = 0), as :func:`cosim.cell.params.arrhenius`."""
+    if E == 0.0:
+        return 1.0
+    return math.exp(E / R * (1.0 / T_ref - 1.0 / T))
+
+
+@njit(cache=True)
+def _values(code, p, x):
+    out = np.empty(x.size)
+    for i in range(x.size):
+        out[i] = value_slope(code, p, x[i])[0]
+    return out
+
+
+def _apply(spec, x) -> np.ndarray:
+    """The function ``spec`` over an array of any shape."""
+    x = _array(x)
+    flat = np.ascontiguousarray(x).reshape(-1)
+    return _values(spec[0], spec[1], flat).reshape(x.shape)
+
+
+# --------------------------------------------------------------------------------------
 # generic building blocks
 # --------------------------------------------------------------------------------------
 
@@ -86,6 +257,7 @@ class Constant:
         if not np.isfinite(value):
             raise ValueError(f"value must be finite, got {self.value!r}")
         object.__setattr__(self, "value", value)
+        object.__setattr__(self, "spec", (CONSTANT, np.array([value])))
 
     def __call__(self, x, T=None) -> np.ndarray:
         x = _array(x)
@@ -124,9 +296,10 @@ class Table:
             )
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
+        object.__setattr__(self, "spec", (TABLE, np.concatenate([[float(x.size)], x, y])))
 
     def __call__(self, x, T=None) -> np.ndarray:
-        out = np.interp(_array(x), self.x, self.y)
+        out = _apply(self.spec, x)
         if T is not None:
             out = np.broadcast_arrays(out, _array(T))[0].copy()
         return out
@@ -159,10 +332,11 @@ class PolynomialInC:
         object.__setattr__(self, "coefficients", tuple(float(c) for c in coeffs))
         object.__setattr__(self, "c_scale_mol_m3", float(self.c_scale_mol_m3))
         object.__setattr__(self, "value_scale", float(self.value_scale))
+        head = [float(len(self.coefficients)), self.c_scale_mol_m3, self.value_scale]
+        object.__setattr__(self, "spec", (POLYNOMIAL, np.array(head + list(self.coefficients))))
 
     def __call__(self, c_e, T=None) -> np.ndarray:
-        m = _array(c_e) / self.c_scale_mol_m3
-        out = self.value_scale * np.polynomial.polynomial.polyval(m, self.coefficients)
+        out = _apply(self.spec, c_e)
         if T is not None:
             out = np.broadcast_arrays(out, _array(T))[0].copy()
         return out
@@ -232,13 +406,13 @@ class TanhStaircase:
         object.__setattr__(self, "plateaus_V", tuple(plateaus.tolist()))
         object.__setattr__(self, "steps_sto", tuple(steps.tolist()))
         object.__setattr__(self, "width_sto", float(self.width_sto))
+        p = np.asarray(self.plateaus_V)
+        drops = p[:-1] - p[1:]  # one tanh per step
+        head = [float(drops.size), 1.0 / self.width_sto, p[-1] + 0.5 * drops.sum()]
+        object.__setattr__(self, "spec", (TANH_STAIRCASE, np.array(head + list(self.steps_sto) + list(drops))))
 
     def __call__(self, sto) -> np.ndarray:
-        s = _array(sto)
-        p = np.asarray(self.plateaus_V)
-        drops = p[:-1] - p[1:]  # one tanh per step, all at once
-        t = np.tanh((s[..., None] - np.asarray(self.steps_sto)) * (1.0 / self.width_sto))
-        return (p[-1] + 0.5 * drops.sum()) - 0.5 * (t @ drops)
+        return _apply(self.spec, sto)
 
 
 # --------------------------------------------------------------------------------------
@@ -258,15 +432,10 @@ class Chen2020GraphiteOcp:
 
     kind: ClassVar[str] = "sto"
 
+    spec: ClassVar[tuple] = (CHEN2020_GRAPHITE, np.zeros(1))
+
     def __call__(self, sto) -> np.ndarray:
-        x = _array(sto)
-        return (
-            1.9793 * np.exp(-39.3631 * x)
-            + 0.2482
-            - 0.0909 * np.tanh(29.8538 * (x - 0.1234))
-            - 0.04478 * np.tanh(14.9159 * (x - 0.2769))
-            - 0.0205 * np.tanh(30.4444 * (x - 0.6103))
-        )
+        return _apply(self.spec, sto)
 
 
 @dataclass(frozen=True)
@@ -280,15 +449,10 @@ class Chen2020Nmc811Ocp:
 
     kind: ClassVar[str] = "sto"
 
+    spec: ClassVar[tuple] = (CHEN2020_NMC811, np.zeros(1))
+
     def __call__(self, sto) -> np.ndarray:
-        y = _array(sto)
-        return (
-            -0.8090 * y
-            + 4.4875
-            - 0.0428 * np.tanh(18.5138 * (y - 0.5542))
-            - 17.7326 * np.tanh(15.7890 * (y - 0.3117))
-            + 17.5842 * np.tanh(15.9308 * (y - 0.3120))
-        )
+        return _apply(self.spec, sto)
 
 
 @dataclass(frozen=True)
@@ -303,9 +467,10 @@ class Nyman2008Conductivity:
 
     kind: ClassVar[str] = "electrolyte"
 
+    spec: ClassVar[tuple] = (NYMAN2008_KAPPA, np.zeros(1))
+
     def __call__(self, c_e, T=None) -> np.ndarray:
-        c = np.maximum(_array(c_e), 0.0) / 1000.0
-        out = 0.1297 * c**3 - 2.51 * c**1.5 + 3.329 * c
+        out = _apply(self.spec, c_e)
         if T is not None:
             out = np.broadcast_arrays(out, _array(T))[0].copy()
         return out
@@ -322,9 +487,10 @@ class Nyman2008Diffusivity:
 
     kind: ClassVar[str] = "electrolyte"
 
+    spec: ClassVar[tuple] = (NYMAN2008_D, np.zeros(1))
+
     def __call__(self, c_e, T=None) -> np.ndarray:
-        c = _array(c_e) / 1000.0
-        out = 8.794e-11 * c**2 - 3.972e-10 * c + 4.862e-10
+        out = _apply(self.spec, c_e)
         if T is not None:
             out = np.broadcast_arrays(out, _array(T))[0].copy()
         return out
@@ -342,15 +508,10 @@ class Doyle1996CokeOcp:
 
     kind: ClassVar[str] = "sto"
 
+    spec: ClassVar[tuple] = (DOYLE1996_COKE, np.zeros(1))
+
     def __call__(self, sto) -> np.ndarray:
-        x = _array(sto)
-        return -0.16 + 1.32 * np.exp(-3.0 * x) + 10.0 * np.exp(-2000.0 * x)
-
-
-#: the spinel fit's power term is singular at this stoichiometry
-SPINEL_SINGULAR_STO = 0.998432
-#: Dualfoil caps the spinel OCP at this value [V]
-SPINEL_OCP_CAP_V = 6.0
+        return _apply(self.spec, sto)
 
 
 @dataclass(frozen=True)
@@ -370,19 +531,10 @@ class Doyle1996SpinelOcp:
 
     kind: ClassVar[str] = "sto"
 
+    spec: ClassVar[tuple] = (DOYLE1996_SPINEL, np.zeros(1))
+
     def __call__(self, sto) -> np.ndarray:
-        y = _array(sto)
-        below = y < SPINEL_SINGULAR_STO
-        gap = np.where(below, SPINEL_SINGULAR_STO - y, 1.0)
-        power = np.where(below, -0.0275479 * (gap**-0.492465 - 1.90111), 0.0)
-        u = (
-            4.19829
-            + 0.0565661 * np.tanh(-14.5546 * y + 8.60942)
-            + power
-            - 0.157123 * np.exp(-0.04738 * y**8)
-            + 0.810239 * np.exp(np.minimum(-40.0 * (y - 0.133875), 700.0))
-        )
-        return np.minimum(u, SPINEL_OCP_CAP_V)
+        return _apply(self.spec, sto)
 
 
 @dataclass(frozen=True)
@@ -400,23 +552,12 @@ class Marquis2019LiCoO2Ocp:
     stretch: float = 1.062
     kind: ClassVar[str] = "sto"
 
+    @property
+    def spec(self) -> tuple:
+        return (MARQUIS2019_LICO2, np.array([float(self.stretch)]))
+
     def __call__(self, sto) -> np.ndarray:
-        s = self.stretch * _array(sto)
-        return (
-            2.16216
-            + 0.07645 * np.tanh(30.834 - 54.4806 * s)
-            + 2.1581 * np.tanh(52.294 - 50.294 * s)
-            - 0.14169 * np.tanh(11.0923 - 19.8543 * s)
-            + 0.2051 * np.tanh(1.4684 - 5.4888 * s)
-            + 0.2531 * np.tanh((-s + 0.56478) / 0.1316)
-            - 0.02167 * np.tanh((s - 0.525) / 0.006)
-        )
-
-
-_KIM2011_NCA_POLY = (  # ascending powers of y
-    11.8058, -66.3691, 264.427, -554.774, 621.3475, -344.566,
-    81.246, -23.488, 15.056, -2.222, 1.638,
-)
+        return _apply(self.spec, sto)
 
 
 @dataclass(frozen=True)
@@ -434,10 +575,10 @@ class Kim2011NcaOcp:
 
     kind: ClassVar[str] = "sto"
 
+    spec: ClassVar[tuple] = (KIM2011_NCA, np.zeros(1))
+
     def __call__(self, sto) -> np.ndarray:
-        y = _array(sto)
-        tail = np.exp(np.minimum(5.8201 * np.abs(y) ** 136.4, 700.0))
-        return np.polynomial.polynomial.polyval(y, _KIM2011_NCA_POLY) - 0.61386 * tail
+        return _apply(self.spec, sto)
 
 
 chen2020_graphite_ocp = Chen2020GraphiteOcp()
@@ -484,6 +625,24 @@ FUNCTIONS: dict[str, Any] = {
     "polynomial_in_c": PolynomialInC,
     "tanh_staircase": TanhStaircase,
 }
+
+
+def spec_of(fn: Any) -> tuple[int, np.ndarray]:
+    """The compiled form ``(code, params)`` of a stoichiometry function of this module."""
+    spec = getattr(fn, "spec", None)
+    if spec is None:
+        raise TypeError(f"material function {fn!r} has no compiled form: use the functions of cosim.cell.functions")
+    return int(spec[0]), np.asarray(spec[1], dtype=np.float64)
+
+
+def electrolyte_spec(fn: Any) -> tuple[int, np.ndarray, float, float]:
+    """``(code, params, activation_J_mol, T_ref_K)`` of an electrolyte function (its
+    Arrhenius factor unwrapped; no activation for a plain function of concentration)."""
+    if isinstance(fn, ElectrolyteArrhenius):
+        code, p = spec_of(fn.base)
+        return code, p, float(fn.activation_energy_J_mol), float(fn.T_ref_K)
+    code, p = spec_of(fn)
+    return code, p, 0.0, 298.15
 
 
 def function_kind(fn: Any) -> str:

@@ -22,7 +22,14 @@ electrode-averaged electrolyte concentration.
 Time stepping, for an input held over the step: particles exactly
 (:mod:`cosim.cell.particle`), salt by backward Euler; the potentials are algebraic at the
 end of the step. Both are affine in the current, so the power and voltage modes of
-:class:`~cosim.cell.base.CellModel` re-evaluate the end-of-step voltage cheaply.
+:class:`~cosim.cell.base.CellModel` re-evaluate the end-of-step voltage cheaply, with its
+exact derivative ``dV/dI`` where a solver wants it (:meth:`SPMe._evaluate_slope`).
+
+The computations run in compiled kernels, one loop over the cells each
+(:mod:`cosim.cell.spme_kernels`); this class holds the state (particle modes of all
+materials in one array, the salt), packs the parameters for the kernels
+(:class:`~cosim.cell.spme_kernels.CellData`) and implements the
+:class:`~cosim.cell.base.CellModel` hooks on top of them.
 """
 
 from __future__ import annotations
@@ -31,10 +38,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import spme_kernels as kern
 from .base import CellModel, LazyOutputs
 from .electrolyte1d import ElectrolyteMesh, SaltDiffusion
-from .kinetics import exchange_current, inverse_butler_volmer, ocp, split_current
-from .params import F, R, CellParams, Electrode, arrhenius
+from .functions import electrolyte_spec, spec_of
+from .params import F, CellParams, Electrode
 from .particle import ParticleBatch
 
 
@@ -42,10 +50,16 @@ from .particle import ParticleBatch
 class _Prep:
     h: float
     T: np.ndarray
-    coeffs: list  # per electrode: list of (E, G) per material
-    affine: list  # per electrode: list of (s0, s1) per material
-    c_free: np.ndarray | None
-    c_unit: np.ndarray | None
+    arrays: tuple  # what spme_kernels.prepare returns
+
+
+def _padded(specs) -> tuple[np.ndarray, np.ndarray]:
+    codes = np.array([c for c, _ in specs], dtype=np.int64)
+    width = max(p.size for _, p in specs)
+    params = np.zeros((len(specs), width))
+    for k, (_, p) in enumerate(specs):
+        params[k, : p.size] = p
+    return codes, params
 
 
 class SPMe(CellModel):
@@ -62,6 +76,10 @@ class SPMe(CellModel):
             [ParticleBatch(n_r, (N,), m.particle_radius_m, m.sto_initial * m.c_max_mol_m3) for m in el.materials]
             for el in self.electrodes
         ]
+        parts = [part for parts in self.particles for part in parts]
+        self._z = np.stack([part.z for part in parts])  # (M, N, n_r): every particle's modes
+        for k, part in enumerate(parts):
+            part.z = self._z[k]  # a view: the kernels advance the modes in place
         self.area = np.broadcast_to(params.area_m2, (N,))
         self.L = [np.broadcast_to(el.thickness_m, (N,)) for el in self.electrodes]
         el_ = params.electrolyte
@@ -69,117 +87,100 @@ class SPMe(CellModel):
         if self.with_electrolyte:
             self.mesh = ElectrolyteMesh(params, n_x)
             self.salt = SaltDiffusion(self.mesh, self.c_e0)
-            tp = el_.transference_number
-            unit = np.zeros((N, self.mesh.size))
-            # uniform reaction: sum_k a_k j_k = +-I / (A L) in the negative / positive
-            unit[:, self.mesh.slices[0]] = ((1 - tp) / (F * self.area * self.L[0]))[:, None]
-            unit[:, self.mesh.slices[2]] = (-(1 - tp) / (F * self.area * self.L[1]))[:, None]
-            self._unit_source = unit
-        self._guess: list = [None, None]
+            self._c = self.salt.c  # (N, n), advanced in place
+        else:
+            self._c = np.zeros((N, 0))
+        self.data = self._cell_data(parts[0])
+        M = self._z.shape[0]
+        self._guess = np.zeros((M, N))  # the last step's split of the current (composites)
+        self._has_guess = np.zeros(2, dtype=bool)
         self._last = None
-        self._T_cache: tuple | None = None
-        # capacities for SOC: coulombs per unit stoichiometry, per material of the negative
-        self._q_neg = [m.volume_fraction * self.L[0] * self.area * m.c_max_mol_m3 * F for m in params.negative.materials]
         self._t = 0.0
+
+    def _cell_data(self, part: ParticleBatch) -> kern.CellData:
+        p, N = self.params, self.n
+        mats = [m for el in self.electrodes for m in el.materials]
+
+        def per_mat(get):
+            return np.ascontiguousarray(np.stack([np.broadcast_to(np.asarray(get(m), dtype=float), (N,)) for m in mats]))
+
+        def cells(x):
+            return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=float), (N,)))
+
+        el = p.electrolyte
+        kappa = electrolyte_spec(el.conductivity_S_m)
+        De = electrolyte_spec(el.diffusivity_m2_s)
+        ocp_code, ocp_p = _padded([spec_of(m.ocp_V) for m in mats])
+        s_code, s_p = _padded([spec_of(m.entropic_V_K) for m in mats])
+        regions = (p.negative, p.separator, p.positive)
+        if self.with_electrolyte:
+            m = self.mesh
+            n_x, dx, capacity = np.array(m.n_x), m.dx, self.salt.capacity
+            tort, d_centres, total = m.tortuosity_factor, m.d_centres, m.total
+        else:
+            n_x, dx = np.zeros(3, dtype=np.int64), np.zeros((N, 0))
+            capacity, tort, d_centres, total = dx, dx, dx, cells(0.0)
+        n_neg = len(p.negative.materials)
+        return kern.CellData(
+            mat_start=np.array([0, n_neg, len(mats)], dtype=np.int64),
+            c_max=per_mat(lambda m: m.c_max_mol_m3),
+            a=per_mat(lambda m: m.surface_area_per_volume),
+            radius=per_mat(lambda m: m.particle_radius_m),
+            film=per_mat(lambda m: m.film_resistance_Ohm_m2),
+            rate=per_mat(lambda m: m.rate_constant),
+            D_ref=per_mat(lambda m: m.diffusivity_m2_s),
+            cap=per_mat(lambda m: m.volume_fraction * m.c_max_mol_m3),
+            sto0=per_mat(lambda m: m.sto_at_soc0),
+            sto100=per_mat(lambda m: m.sto_at_soc100),
+            alpha_a=np.array([m.alpha_a for m in mats], dtype=float),
+            alpha_c=np.array([m.alpha_c for m in mats], dtype=float),
+            E_D=np.array([m.diffusivity_activation_J_mol for m in mats], dtype=float),
+            E_k=np.array([m.rate_activation_J_mol for m in mats], dtype=float),
+            ocp_code=ocp_code, ocp_p=ocp_p, dUdT_code=s_code, dUdT_p=s_p,
+            area=cells(p.area_m2),
+            L=np.stack([cells(r.thickness_m) for r in regions]),
+            sigma=np.stack([cells(p.negative.conductivity_S_m), cells(p.positive.conductivity_S_m)]),
+            eff=np.stack([cells(r.porosity ** r.bruggeman) for r in regions]),
+            contact=cells(p.contact_resistance_Ohm),
+            c_e0=cells(self.c_e0),
+            scalars=np.array([p.T_ref_K, 2.0 * (1.0 - el.transference_number) * el.thermodynamic_factor,
+                              1.0 - el.transference_number, kappa[2], kappa[3], De[2], De[3]]),
+            kappa_code=kappa[0], kappa_p=kappa[1], De_code=De[0], De_p=De[1],
+            n_x=n_x, dx=np.ascontiguousarray(dx), capacity=np.ascontiguousarray(capacity),
+            tortuosity=np.ascontiguousarray(tort), d_centres=np.ascontiguousarray(d_centres), total=cells(total),
+            lam=part.lam.copy(), b=part.b.copy(), w_surf=part.w_surf.copy(), w_mean=part.w_mean.copy(),
+        )
 
     # -- helpers --------------------------------------------------------------------------
     def _current_scale(self) -> np.ndarray:
         q = sum(m.volume_fraction * self.L[1] * self.area * m.c_max_mol_m3 * F for m in self.params.positive.materials)
         return q / 3600.0
 
-    def _electrolyte_terms(self, c_e: np.ndarray | None, T: np.ndarray, I: np.ndarray):
-        """Region-mean concentrations and the potential corrections (eta_c, dphi_e, dphi_s)."""
-        p = self.params
-        if c_e is None:
-            zero = np.zeros(self.n)
-            return self.c_e0, self.c_e0, zero, zero, zero
-        m = self.mesh
-        ce_n = m.region_mean(c_e, 0)
-        ce_p = m.region_mean(c_e, 2)
-        ce_av = m.average(c_e)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            log_ratio = np.log(c_e / ce_av[:, None])
-        el = p.electrolyte
-        chi = 2.0 * (1.0 - el.transference_number) * el.thermodynamic_factor
-        eta_c = chi * R * T / F * (m.region_mean(log_ratio, 2) - m.region_mean(log_ratio, 0))
-        kappa = el.conductivity_S_m(ce_av, T)
-        eff = [r.porosity ** r.bruggeman for r in (p.negative, p.separator, p.positive)]
-        i = I / self.area
-        dphi_e = -i * (self.L[0] / (3 * kappa * eff[0]) + p.separator.thickness_m / (kappa * eff[1])
-                       + self.L[1] / (3 * kappa * eff[2]))
-        dphi_s = -i * (self.L[0] / (3 * p.negative.conductivity_S_m) + self.L[1] / (3 * p.positive.conductivity_S_m))
-        return ce_n, ce_p, eta_c, dphi_e, dphi_s
-
     # -- CellModel hooks ----------------------------------------------------------------
-    def _diffusivities(self, T: np.ndarray) -> list:
-        """Solid diffusivities at T, per electrode and material (cached while T holds)."""
-        if self._T_cache is None or not np.array_equal(self._T_cache[0], T):
-            Tref = self.params.T_ref_K
-            D = [[m.diffusivity_m2_s * arrhenius(m.diffusivity_activation_J_mol, T, Tref) for m in el.materials]
-                 for el in self.electrodes]
-            self._T_cache = (T.copy(), D)
-        return self._T_cache[1]
-
     def _prepare(self, h: float, T: np.ndarray) -> _Prep:
-        coeffs, affine = [], []
-        for el, parts, D_el in zip(self.electrodes, self.particles, self._diffusivities(T)):
-            c_el, a_el = [], []
-            for m, part, D in zip(el.materials, parts, D_el):
-                E, G = part.coefficients(h, D)
-                c_el.append((E, G))
-                a_el.append(part.surface_affine(E, G))
-            coeffs.append(c_el)
-            affine.append(a_el)
-        c_free = c_unit = None
-        if self.with_electrolyte:
-            D = self.params.electrolyte.diffusivity_m2_s(self.salt.c, T[:, None])
-            c_free, c_unit = self.salt.prepare(h, D, self._unit_source)
-        return _Prep(h, T, coeffs, affine, c_free, c_unit)
+        T = np.ascontiguousarray(T, dtype=float)
+        return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c))
 
     def _evaluate(self, prep: _Prep, I: np.ndarray):
-        T, Tref = prep.T, self.params.T_ref_K
-        c_e = None if prep.c_free is None else prep.c_free + prep.c_unit * I[:, None]
-        ce_n, ce_p, eta_c, dphi_e, dphi_s = self._electrolyte_terms(c_e, T, I)
-        bad = np.zeros(self.n, dtype=bool) if c_e is None else (c_e <= 0).any(axis=1)
-        results = []
-        for k, (el, ce) in enumerate(zip(self.electrodes, (ce_n, ce_p))):
-            i_vol = (1.0 if k == 0 else -1.0) * I / (self.area * self.L[k])
-            mats = el.materials
-            if len(mats) == 1:
-                m = mats[0]
-                s0, s1 = prep.affine[k][0]
-                j = i_vol / m.surface_area_per_volume
-                c_s = s0 + s1 * j
-                if c_e is None:
-                    i0 = exchange_current(m, ce, c_s, T, Tref)
-                    eta = inverse_butler_volmer(j, i0, T, m.alpha_a, m.alpha_c)
-                else:  # the overpotential of the uniform reaction at the local c_e, averaged
-                    local = c_e[:, self.mesh.slices[2 * k]]
-                    i0 = exchange_current(m, local, c_s[:, None], T[:, None], Tref, nodes=True)
-                    eta = inverse_butler_volmer(j[:, None], i0, T[:, None], m.alpha_a, m.alpha_c).mean(axis=1)
-                dphi = ocp(m, c_s / m.c_max_mol_m3, T, Tref) + eta + m.film_resistance_Ohm_m2 * j
-                results.append((dphi, [j], [eta], [c_s]))
-            else:
-                s0s = [a[0] for a in prep.affine[k]]
-                s1s = [a[1] for a in prep.affine[k]]
-                results.append(split_current(mats, s0s, s1s, i_vol, ce, T, Tref, guess=self._guess[k]))
-        contact = I * self.params.contact_resistance_Ohm
-        V = results[1][0] - results[0][0] + eta_c + dphi_e + dphi_s - contact
-        V = np.where(bad, np.nan, V)
-        return V, (V, c_e, results, eta_c, dphi_e, dphi_s)
+        I = np.ascontiguousarray(I, dtype=float)
+        res = kern.evaluate(self.data, prep.arrays, prep.T, I, self._guess, self._has_guess, False)
+        return res[0], (I, res[0]) + res[2:]
+
+    def _evaluate_slope(self, prep: _Prep, I: np.ndarray):
+        I = np.ascontiguousarray(I, dtype=float)
+        res = kern.evaluate(self.data, prep.arrays, prep.T, I, self._guess, self._has_guess, True)
+        return res[0], res[1], (I, res[0]) + res[2:]
 
     def _commit(self, prep: _Prep, I: np.ndarray, aux) -> None:
-        V, c_e, results, eta_c, dphi_e, dphi_s = aux
-        T = prep.T
-        for k, (parts, coeffs, res) in enumerate(zip(self.particles, prep.coeffs, results)):
-            for part, (E, G), j in zip(parts, coeffs, res[1]):
-                part.advance(E, G, j)
-            if len(parts) > 1:
-                self._guess[k] = [j.copy() for j in res[1]]
-        if c_e is not None:
-            self.salt.c = c_e
+        I, V, j, eta, cs, dphi, terms = aux
+        kern.commit(prep.arrays, I, j, self._z, self._c)
+        ms = self.data.mat_start
+        for e in range(2):
+            if ms[e + 1] - ms[e] > 1:
+                self._guess[ms[e]:ms[e + 1]] = j[ms[e]:ms[e + 1]]
+                self._has_guess[e] = True
         self._t += prep.h
-        self._last = (I, V, T, results, eta_c, dphi_e, dphi_s)
+        self._last = (I, V, prep.T, j, eta, cs, dphi, terms)
         self._out = None
 
     def _outputs(self) -> dict[str, np.ndarray]:
@@ -187,67 +188,33 @@ class SPMe(CellModel):
             self._out = LazyOutputs(self._fill_outputs, self._last)
         return self._out
 
-    def _fill_outputs(self, out: dict, I, V, T, results, eta_c, dphi_e, dphi_s) -> None:
-        p, Tref = self.params, self.params.T_ref_K
-        q_rxn = np.zeros(self.n)
-        q_rev = np.zeros(self.n)
-        ocv = []
-        for k, (el, parts, res) in enumerate(zip(self.electrodes, self.particles, results)):
-            vol = self.area * self.L[k]
-            u_mean, w = 0.0, 0.0
-            for m, part, j, eta, c_s in zip(el.materials, parts, res[1], res[2], res[3]):
-                a = m.surface_area_per_volume
-                q_rxn += vol * a * j * (eta + m.film_resistance_Ohm_m2 * j)
-                q_rev += vol * a * j * T * m.entropic_V_K(c_s / m.c_max_mol_m3)
-                sto_mean = part.mean / m.c_max_mol_m3
-                cap = m.volume_fraction * m.c_max_mol_m3
-                u_mean = u_mean + cap * ocp(m, sto_mean, T, Tref)
-                w = w + cap
-                side = "negative" if k == 0 else "positive"
-                out[f"sto_surface_{side}_{m.name}"] = c_s / m.c_max_mol_m3
-                out[f"sto_mean_{side}_{m.name}"] = sto_mean
-            ocv.append(u_mean / w)
-        out["ocv_V"] = ocv[1] - ocv[0]
+    def _fill_outputs(self, out: dict, I, V, T, j, eta, cs, dphi, terms) -> None:
+        ocv, q_rxn, q_ohm, q_rev, soc, anode, sto_s, sto_m = kern.outputs(
+            self.data, T, I, j, eta, cs, dphi, terms, self._z, self._c)
+        k = 0
+        for side, el in zip(("negative", "positive"), self.electrodes):
+            for m in el.materials:
+                out[f"sto_surface_{side}_{m.name}"] = sto_s[k]
+                out[f"sto_mean_{side}_{m.name}"] = sto_m[k]
+                k += 1
+        out["ocv_V"] = ocv
         out["heat_reaction_W"] = q_rxn
-        out["heat_ohmic_W"] = -I * (eta_c + dphi_e + dphi_s) + I * I * p.contact_resistance_Ohm
+        out["heat_ohmic_W"] = q_ohm
         out["heat_reversible_W"] = q_rev
-        num = sum(q * (part.mean / m.c_max_mol_m3 - m.sto_at_soc0)
-                  for q, part, m in zip(self._q_neg, self.particles[0], p.negative.materials))
-        den = sum(q * (m.sto_at_soc100 - m.sto_at_soc0) for q, m in zip(self._q_neg, p.negative.materials))
-        out["soc"] = num / den
-        # dphi of the negative at the separator: the averaged value corrected by the
-        # composite potential profiles (solid: -i L/(6 sigma), electrolyte: -i L/(3 kappa) and
-        # the concentration term)
-        dphi_n = results[0][0]
-        if self.with_electrolyte:
-            i = I / self.area
-            el = p.electrolyte
-            chi = 2.0 * (1.0 - el.transference_number) * el.thermodynamic_factor
-            m = self.mesh
-            c_sep = self.salt.c[:, m.slices[0].stop - 1]
-            kappa_n = el.conductivity_S_m(m.average(self.salt.c), T) * p.negative.porosity ** p.negative.bruggeman
-            with np.errstate(invalid="ignore", divide="ignore"):
-                conc = chi * R * T / F * (np.log(c_sep) - m.region_mean(np.log(self.salt.c), 0))
-            dphi_n = dphi_n - i * self.L[0] / (6 * p.negative.conductivity_S_m) - (conc - i * self.L[0] / (3 * kappa_n))
-        out["anode_potential_V"] = dphi_n
+        out["soc"] = soc
+        out["anode_potential_V"] = anode
 
     def _get_state(self):
-        return (
-            [[part.z.copy() for part in parts] for parts in self.particles],
-            None if not self.with_electrolyte else self.salt.c.copy(),
-            [None if g is None else [x.copy() for x in g] for g in self._guess],
-            self._last,  # replaced, never mutated, by each step
-            self._t,
-        )
+        return (self._z.copy(), self._c.copy(), self._guess.copy(), self._has_guess.copy(),
+                self._last,  # replaced, never mutated, by each step
+                self._t)
 
     def _set_state(self, state) -> None:
-        zs, c, guess, last, t = state
-        for parts, zl in zip(self.particles, zs):
-            for part, z in zip(parts, zl):
-                part.z = z.copy()
-        if c is not None:
-            self.salt.c = c.copy()
-        self._guess = [None if g is None else [x.copy() for x in g] for g in guess]
+        z, c, guess, has_guess, last, t = state
+        self._z[...] = z
+        self._c[...] = c
+        self._guess[...] = guess
+        self._has_guess[...] = has_guess
         self._last = last
         self._out = None
         self._t = t

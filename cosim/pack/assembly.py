@@ -14,9 +14,9 @@ Electrical model per step (current held over the step, end-of-step voltages):
   sum(V_stack) - I R_string``;
 * the strings are in parallel: ``V_string,s(I_s) = V_pack`` for every s and
   ``sum(I_s) = I_pack``. Solved to convergence every step by Newton on the string currents
-  with each string's own end-of-step resistance (strings are independent given their
-  currents, so one perturbed evaluation gives every string's derivative); the currents come
-  out of a linear solve that makes their sum exactly ``I_pack``.
+  with each string's own end-of-step resistance (the sum of its cells' exact slopes
+  ``dv/dI`` from the cell model, plus its series resistance); the currents come out of a
+  linear solve that makes their sum exactly ``I_pack``.
 
 The pack can be driven by current, by power (``V_pack I_pack = P``), and respects voltage
 limits per layer and per pack by holding the worst layer (or the pack) at its limit.
@@ -66,36 +66,37 @@ class AssembledBattery:
         self.string_current = np.zeros(layout.n_strings)
         self.voltage = 0.0
         self._one_c = float(np.mean(model._current_scale()))  # 1C current of a unit cell [A]
-        self._R: np.ndarray | None = None  # string resistances of the last solve (Newton's start)
         self._last_pulse: dict[float, float | None] = {}  # available-power currents, to start from
 
     # -- one evaluation: string voltages for given string currents ------------------------
-    def _string_voltages(self, prep, I_strings: np.ndarray):
+    def _string_voltages(self, prep, I_strings: np.ndarray, slope: bool = False):
+        """String voltages, cell voltages, the cells' aux and currents for string currents
+        ``I_strings``; with ``slope`` also ``dV_string/dI_string`` and every cell's ``dv/dI``
+        (the cell model's exact slope where it has one)."""
         L = self.layout
         I_cells = np.repeat(I_strings, L.n_stacks * L.n_layers)
-        v, aux = self.model._evaluate(prep, I_cells)
+        if slope:
+            v, dv, aux = self.model._evaluate_slope(prep, I_cells)
+        else:
+            v, aux = self.model._evaluate(prep, I_cells)
         V = v.reshape(L.n_strings, -1).sum(axis=1) - I_strings * self.R_series
-        return V, v, aux, I_cells
-
-    def _slopes(self, prep, I: np.ndarray, V: np.ndarray, v: np.ndarray):
-        """String resistances and cell slopes ``-dv/dI_string`` at string currents ``I``, from
-        one evaluation with every string current raised by ``dI`` (strings are independent,
-        so one perturbed evaluation gives each its own slope)."""
-        dI = 1e-3 * self._one_c  # well above the cell model's round-off
-        V2, v2, _, _ = self._string_voltages(prep, I + dI)
-        return (V - V2) / dI, (v - v2) / dI
+        if not slope:
+            return V, v, aux, I_cells
+        dV = dv.reshape(L.n_strings, -1).sum(axis=1) - self.R_series
+        return V, v, aux, I_cells, dV, dv
 
     def _solve(self, prep, *, current: float | None = None, power: float | None = None, I0=None,
                slopes: bool = False, tol: float = 1e-9, max_iter: int = 40):
         """String currents with one string voltage, for a pack current or power.
 
-        Newton on the strings with their end-of-step resistances R_s: ``V_s - R_s dI_s =
-        V_pack`` for all s, with ``sum(I_s + dI_s) = I_pack`` (current) or ``V_pack sum(I_s +
-        dI_s) = P`` (power: a quadratic in ``V_pack`` whose high root is the low-current
-        branch). The resistances are kept from the last solve and refreshed by secants, so
-        an iteration costs one evaluation of the cells. Returns ``(I_strings, V_pack, v_cells,
-        aux, I_cells, dv_dI)`` (``dv_dI`` only with ``slopes``); NaN voltages where no
-        solution exists."""
+        Newton on the strings with their end-of-step resistances ``R_s = -dV_s/dI_s`` (exact,
+        from the cell model's slopes): ``V_s - R_s dI_s = V_pack`` for all s, with ``sum(I_s +
+        dI_s) = I_pack`` (current) or ``V_pack sum(I_s + dI_s) = P`` (power: a quadratic in
+        ``V_pack`` whose high root is the low-current branch). An iteration costs one
+        evaluation of the cells; the currents are accepted once the Newton update is below
+        ``tol`` relative (the error is then about that update). Returns ``(I_strings, V_pack,
+        v_cells, aux, I_cells, dv_dI)`` (``dv_dI`` = ``-dv/dI_string`` per cell, only with
+        ``slopes``); NaN voltages where no solution exists."""
         S = self.layout.n_strings
         if I0 is None:
             I = np.full(S, (current if current is not None else 0.0) / S)
@@ -103,19 +104,18 @@ class AssembledBattery:
             I = np.asarray(I0, dtype=float).copy()
             if current is not None:
                 I = I * (current / I.sum()) if I.sum() != 0 and current != 0 else np.full(S, current / S)
-        V, v, aux, I_cells = self._string_voltages(prep, I)
-        if self._R is None or not np.all(np.isfinite(self._R)):
-            if not np.all(np.isfinite(v)):
-                return I, np.nan, v, aux, I_cells, None
-            self._R = self._slopes(prep, I, V, v)[0]
-        R = self._R.copy()
-        if S == 1 and current is not None:
-            converged = True  # the string current is the pack current
-        else:
-            converged = False
-            for _ in range(max_iter):
-                if not (np.all(np.isfinite(v)) and np.all(R > 0)):
-                    return I, np.nan, np.where(np.isfinite(v), v, np.nan), aux, I_cells, None
+        need_slope = slopes or not (S == 1 and current is not None)
+        res = self._string_voltages(prep, I, slope=need_slope)
+        V, v, aux, I_cells = res[:4]
+        if not need_slope:
+            return I, float(np.mean(V)), v, aux, I_cells, None
+        dV, dv = res[4], res[5]
+        if not (S == 1 and current is not None):
+            scale = tol * max(abs(current if current is not None else I.sum()), self._one_c * S)
+            for it in range(max_iter + 1):
+                R = -dV
+                if not (np.all(np.isfinite(v)) and np.all(R > 0)) or it == max_iter:
+                    return I, np.nan, np.full_like(v, np.nan), aux, I_cells, None
                 g = 1.0 / R
                 if current is not None:
                     V_pack = (current - I.sum() + (V * g).sum()) / g.sum()
@@ -126,22 +126,12 @@ class AssembledBattery:
                         return I, np.nan, np.full_like(v, np.nan), aux, I_cells, None
                     V_pack = (A + np.sqrt(disc)) / (2.0 * G)
                 step = (V - V_pack) * g
-                I_new = I + step
-                V_new, v_new, aux, I_cells = self._string_voltages(prep, I_new)
-                moved = np.abs(step) > 1e-6 * self._one_c
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    secant = (V - V_new) / (I_new - I)
-                R = np.where(moved & np.isfinite(secant) & (secant > 0), secant, R)
-                I, V, v = I_new, V_new, v_new
-                if np.max(np.abs(step)) <= tol * max(abs(I.sum()), self._one_c * S):
-                    converged = True
+                if np.max(np.abs(step)) <= scale:
                     break
-            if converged and np.all(np.isfinite(R)):
-                self._R = R
-        if not converged:
-            return I, np.nan, np.full_like(v, np.nan), aux, I_cells, None
-        dv = self._slopes(prep, I, V, v)[1] if slopes and np.all(np.isfinite(v)) else None
-        return I, float(np.mean(V)), v, aux, I_cells, dv
+                I = I + step
+                V, v, aux, I_cells, dV, dv = self._string_voltages(prep, I, slope=True)
+        V_pack = float(np.mean(V))
+        return I, V_pack, v, aux, I_cells, (-dv if slopes and np.all(np.isfinite(v)) else None)
 
     # -- public ---------------------------------------------------------------------------
     def step(self, h: float, T_cells: np.ndarray, *, current_A: float | None = None, power_W: float | None = None,

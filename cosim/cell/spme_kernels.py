@@ -1,0 +1,565 @@
+"""Compiled kernels of the single particle models (SPM, SPMe): one loop over the cells each.
+
+The physics is that of :mod:`cosim.cell.spme` (see its docstring); these kernels are its
+only implementation. A step is split as :class:`~cosim.cell.base.CellModel` asks:
+
+* :func:`prepare` (once per step, given the step ``h`` and the cell temperatures): the
+  Arrhenius factors, the exact modal decay ``E`` and flux gain ``G`` of every particle
+  (:mod:`cosim.cell.particle`: ``z_new = E z + G j``) with the affine end-of-step surface
+  concentration ``c_surf = s0 + s1 j``, and the backward-Euler salt step
+  (:mod:`cosim.cell.electrolyte1d`) solved per cell by the Thomas algorithm for two right-hand
+  sides, so that the end-of-step salt is ``c_free + c_unit * I``;
+* :func:`evaluate` (a few times per step): the end-of-step terminal voltage of every cell for
+  a current held over the step, and, when asked, its exact derivative ``dV/dI``. It does
+  not change the state. In an electrode with one active material the reaction current is
+  known and the overpotential is the electrode average of the local inverse Butler-Volmer
+  values; with several materials side by side the split of the current between them is
+  solved per cell by Newton on ``(dphi, j_1..j_m)`` with the j's eliminated (the
+  materials share ``dphi``; the OCP slope is exact, the exchange current's dependence on
+  the surface concentration is left out of the iteration matrix, which only shapes the
+  path: every cell iterates until its own update of ``dphi`` is below 1e-10 V);
+* :func:`commit` (once): advance the particle modes and the salt with the chosen current;
+* :func:`outputs`: heats, OCV, SOC, surface and mean stoichiometries, anode potential.
+
+``dV/dI`` follows from differentiating every term: the salt is affine in ``I``; the
+concentration overpotential and the electrolyte conductivity (through the cell-average
+salt) by the chain rule; for one material the local overpotentials through ``j``, the
+surface concentration and the local salt; for several the implicit function theorem on the
+converged split (with the full exchange-current dependence).
+
+Cell data live in :class:`CellData` (a named tuple of arrays, built by
+:class:`~cosim.cell.spme.SPMe`): material arrays have a leading axis over the materials of
+both electrodes (negative first, ``mat_start = [0, m_negative, m_total]``), material
+functions are the compiled specs of :mod:`cosim.cell.functions`. Division by zero gives
+inf/NaN as in numpy (``error_model="numpy"``); a cell without a solution gets a NaN voltage.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .functions import arrhenius_factor, value_slope
+from .params import F, R
+
+_CLIP = 60.0  # bound on alpha F eta / (R T) inside exponentials
+_SPLIT_TOL = 1e-10  # V, on the Newton update of dphi in the current split
+_SPLIT_MAX_ITER = 60
+
+_jit = njit(cache=True, error_model="numpy")
+# helpers are inlined into the kernels: a call that passes the CellData tuple would copy it
+_inline = njit(cache=True, error_model="numpy", inline="always")
+
+
+class CellData(NamedTuple):
+    """Parameters of a batch of ``N`` cells with ``M`` active materials in all."""
+
+    mat_start: np.ndarray  # (3,) int: materials of electrode e are mat_start[e]:mat_start[e + 1]
+    c_max: np.ndarray  # (M, N) mol/m^3
+    a: np.ndarray  # (M, N) surface area per volume 1/m
+    radius: np.ndarray  # (M, N) m
+    film: np.ndarray  # (M, N) film resistance Ohm m^2
+    rate: np.ndarray  # (M, N) rate constant at T_ref
+    D_ref: np.ndarray  # (M, N) solid diffusivity at T_ref
+    cap: np.ndarray  # (M, N) eps_s c_max: lithium capacity per electrode volume
+    sto0: np.ndarray  # (M, N) stoichiometry at 0 % SOC
+    sto100: np.ndarray  # (M, N) stoichiometry at 100 % SOC
+    alpha_a: np.ndarray  # (M,)
+    alpha_c: np.ndarray  # (M,)
+    E_D: np.ndarray  # (M,) activation of the diffusivity J/mol
+    E_k: np.ndarray  # (M,) activation of the rate constant J/mol
+    ocp_code: np.ndarray  # (M,) int
+    ocp_p: np.ndarray  # (M, P)
+    dUdT_code: np.ndarray  # (M,) int
+    dUdT_p: np.ndarray  # (M, P)
+    area: np.ndarray  # (N,) m^2
+    L: np.ndarray  # (3, N) thicknesses: negative, separator, positive
+    sigma: np.ndarray  # (2, N) effective solid conductivity of the electrodes
+    eff: np.ndarray  # (3, N) porosity^bruggeman per region
+    contact: np.ndarray  # (N,) Ohm
+    c_e0: np.ndarray  # (N,) initial salt (the SPM's constant salt)
+    scalars: np.ndarray  # [T_ref, chi = 2 (1 - t+) TDF, 1 - t+, kappa E, kappa T_ref, D_e E, D_e T_ref]
+    kappa_code: int
+    kappa_p: np.ndarray
+    De_code: int
+    De_p: np.ndarray
+    n_x: np.ndarray  # (3,) int nodes per region; all zero for the SPM
+    dx: np.ndarray  # (N, n) node widths
+    capacity: np.ndarray  # (N, n) porosity * dx
+    tortuosity: np.ndarray  # (N, n) porosity^bruggeman per node
+    d_centres: np.ndarray  # (N, n - 1) distances between node centres
+    total: np.ndarray  # (N,) cell thickness
+    lam: np.ndarray  # (n_r,) eigenvalues of the unit-sphere operator
+    b: np.ndarray  # (n_r,) modal weight of the surface flux
+    w_surf: np.ndarray  # (n_r,) surface extrapolation in modal coordinates
+    w_mean: np.ndarray  # (n_r,) volume average in modal coordinates
+
+
+# -- scalar pieces ---------------------------------------------------------------------------
+
+
+@_inline
+def _ocp(d, k, sto, dT):
+    """U + dT dU/dT of material k at ``sto``, and its derivative in sto."""
+    u, du = value_slope(d.ocp_code[k], d.ocp_p[k], sto)
+    if dT != 0.0:
+        s, ds = value_slope(d.dUdT_code[k], d.dUdT_p[k], sto)
+        u += dT * s
+        du += dT * ds
+    return u, du
+
+
+@_inline
+def _i0_surface(k_eff, aa, ac, c_max, cs):
+    """The surface factor of the exchange current, ``k (c_max - cs)^aa cs^ac``."""
+    cs = min(max(cs, 0.0), c_max)
+    if aa == 0.5 and ac == 0.5:
+        return k_eff * math.sqrt((c_max - cs) * cs)
+    return k_eff * (c_max - cs) ** aa * cs**ac
+
+
+@_inline
+def _i0_salt(aa, ce):
+    """The salt factor of the exchange current, ``ce^aa``."""
+    ce = max(ce, 0.0)
+    return math.sqrt(ce) if aa == 0.5 else ce**aa
+
+
+@_inline
+def _i0(k_eff, aa, ac, c_max, ce, cs):
+    """Exchange current density (zero at an empty or full surface or depleted salt)."""
+    return _i0_surface(k_eff, aa, ac, c_max, cs) * _i0_salt(aa, ce)
+
+
+@_inline
+def _clip(x):
+    return min(max(x, -_CLIP), _CLIP)
+
+
+@_inline
+def _asinh(x):
+    """asinh through log1p (absolute error at round-off, a few times cheaper than libm's)."""
+    a = abs(x)
+    if a > 1e150:
+        r = math.log(a) + math.log(2.0)
+    else:
+        r = math.log1p(a + a * a / (1.0 + math.sqrt(1.0 + a * a)))
+    return r if x >= 0 else -r
+
+
+@_inline
+def _inverse_bv(j, i0, f, aa, ac):
+    """Overpotential giving interfacial current ``j`` (closed form when aa == ac)."""
+    if not i0 > 0.0:
+        return 0.0 if j == 0.0 else math.copysign(math.inf, j)
+    ratio = j / (2.0 * i0)
+    if aa == ac:
+        return _asinh(ratio) / (aa * f)
+    eta = _asinh(ratio) / (0.5 * (aa + ac) * f)
+    for _ in range(50):
+        ea = math.exp(_clip(aa * f * eta))
+        ec = math.exp(_clip(-ac * f * eta))
+        step = (i0 * (ea - ec) - j) / (i0 * f * (aa * ea + ac * ec))
+        eta -= step
+        if abs(step) < 1e-13:
+            break
+    return eta
+
+
+@_inline
+def _deta(j, dj, i0, di0, eta, f, aa, ac):
+    """Derivative of the overpotential of ``j = i0 BV(eta)`` for changes ``dj``, ``di0``."""
+    if aa == ac:  # BV = 2 sinh(aa f eta): dBV/deta = 2 aa f cosh = 2 aa f sqrt(1 + (j / 2 i0)^2)
+        r = j / (2.0 * i0)
+        return (dj - di0 * j / i0) / (2.0 * aa * f * i0 * math.sqrt(1.0 + r * r))
+    ea = math.exp(_clip(aa * f * eta))
+    ec = math.exp(_clip(-ac * f * eta))
+    return (dj - di0 * (ea - ec)) / (i0 * f * (aa * ea + ac * ec))
+
+
+@_inline
+def _dlni0(aa, ac, c_max, cs):
+    """d ln(i0) / d c_surf."""
+    return -aa / (c_max - cs) + ac / cs
+
+
+# -- prepare ----------------------------------------------------------------------------------
+
+
+@_jit
+def prepare(d, h, T, z, c):
+    """Everything of a step of ``h`` s at temperatures ``T`` that does not depend on the
+    current: ``(E, G, s0, s1, k_eff, kfac, c_free, c_unit)``; ``z`` (M, N, n_r) are the
+    particle modes, ``c`` (N, n) the salt."""
+    M, N, nr = z.shape
+    T_ref = d.scalars[0]
+    E = np.empty_like(z)
+    G = np.empty_like(z)
+    s0 = np.empty((M, N))
+    s1 = np.empty((M, N))
+    k_eff = np.empty((M, N))
+    for k in range(M):
+        for i in range(N):
+            k_eff[k, i] = d.rate[k, i] * arrhenius_factor(d.E_k[k], T[i], T_ref)
+            D = d.D_ref[k, i] * arrhenius_factor(d.E_D[k], T[i], T_ref)
+            rad = d.radius[k, i]
+            tau = D * h / rad**2
+            gain = -1.0 / (F * rad)
+            a0, a1 = 0.0, 0.0
+            for q in range(nr):
+                x = d.lam[q] * tau
+                e = math.exp(x)
+                p1 = 1.0 + 0.5 * x if abs(x) < 1e-8 else math.expm1(x) / x
+                g = (h * p1 * d.b[q]) * gain
+                E[k, i, q] = e
+                G[k, i, q] = g
+                a0 += e * z[k, i, q] * d.w_surf[q]
+                a1 += g * d.w_surf[q]
+            s0[k, i] = a0
+            s1[k, i] = a1
+    n = c.shape[1]
+    kfac = np.ones(N)
+    c_free = np.empty((N, n))
+    c_unit = np.empty((N, n))
+    if n == 0:
+        return E, G, s0, s1, k_eff, kfac, c_free, c_unit
+    tp1 = d.scalars[2]
+    nn, ns = d.n_x[0], d.n_x[1]
+    kk = np.empty(n)
+    g = np.empty(n)
+    cp = np.empty(n)
+    for i in range(N):
+        kfac[i] = arrhenius_factor(d.scalars[3], T[i], d.scalars[4])
+        fD = arrhenius_factor(d.scalars[5], T[i], d.scalars[6])
+        for m in range(n):
+            kk[m] = d.tortuosity[i, m] * (value_slope(d.De_code, d.De_p, c[i, m])[0] * fD)
+        for m in range(n - 1):
+            g[m] = 0.5 * (kk[m + 1] + kk[m]) / d.d_centres[i, m]
+        src_n = tp1 / (F * d.area[i] * d.L[0, i])
+        src_p = -tp1 / (F * d.area[i] * d.L[2, i])
+        # Thomas algorithm, two right-hand sides (no pivoting: the matrix is diagonally dominant)
+        prev_c = 0.0
+        for m in range(n):
+            main = d.capacity[i, m] / h
+            if m < n - 1:
+                main += g[m]
+            if m > 0:
+                main += g[m - 1]
+            r0 = d.capacity[i, m] / h * c[i, m]
+            src = src_n if m < nn else (0.0 if m < nn + ns else src_p)
+            r1 = src * d.dx[i, m]
+            if m > 0:
+                lo = -g[m - 1]
+                main -= lo * prev_c
+                r0 -= lo * c_free[i, m - 1]
+                r1 -= lo * c_unit[i, m - 1]
+            up = -g[m] if m < n - 1 else 0.0
+            prev_c = up / main
+            cp[m] = prev_c
+            c_free[i, m] = r0 / main
+            c_unit[i, m] = r1 / main
+        for m in range(n - 2, -1, -1):
+            c_free[i, m] -= cp[m] * c_free[i, m + 1]
+            c_unit[i, m] -= cp[m] * c_unit[i, m + 1]
+    return E, G, s0, s1, k_eff, kfac, c_free, c_unit
+
+
+# -- evaluate ---------------------------------------------------------------------------------
+
+
+@_inline
+def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has_guess, j, eta, cs, w1, w2, slope):
+    """Share ``i_vol`` between the materials k0..k1-1 of an electrode of cell i (the current
+    split; writes j, eta, cs; w1, w2 are scratch of length M); returns ``(dphi, d dphi /
+    dI)``, NaN without a solution."""
+    dT = T - d.scalars[0]
+    if has_guess:
+        for k in range(k0, k1):
+            j[k, i] = guess[k, i]
+    else:  # in proportion to a_k i0_k at the present surface state
+        total = 0.0
+        for k in range(k0, k1):
+            cm = d.c_max[k, i]
+            w = _i0(k_eff[k, i], d.alpha_a[k], d.alpha_c[k], cm, ce, min(max(s0[k, i], 1e-9 * cm), (1 - 1e-9) * cm))
+            w1[k] = 1e-30 if w != w else w
+            total += d.a[k, i] * w1[k]
+        for k in range(k0, k1):
+            j[k, i] = i_vol * w1[k] / total
+    for k in range(k0, k1):
+        cs[k, i] = s0[k, i] + s1[k, i] * j[k, i]
+    k = k0
+    i0 = _i0(k_eff[k, i], d.alpha_a[k], d.alpha_c[k], d.c_max[k, i], ce, cs[k, i])
+    dphi = (_ocp(d, k, cs[k, i] / d.c_max[k, i], dT)[0] + _inverse_bv(j[k, i], i0, f, d.alpha_a[k], d.alpha_c[k])
+            + d.film[k, i] * j[k, i])
+    for _ in range(_SPLIT_MAX_ITER):
+        num = i_vol
+        for k in range(k0, k1):
+            num -= d.a[k, i] * j[k, i]
+        den = 0.0
+        for k in range(k0, k1):
+            cm, aa, ac, rf = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i]
+            i0 = _i0(k_eff[k, i], aa, ac, cm, ce, cs[k, i])
+            U, dU = _ocp(d, k, cs[k, i] / cm, dT)
+            e = dphi - U - rf * j[k, i]
+            ea = math.exp(_clip(aa * f * e))
+            ec = math.exp(_clip(-ac * f * e))
+            kk = i0 * f * (aa * ea + ac * ec)  # dj/deta
+            rk = j[k, i] - i0 * (ea - ec)
+            # dr_k/dj_k, with the exchange current's dependence on the surface concentration
+            jkk = 1.0 + kk * (dU / cm * s1[k, i] + rf) - i0 * _dlni0(aa, ac, cm, cs[k, i]) * s1[k, i] * (ea - ec)
+            w1[k] = -rk / jkk  # dj_k at fixed dphi
+            w2[k] = kk / jkk  # dj_k / d dphi
+            num -= d.a[k, i] * w1[k]
+            den += d.a[k, i] * w2[k]
+        step = num / den
+        if step == step:
+            step = min(max(step, -0.2), 0.2)
+        dphi += step
+        for k in range(k0, k1):
+            j[k, i] += w1[k] + w2[k] * step
+            cs[k, i] = s0[k, i] + s1[k, i] * j[k, i]
+        if not abs(step) >= _SPLIT_TOL:
+            break
+    total, scale = 0.0, abs(i_vol)
+    for k in range(k0, k1):
+        U = _ocp(d, k, cs[k, i] / d.c_max[k, i], dT)[0]
+        eta[k, i] = dphi - U - d.film[k, i] * j[k, i]
+        total += d.a[k, i] * j[k, i]
+        scale += abs(d.a[k, i] * j[k, i])
+    if not math.isfinite(dphi) or abs(total - i_vol) > 1e-8 * scale:
+        return math.nan, math.nan
+    if not slope:
+        return dphi, 0.0
+    # implicit derivative: dj_k = (P_k B_k dce + K_k d dphi) / D_k with sum a_k dj_k = d i_vol
+    num, den = di_vol, 0.0
+    for k in range(k0, k1):
+        cm, aa, ac, rf = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i]
+        i0 = _i0(k_eff[k, i], aa, ac, cm, ce, cs[k, i])
+        dU = _ocp(d, k, cs[k, i] / cm, dT)[1] / cm
+        ea = math.exp(_clip(aa * f * eta[k, i]))
+        ec = math.exp(_clip(-ac * f * eta[k, i]))
+        B = ea - ec
+        K = i0 * f * (aa * ea + ac * ec)
+        Dk = 1.0 + K * (dU * s1[k, i] + rf) - i0 * _dlni0(aa, ac, cm, cs[k, i]) * s1[k, i] * B
+        w1[k] = (i0 * aa / ce * dce * B) / Dk if dce != 0.0 else 0.0
+        w2[k] = K / Dk
+        num -= d.a[k, i] * w1[k]
+        den += d.a[k, i] * w2[k]
+    ddphi = num / den
+    return dphi, ddphi
+
+
+@_jit
+def evaluate(d, prep, T, I, guess, has_guess, slope):
+    """End-of-step terminal voltage ``V`` of every cell for currents ``I`` held over the
+    step at temperatures ``T``, and ``dV/dI`` if ``slope``; returns ``(V, dV, j, eta, cs,
+    dphi, terms)`` with ``terms`` (3, N) = (eta_c, dphi_e, dphi_s). NaN where no solution
+    exists (a particle or the salt runs out)."""
+    E, G, s0, s1, k_eff, kfac, c_free, c_unit = prep
+    M, N = s0.shape
+    n = c_free.shape[1]
+    chi = d.scalars[1]
+    nn, ns = d.n_x[0], d.n_x[1]
+    npos = n - nn - ns
+    V = np.empty(N)
+    dV = np.zeros(N)
+    j = np.empty((M, N))
+    eta = np.empty((M, N))
+    cs = np.empty((M, N))
+    dphi = np.empty((2, N))
+    terms = np.zeros((3, N))
+    w1 = np.empty(M)
+    w2 = np.empty(M)
+    for i in range(N):
+        Ii = I[i]
+        Ti = T[i]
+        f = F / (R * Ti)
+        area = d.area[i]
+        ce_el = (d.c_e0[i], d.c_e0[i])  # electrode-mean salt (negative, positive)
+        dce_el = (0.0, 0.0)
+        dterms = 0.0
+        bad = False
+        if n > 0:
+            # salt at the end of the step, its region means and the potential corrections
+            sn = sp = 0.0
+            dsn = dsp = 0.0
+            av = dav = 0.0
+            for m in range(n):
+                c = c_free[i, m] + c_unit[i, m] * Ii
+                if not c > 0.0:
+                    bad = True
+                av += c * d.dx[i, m]
+                dav += c_unit[i, m] * d.dx[i, m]
+                if m < nn:
+                    sn += c
+                    dsn += c_unit[i, m]
+                elif m >= nn + ns:
+                    sp += c
+                    dsp += c_unit[i, m]
+            if bad:
+                V[i] = math.nan
+                dV[i] = math.nan
+                continue
+            av /= d.total[i]
+            dav /= d.total[i]
+            ce_el = (sn / nn, sp / npos)
+            dce_el = (dsn / nn, dsp / npos)
+            ln = lp = 0.0
+            dln = dlp = 0.0
+            for m in range(nn):
+                c = c_free[i, m] + c_unit[i, m] * Ii
+                ln += math.log(c / av)
+                dln += c_unit[i, m] / c
+            for m in range(nn + ns, n):
+                c = c_free[i, m] + c_unit[i, m] * Ii
+                lp += math.log(c / av)
+                dlp += c_unit[i, m] / c
+            rtf = chi * R * Ti / F
+            eta_c = rtf * (lp / npos - ln / nn)
+            kappa, dkappa = value_slope(d.kappa_code, d.kappa_p, av)
+            kappa *= kfac[i]
+            dkappa *= kfac[i]
+            cur = Ii / area
+            Q = (d.L[0, i] / (3 * kappa * d.eff[0, i]) + d.L[1, i] / (kappa * d.eff[1, i])
+                 + d.L[2, i] / (3 * kappa * d.eff[2, i]))
+            dphi_e = -cur * Q
+            dphi_s = -cur * (d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i]))
+            terms[0, i], terms[1, i], terms[2, i] = eta_c, dphi_e, dphi_s
+            if slope:
+                dterms = (rtf * (dlp / npos - dln / nn) - Q / area + cur * Q / kappa * dkappa * dav
+                          - (d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i])) / area)
+        ddphi = (0.0, 0.0)
+        for e in range(2):
+            k0, k1 = d.mat_start[e], d.mat_start[e + 1]
+            L = d.L[2 * e, i]
+            sgn = 1.0 if e == 0 else -1.0
+            i_vol = sgn * Ii / (area * L)
+            di_vol = sgn / (area * L)
+            if k1 - k0 > 1:
+                dp, ddp = _split(d, i, k0, k1, i_vol, di_vol, ce_el[e], dce_el[e], Ti, f, s0, s1, k_eff,
+                                 guess, has_guess[e], j, eta, cs, w1, w2, slope)
+            else:
+                k = k0
+                cm, aa, ac, rf, a = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i], d.a[k, i]
+                jk = i_vol / a
+                djk = di_vol / a
+                c_s = s0[k, i] + s1[k, i] * jk
+                dcs = s1[k, i] * djk
+                dln_cs = _dlni0(aa, ac, cm, c_s) * dcs
+                ek = dek = 0.0
+                if n == 0:
+                    i0 = _i0(k_eff[k, i], aa, ac, cm, ce_el[e], c_s)
+                    ek = _inverse_bv(jk, i0, f, aa, ac)
+                    if slope:
+                        dek = _deta(jk, djk, i0, i0 * dln_cs, ek, f, aa, ac)
+                else:  # the overpotential of the uniform reaction at the local salt, averaged
+                    m0 = 0 if e == 0 else nn + ns
+                    m1 = nn if e == 0 else n
+                    surf = _i0_surface(k_eff[k, i], aa, ac, cm, c_s)
+                    for m in range(m0, m1):
+                        c = c_free[i, m] + c_unit[i, m] * Ii
+                        i0 = surf * _i0_salt(aa, c)
+                        em = _inverse_bv(jk, i0, f, aa, ac)
+                        ek += em
+                        if slope:
+                            dek += _deta(jk, djk, i0, i0 * (aa * c_unit[i, m] / c + dln_cs), em, f, aa, ac)
+                    ek /= m1 - m0
+                    dek /= m1 - m0
+                U, dU = _ocp(d, k, c_s / cm, Ti - d.scalars[0])
+                dp = U + ek + rf * jk
+                ddp = dU / cm * dcs + dek + rf * djk
+                j[k, i], eta[k, i], cs[k, i] = jk, ek, c_s
+            dphi[e, i] = dp
+            if e == 0:
+                ddphi = (ddp, 0.0)
+            else:
+                ddphi = (ddphi[0], ddp)
+        V[i] = (dphi[1, i] - dphi[0, i] + terms[0, i] + terms[1, i] + terms[2, i] - Ii * d.contact[i])
+        if slope:
+            dV[i] = ddphi[1] - ddphi[0] + dterms - d.contact[i]
+    return V, dV, j, eta, cs, dphi, terms
+
+
+# -- commit and outputs -----------------------------------------------------------------------
+
+
+@_jit
+def commit(prep, I, j, z, c):
+    """Advance the particle modes ``z`` and the salt ``c`` in place over the step."""
+    E, G = prep[0], prep[1]
+    c_free, c_unit = prep[6], prep[7]
+    M, N, nr = z.shape
+    for k in range(M):
+        for i in range(N):
+            for q in range(nr):
+                z[k, i, q] = E[k, i, q] * z[k, i, q] + G[k, i, q] * j[k, i]
+    for i in range(N):
+        for m in range(c.shape[1]):
+            c[i, m] = c_free[i, m] + c_unit[i, m] * I[i]
+
+
+@_jit
+def outputs(d, T, I, j, eta, cs, dphi, terms, z, c):
+    """Outputs after a step: ``(ocv, heat_reaction, heat_ohmic, heat_reversible, soc,
+    anode_potential, sto_surface, sto_mean)`` (the last two (M, N))."""
+    M, N, nr = z.shape
+    n = c.shape[1]
+    nn = d.n_x[0]
+    T_ref, chi = d.scalars[0], d.scalars[1]
+    ocv = np.empty(N)
+    q_rxn = np.zeros(N)
+    q_ohm = np.empty(N)
+    q_rev = np.zeros(N)
+    soc = np.empty(N)
+    anode = np.empty(N)
+    sto_s = np.empty((M, N))
+    sto_m = np.empty((M, N))
+    for i in range(N):
+        Ti = T[i]
+        u = (0.0, 0.0)
+        for e in range(2):
+            vol = d.area[i] * d.L[2 * e, i]
+            um, w = 0.0, 0.0
+            for k in range(d.mat_start[e], d.mat_start[e + 1]):
+                cm = d.c_max[k, i]
+                a = d.a[k, i]
+                q_rxn[i] += vol * a * j[k, i] * (eta[k, i] + d.film[k, i] * j[k, i])
+                q_rev[i] += vol * a * j[k, i] * Ti * value_slope(d.dUdT_code[k], d.dUdT_p[k], cs[k, i] / cm)[0]
+                mean = 0.0
+                for q in range(nr):
+                    mean += z[k, i, q] * d.w_mean[q]
+                sto_m[k, i] = mean / cm
+                sto_s[k, i] = cs[k, i] / cm
+                um += d.cap[k, i] * _ocp(d, k, sto_m[k, i], Ti - T_ref)[0]
+                w += d.cap[k, i]
+            u = (um / w, 0.0) if e == 0 else (u[0], um / w)
+        ocv[i] = u[1] - u[0]
+        q_ohm[i] = -I[i] * (terms[0, i] + terms[1, i] + terms[2, i]) + I[i] * I[i] * d.contact[i]
+        num = den = 0.0
+        for k in range(d.mat_start[0], d.mat_start[1]):
+            q = d.cap[k, i] * d.L[0, i] * d.area[i] * F
+            num += q * (sto_m[k, i] - d.sto0[k, i])
+            den += q * (d.sto100[k, i] - d.sto0[k, i])
+        soc[i] = num / den
+        # dphi of the negative at the separator: the averaged value corrected by the composite
+        # potential profiles (solid: -i L/(6 sigma), electrolyte: -i L/(3 kappa) and the
+        # concentration term)
+        a_pot = dphi[0, i]
+        if n > 0:
+            cur = I[i] / d.area[i]
+            av = 0.0
+            for m in range(n):
+                av += c[i, m] * d.dx[i, m]
+            av /= d.total[i]
+            kappa_n = (value_slope(d.kappa_code, d.kappa_p, av)[0]
+                       * arrhenius_factor(d.scalars[3], Ti, d.scalars[4])) * d.eff[0, i]
+            ln = 0.0
+            for m in range(nn):
+                ln += math.log(c[i, m])
+            conc = chi * R * Ti / F * (math.log(c[i, nn - 1]) - ln / nn)
+            a_pot = a_pot - cur * d.L[0, i] / (6 * d.sigma[0, i]) - (conc - cur * d.L[0, i] / (3 * kappa_n))
+        anode[i] = a_pot
+    return ocv, q_rxn, q_ohm, q_rev, soc, anode, sto_s, sto_m
