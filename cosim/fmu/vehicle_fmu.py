@@ -43,8 +43,9 @@ __all__ = ["SOURCE_DIR", "MODEL_IDENTIFIER", "FmuVariable", "build_vehicle_fmus"
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "fmus" / "vehicle"
 #: modelIdentifier of both FMUs (the shared library's name)
 MODEL_IDENTIFIER = "cosim_vehicle"
-#: the C files of each FMU, besides the generated vehicle_config.h
-_CORE = ("vehicle_model.h", "vehicle_model.c")
+#: the C files of each FMU, besides the generated vehicle_config.h: the model, what both
+#: wrappers share, and the wrapper of each FMI version
+_CORE = ("vehicle_model.h", "vehicle_model.c", "fmu_common.h", "fmu_common.c")
 _WRAPPER = {2: "fmi2_vehicle.c", 3: "fmi3_vehicle.c"}
 _TOKEN = "@INSTANTIATION_TOKEN@"
 _NAMESPACE = uuid.UUID("6f1c2d7e-3b1a-5c55-9a53-7c0f5b0e11aa")  # fixed: tokens of cosim's vehicle FMUs
@@ -98,6 +99,11 @@ class FmuVariable:
     type: str = "Real"  # Real or Boolean
     size: int | None = None  # array length (FMI 3 array, FMI 2 numbered scalars)
     elements: tuple[str, ...] = ()  # FMI 2: description of each numbered scalar
+
+
+def _c_sources(fmi_version: int) -> list[str]:
+    """The C files compiled into the FMU of this FMI version (listed in FMI 2's SourceFiles)."""
+    return [name for name in _CORE if name.endswith(".c")] + [_WRAPPER[fmi_version]]
 
 
 def _bev(vehicle: str | os.PathLike) -> tuple[VehicleSpec, Vehicle]:
@@ -221,7 +227,7 @@ def render_model_description(spec: VehicleSpec, veh: Vehicle, cycle: Cycle, fmi_
         head.append(f'  <CoSimulation modelIdentifier="{MODEL_IDENTIFIER}" canHandleVariableCommunicationStepSize="true" '
                     'canGetAndSetFMUstate="true" canSerializeFMUstate="true">')
         head.append("    <SourceFiles>")
-        for f in ("vehicle_model.c", _WRAPPER[2]):
+        for f in _c_sources(2):
             head.append(f'      <File name="{f}"/>')
         head.append("    </SourceFiles>")
         head.append("  </CoSimulation>")
@@ -404,7 +410,7 @@ def build_vehicle_fmus(out_dir: str | os.PathLike = "fmus/build", vehicle: str |
             token = "{" + str(uuid.uuid5(_NAMESPACE, digest)) + "}"
             (stage / "vehicle_config.h").write_text(header.replace(_TOKEN, token))
             out = out_dir / f"vehicle_fmi{version}.fmu"
-            build_fmu(stage, out, sources=["vehicle_model.c", _WRAPPER[version]],
+            build_fmu(stage, out, sources=_c_sources(version),
                       resources={"cycle.csv": csv_path}, model_description=xml.replace(_TOKEN, token),
                       cflags=("-ffp-contract=off", "-fvisibility=hidden", "-Wextra", "-Wno-unused-parameter"))
             built[out.name] = out

@@ -4,61 +4,36 @@
  * start values of the parameters (vc_defaults), the same numbers as modelDescription.xml.
  * The drive cycle is the resource cycle.csv. Arrays of the model (motor efficiency curve,
  * energy per distance of the cycle phases) are numbered scalars here: value reference
- * base + 1 ... base + n (see vehicle_model.h). */
-#include <stdarg.h>
+ * base + 1 ... base + n (see vehicle_model.h). What FMI 3.0 does alike is in fmu_common.c;
+ * this file keeps FMI 2.0's own: the callbacks (memory, a printf-style logger), the
+ * resource URI, the API's signatures and the status queries. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fmi2Functions.h"
+#include "fmu_common.h"
 #include "vehicle_model.h"
 #include "vehicle_config.h"
 
 #define PATH_LEN 4096
 
-typedef enum { PHASE_INSTANTIATED, PHASE_INIT, PHASE_STEP, PHASE_TERMINATED, PHASE_ERROR } Phase;
-
-enum { CAT_ERROR, CAT_WARNING, CAT_EVENTS, N_CATEGORIES };
-static const char *const CATEGORY[N_CATEGORIES] = {"logStatusError", "logStatusWarning", "logEvents"};
-
-/* everything an FMU state holds (plain data) */
-typedef struct {
-    VmModel model;
-    double start_time;
-    double time;
-    int phase;
-} Snapshot;
+FC_STATUSES_MATCH(fmi2); /* the statuses fmu_common returns are fmi2Status values */
 
 typedef struct {
+    FcCore core; /* first: an fmi2Component is an FcCore */
     fmi2CallbackFunctions cb;
     char *name;
-    int log_on[N_CATEGORIES];
-    VmCycle cycle;
-    Snapshot s;
 } Instance;
 
-static const char STATE_MAGIC[8] = {'c', 'o', 's', 'i', 'm', 'V', '2', 0};
+/* -- logging -------------------------------------------------------------------------------- */
 
-/* -- memory and logging ------------------------------------------------------------------ */
-
-static void *alloc_mem(const fmi2CallbackFunctions *cb, size_t n)
-{
-    if (cb != NULL && cb->allocateMemory != NULL) return cb->allocateMemory(1, n);
-    return calloc(1, n);
-}
-
-static void free_mem(const fmi2CallbackFunctions *cb, void *p)
-{
-    if (p == NULL) return;
-    if (cb != NULL && cb->freeMemory != NULL) cb->freeMemory(p);
-    else free(p);
-}
-
-static void log_raw(const fmi2CallbackFunctions *cb, const char *name, fmi2Status status, int cat, const char *msg)
+static void log_raw(const fmi2CallbackFunctions *cb, const char *name, fmi2Status status, const char *category,
+                    const char *msg)
 {
     /* the logger takes a printf format: pass the message itself with every '%' doubled, so
      * that loggers that print the format unformatted show it as well */
-    char fmt[2 * (VM_MSG_LEN + 256) + 1];
+    char fmt[2 * FC_MSG_LEN + 1];
     size_t k = 0;
     if (cb == NULL || cb->logger == NULL) return;
     for (; *msg != '\0' && k + 2 < sizeof fmt; ++msg) {
@@ -66,22 +41,20 @@ static void log_raw(const fmi2CallbackFunctions *cb, const char *name, fmi2Statu
         fmt[k++] = *msg;
     }
     fmt[k] = '\0';
-    cb->logger(cb->componentEnvironment, name ? name : "vehicle", status, CATEGORY[cat], fmt);
+    cb->logger(cb->componentEnvironment, name ? name : "vehicle", status, category, fmt);
 }
 
-static void logf_(Instance *inst, fmi2Status status, int cat, const char *fmt, ...)
+static void sink(const FcCore *core, int status, const char *category, const char *msg)
 {
-    char msg[VM_MSG_LEN + 256];
-    va_list ap;
-    if (inst == NULL) return;
-    if (cat == CAT_EVENTS && !inst->log_on[CAT_EVENTS]) return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    log_raw(&inst->cb, inst->name, status, cat, msg);
+    const Instance *inst = (const Instance *)core;
+    log_raw(&inst->cb, inst->name, (fmi2Status)status, category, msg);
 }
 
-#define LOG_ERROR(inst, ...) logf_((inst), fmi2Error, CAT_ERROR, __VA_ARGS__)
+/* an error before there is an instance */
+static void instantiation_error(const fmi2CallbackFunctions *cb, const char *name, const char *msg)
+{
+    log_raw(cb, name, fmi2Error, FC_CATEGORY[FC_CAT_ERROR], msg);
+}
 
 /* -- helpers ------------------------------------------------------------------------------ */
 
@@ -125,34 +98,6 @@ static int resource_file(const char *uri, const char *file, char *out, size_t n)
     return 0;
 }
 
-static int init_model(Instance *inst)
-{
-    char err[VM_MSG_LEN];
-    if (vm_init(&inst->s.model, &inst->cycle, inst->s.start_time, err, sizeof err) != 0) {
-        LOG_ERROR(inst, "%s", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int settable(Instance *inst, const VmVariable *var, const char *fn)
-{
-    int phase = inst->s.phase;
-    if (var->kind == VM_KIND_PARAMETER && phase != PHASE_INSTANTIATED && phase != PHASE_INIT) {
-        LOG_ERROR(inst, "%s: the parameter %s can only be set before initialization ends", fn, var->name);
-        return 0;
-    }
-    if (var->kind == VM_KIND_INPUT && (phase == PHASE_TERMINATED || phase == PHASE_ERROR)) {
-        LOG_ERROR(inst, "%s: the input %s cannot be set after termination or an error", fn, var->name);
-        return 0;
-    }
-    if (var->kind == VM_KIND_OUTPUT || var->kind == VM_KIND_TIME) {
-        LOG_ERROR(inst, "%s: %s is not an input or a parameter", fn, var->name);
-        return 0;
-    }
-    return 1;
-}
-
 /* -- common functions ----------------------------------------------------------------------- */
 
 const char *fmi2GetTypesPlatform(void) { return fmi2TypesPlatform; }
@@ -161,362 +106,183 @@ const char *fmi2GetVersion(void) { return fmi2Version; }
 
 fmi2Status fmi2SetDebugLogging(fmi2Component c, fmi2Boolean loggingOn, size_t nCategories, const fmi2String categories[])
 {
-    Instance *inst = (Instance *)c;
-    size_t i;
-    int k;
-    if (inst == NULL) return fmi2Error;
-    if (nCategories == 0) {
-        for (k = 0; k < N_CATEGORIES; ++k) inst->log_on[k] = loggingOn ? 1 : 0;
-        return fmi2OK;
-    }
-    for (i = 0; i < nCategories; ++i) {
-        int found = 0;
-        for (k = 0; k < N_CATEGORIES; ++k) {
-            if (categories[i] != NULL && strcmp(categories[i], CATEGORY[k]) == 0) {
-                inst->log_on[k] = loggingOn ? 1 : 0;
-                found = 1;
-            }
-        }
-        if (!found) {
-            LOG_ERROR(inst, "fmi2SetDebugLogging: unknown log category '%s'", categories[i] ? categories[i] : "(null)");
-            return fmi2Error;
-        }
-    }
-    return fmi2OK;
+    return (fmi2Status)fc_set_debug_logging(FC_CORE(c), "fmi2SetDebugLogging", loggingOn, nCategories, categories);
 }
 
 fmi2Component fmi2Instantiate(fmi2String instanceName, fmi2Type fmuType, fmi2String fmuGUID,
                               fmi2String fmuResourceLocation, const fmi2CallbackFunctions *functions,
                               fmi2Boolean visible, fmi2Boolean loggingOn)
 {
+    void *(*mem_alloc)(size_t, size_t) = calloc;
+    void (*mem_free)(void *) = free;
     Instance *inst;
-    char path[PATH_LEN], err[VM_MSG_LEN];
-    int k;
+    char path[PATH_LEN];
     (void)visible;
+    if (functions != NULL && functions->allocateMemory != NULL) mem_alloc = functions->allocateMemory;
+    if (functions != NULL && functions->freeMemory != NULL) mem_free = functions->freeMemory;
     if (fmuType != fmi2CoSimulation) {
-        log_raw(functions, instanceName, fmi2Error, CAT_ERROR, "fmi2Instantiate: this FMU supports co-simulation only");
+        instantiation_error(functions, instanceName, "fmi2Instantiate: this FMU supports co-simulation only");
         return NULL;
     }
     if (fmuGUID == NULL || strcmp(fmuGUID, VC_INSTANTIATION_TOKEN) != 0) {
-        log_raw(functions, instanceName, fmi2Error, CAT_ERROR,
-                "fmi2Instantiate: the GUID does not match this FMU's modelDescription.xml (" VC_INSTANTIATION_TOKEN ")");
+        instantiation_error(functions, instanceName, "fmi2Instantiate: the GUID does not match this FMU's "
+                                                     "modelDescription.xml (" VC_INSTANTIATION_TOKEN ")");
         return NULL;
     }
     if (resource_file(fmuResourceLocation, "cycle.csv", path, sizeof path) != 0) {
         char msg[PATH_LEN + 128];
         snprintf(msg, sizeof msg, "fmi2Instantiate: cannot use the resource location '%s' (a file:// URI is needed)",
                  fmuResourceLocation ? fmuResourceLocation : "(null)");
-        log_raw(functions, instanceName, fmi2Error, CAT_ERROR, msg);
+        instantiation_error(functions, instanceName, msg);
         return NULL;
     }
-    inst = (Instance *)alloc_mem(functions, sizeof *inst);
+    inst = (Instance *)mem_alloc(1, sizeof *inst);
     if (inst == NULL) {
-        log_raw(functions, instanceName, fmi2Error, CAT_ERROR, "fmi2Instantiate: out of memory");
+        instantiation_error(functions, instanceName, "fmi2Instantiate: out of memory");
         return NULL;
     }
     memset(inst, 0, sizeof *inst);
     if (functions != NULL) inst->cb = *functions;
     if (instanceName == NULL) instanceName = "vehicle";
-    inst->name = (char *)alloc_mem(functions, strlen(instanceName) + 1);
+    inst->name = (char *)mem_alloc(1, strlen(instanceName) + 1);
     if (inst->name == NULL) {
-        free_mem(functions, inst);
+        mem_free(inst);
         return NULL;
     }
     strcpy(inst->name, instanceName);
-    for (k = 0; k < N_CATEGORIES; ++k) inst->log_on[k] = loggingOn ? 1 : 0;
-    if (vm_cycle_load(&inst->cycle, path, err, sizeof err) != 0) {
-        LOG_ERROR(inst, "fmi2Instantiate: %s", err);
-        free_mem(functions, inst->name);
-        free_mem(functions, inst);
+    inst->core.fmi_version = 2;
+    inst->core.sink = sink;
+    inst->core.mem_alloc = mem_alloc;
+    inst->core.mem_free = mem_free;
+    inst->core.defaults = vc_defaults;
+    if (fc_instantiate(&inst->core, "fmi2Instantiate", path, loggingOn, VC_MODEL_NAME) != 0) {
+        mem_free(inst->name);
+        fc_free_instance(&inst->core);
         return NULL;
     }
-    vc_defaults(&inst->s.model);
-    inst->s.phase = PHASE_INSTANTIATED;
-    logf_(inst, fmi2OK, CAT_EVENTS, "instantiated: %s, drive cycle %s (%lu samples)", VC_MODEL_NAME, path,
-          (unsigned long)inst->cycle.n);
     return inst;
 }
 
 void fmi2FreeInstance(fmi2Component c)
 {
     Instance *inst = (Instance *)c;
-    fmi2CallbackFunctions cb;
     if (inst == NULL) return;
-    cb = inst->cb;
-    vm_cycle_free(&inst->cycle);
-    free_mem(&cb, inst->name);
-    free_mem(&cb, inst);
+    inst->core.mem_free(inst->name);
+    fc_free_instance(&inst->core);
 }
 
 fmi2Status fmi2SetupExperiment(fmi2Component c, fmi2Boolean toleranceDefined, fmi2Real tolerance,
                                fmi2Real startTime, fmi2Boolean stopTimeDefined, fmi2Real stopTime)
 {
-    Instance *inst = (Instance *)c;
+    FcCore *core = FC_CORE(c);
     (void)toleranceDefined; (void)tolerance; (void)stopTimeDefined; (void)stopTime;
-    if (inst == NULL) return fmi2Error;
-    if (inst->s.phase != PHASE_INSTANTIATED) {
-        LOG_ERROR(inst, "fmi2SetupExperiment: only allowed after instantiation");
+    if (!fc_in_phase(core, FC_PHASE_INSTANTIATED, "fmi2SetupExperiment", "only allowed after instantiation"))
         return fmi2Error;
-    }
-    inst->s.start_time = startTime;
-    inst->s.time = startTime;
+    core->s.start_time = startTime;
+    core->s.time = startTime;
     return fmi2OK;
 }
 
 fmi2Status fmi2EnterInitializationMode(fmi2Component c)
 {
-    Instance *inst = (Instance *)c;
-    if (inst == NULL) return fmi2Error;
-    if (inst->s.phase != PHASE_INSTANTIATED) {
-        LOG_ERROR(inst, "fmi2EnterInitializationMode: only allowed after instantiation");
-        return fmi2Error;
-    }
-    inst->s.phase = PHASE_INIT;
-    inst->s.time = inst->s.start_time;
-    return fmi2OK;
+    /* the start time is the one of fmi2SetupExperiment */
+    FcCore *core = FC_CORE(c);
+    if (core == NULL) return fmi2Error;
+    return (fmi2Status)fc_enter_initialization(core, "fmi2EnterInitializationMode", core->s.start_time);
 }
 
 fmi2Status fmi2ExitInitializationMode(fmi2Component c)
 {
-    Instance *inst = (Instance *)c;
-    if (inst == NULL) return fmi2Error;
-    if (inst->s.phase != PHASE_INIT) {
-        LOG_ERROR(inst, "fmi2ExitInitializationMode: not in initialization mode");
-        return fmi2Error;
-    }
-    if (init_model(inst) != 0) {
-        inst->s.phase = PHASE_ERROR;
-        return fmi2Error;
-    }
-    inst->s.phase = PHASE_STEP;
-    inst->s.time = inst->s.start_time;
-    logf_(inst, fmi2OK, CAT_EVENTS, "initialized at t = %g s (%s mode)", inst->s.start_time,
-          inst->s.model.p.forward ? "forward" : "backward");
-    return fmi2OK;
+    return (fmi2Status)fc_exit_initialization(FC_CORE(c), "fmi2ExitInitializationMode");
 }
 
-fmi2Status fmi2Terminate(fmi2Component c)
-{
-    Instance *inst = (Instance *)c;
-    if (inst == NULL) return fmi2Error;
-    if (inst->s.phase != PHASE_STEP) {
-        LOG_ERROR(inst, "fmi2Terminate: only allowed after initialization");
-        return fmi2Error;
-    }
-    inst->s.phase = PHASE_TERMINATED;
-    return fmi2OK;
-}
+fmi2Status fmi2Terminate(fmi2Component c) { return (fmi2Status)fc_terminate(FC_CORE(c), "fmi2Terminate"); }
 
-fmi2Status fmi2Reset(fmi2Component c)
-{
-    Instance *inst = (Instance *)c;
-    if (inst == NULL) return fmi2Error;
-    memset(&inst->s, 0, sizeof inst->s);
-    vc_defaults(&inst->s.model);
-    inst->s.phase = PHASE_INSTANTIATED;
-    return fmi2OK;
-}
+fmi2Status fmi2Reset(fmi2Component c) { return (fmi2Status)fc_reset(FC_CORE(c)); }
 
 /* -- values ------------------------------------------------------------------------------- */
 
 fmi2Status fmi2GetReal(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, fmi2Real value[])
 {
-    Instance *inst = (Instance *)c;
-    size_t i;
-    if (inst == NULL) return fmi2Error;
     if (nvr > 0 && (vr == NULL || value == NULL)) return fmi2Error;
-    for (i = 0; i < nvr; ++i) {
-        VmVariable var;
-        if (vm_variable(&inst->s.model, vr[i], 1, &var) != 0) {
-            LOG_ERROR(inst, "fmi2GetReal: unknown value reference %u", vr[i]);
-            return fmi2Error;
-        }
-        if (var.kind == VM_KIND_TIME) {
-            value[i] = inst->s.time;
-            continue;
-        }
-        if (var.kind == VM_KIND_OUTPUT && inst->s.phase == PHASE_INIT && init_model(inst) != 0) return fmi2Error;
-        value[i] = *var.value;
-    }
-    return fmi2OK;
-}
-
-fmi2Status fmi2GetInteger(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, fmi2Integer value[])
-{
-    Instance *inst = (Instance *)c;
-    (void)value;
-    if (inst == NULL) return fmi2Error;
-    if (nvr == 0) return fmi2OK;
-    LOG_ERROR(inst, "fmi2GetInteger: unknown value reference %u (this FMU has no Integer variables)", vr[0]);
-    return fmi2Error;
-}
-
-fmi2Status fmi2GetBoolean(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, fmi2Boolean value[])
-{
-    Instance *inst = (Instance *)c;
-    size_t i;
-    if (inst == NULL) return fmi2Error;
-    for (i = 0; i < nvr; ++i) {
-        if (vr[i] != VM_ID_FORWARD) {
-            LOG_ERROR(inst, "fmi2GetBoolean: unknown value reference %u", vr[i]);
-            return fmi2Error;
-        }
-        value[i] = inst->s.model.p.forward ? fmi2True : fmi2False;
-    }
-    return fmi2OK;
-}
-
-fmi2Status fmi2GetString(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, fmi2String value[])
-{
-    Instance *inst = (Instance *)c;
-    (void)value;
-    if (inst == NULL) return fmi2Error;
-    if (nvr == 0) return fmi2OK;
-    LOG_ERROR(inst, "fmi2GetString: unknown value reference %u (this FMU has no String variables)", vr[0]);
-    return fmi2Error;
+    return (fmi2Status)fc_get_float64(FC_CORE(c), "fmi2GetReal", vr, nvr, value, nvr, 1);
 }
 
 fmi2Status fmi2SetReal(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, const fmi2Real value[])
 {
-    Instance *inst = (Instance *)c;
-    size_t i;
-    if (inst == NULL) return fmi2Error;
     if (nvr > 0 && (vr == NULL || value == NULL)) return fmi2Error;
-    for (i = 0; i < nvr; ++i) {
-        VmVariable var;
-        if (vm_variable(&inst->s.model, vr[i], 1, &var) != 0) {
-            LOG_ERROR(inst, "fmi2SetReal: unknown value reference %u", vr[i]);
-            return fmi2Error;
-        }
-        if (!settable(inst, &var, "fmi2SetReal")) return fmi2Error;
-        *var.value = value[i];
-    }
-    return fmi2OK;
+    return (fmi2Status)fc_set_float64(FC_CORE(c), "fmi2SetReal", vr, nvr, value, nvr, 1);
 }
 
-fmi2Status fmi2SetInteger(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, const fmi2Integer value[])
+fmi2Status fmi2GetBoolean(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, fmi2Boolean value[])
 {
-    Instance *inst = (Instance *)c;
-    (void)value;
-    if (inst == NULL) return fmi2Error;
-    if (nvr == 0) return fmi2OK;
-    LOG_ERROR(inst, "fmi2SetInteger: unknown value reference %u (this FMU has no Integer variables)", vr[0]);
-    return fmi2Error;
+    size_t i;
+    if (c == NULL) return fmi2Error;
+    for (i = 0; i < nvr; ++i) {
+        const int *forward = fc_boolean(FC_CORE(c), "fmi2GetBoolean", vr[i], 0);
+        if (forward == NULL) return fmi2Error;
+        value[i] = *forward ? fmi2True : fmi2False;
+    }
+    return fmi2OK;
 }
 
 fmi2Status fmi2SetBoolean(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, const fmi2Boolean value[])
 {
-    Instance *inst = (Instance *)c;
     size_t i;
-    if (inst == NULL) return fmi2Error;
+    if (c == NULL) return fmi2Error;
     for (i = 0; i < nvr; ++i) {
-        if (vr[i] != VM_ID_FORWARD) {
-            LOG_ERROR(inst, "fmi2SetBoolean: unknown value reference %u", vr[i]);
-            return fmi2Error;
-        }
-        if (inst->s.phase != PHASE_INSTANTIATED && inst->s.phase != PHASE_INIT) {
-            LOG_ERROR(inst, "fmi2SetBoolean: the parameter forward can only be set before initialization ends");
-            return fmi2Error;
-        }
-        inst->s.model.p.forward = value[i] ? 1 : 0;
+        int *forward = fc_boolean(FC_CORE(c), "fmi2SetBoolean", vr[i], 1);
+        if (forward == NULL) return fmi2Error;
+        *forward = value[i] ? 1 : 0;
     }
     return fmi2OK;
 }
 
-fmi2Status fmi2SetString(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, const fmi2String value[])
-{
-    Instance *inst = (Instance *)c;
-    (void)value;
-    if (inst == NULL) return fmi2Error;
-    if (nvr == 0) return fmi2OK;
-    LOG_ERROR(inst, "fmi2SetString: unknown value reference %u (this FMU has no String variables)", vr[0]);
-    return fmi2Error;
-}
+/* getters and setters of the types this FMU has no variables of */
+#define NO_VARIABLES(fn, T, type)                                                        \
+    fmi2Status fn(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, T value[]) \
+    {                                                                                    \
+        (void)value;                                                                     \
+        return (fmi2Status)fc_no_variables(FC_CORE(c), #fn, vr, nvr, type);              \
+    }
+
+NO_VARIABLES(fmi2GetInteger, fmi2Integer, "Integer")
+NO_VARIABLES(fmi2GetString, fmi2String, "String")
+NO_VARIABLES(fmi2SetInteger, const fmi2Integer, "Integer")
+NO_VARIABLES(fmi2SetString, const fmi2String, "String")
 
 /* -- FMU state ------------------------------------------------------------------------------ */
 
 fmi2Status fmi2GetFMUstate(fmi2Component c, fmi2FMUstate *FMUstate)
 {
-    Instance *inst = (Instance *)c;
-    Snapshot *snap;
-    if (inst == NULL || FMUstate == NULL) return fmi2Error;
-    snap = (Snapshot *)*FMUstate;
-    if (snap == NULL) {
-        snap = (Snapshot *)alloc_mem(&inst->cb, sizeof *snap);
-        if (snap == NULL) {
-            LOG_ERROR(inst, "fmi2GetFMUstate: out of memory");
-            return fmi2Error;
-        }
-        *FMUstate = snap;
-    }
-    *snap = inst->s;
-    return fmi2OK;
+    return (fmi2Status)fc_get_state(FC_CORE(c), "fmi2GetFMUstate", FMUstate);
 }
 
 fmi2Status fmi2SetFMUstate(fmi2Component c, fmi2FMUstate FMUstate)
 {
-    Instance *inst = (Instance *)c;
-    if (inst == NULL) return fmi2Error;
-    if (FMUstate == NULL) {
-        LOG_ERROR(inst, "fmi2SetFMUstate: no state given");
-        return fmi2Error;
-    }
-    inst->s = *(const Snapshot *)FMUstate;
-    return fmi2OK;
+    return (fmi2Status)fc_set_state(FC_CORE(c), "fmi2SetFMUstate", FMUstate);
 }
 
 fmi2Status fmi2FreeFMUstate(fmi2Component c, fmi2FMUstate *FMUstate)
 {
-    Instance *inst = (Instance *)c;
-    if (inst == NULL || FMUstate == NULL) return fmi2Error;
-    free_mem(&inst->cb, *FMUstate);
-    *FMUstate = NULL;
-    return fmi2OK;
+    return (fmi2Status)fc_free_state(FC_CORE(c), FMUstate);
 }
 
 fmi2Status fmi2SerializedFMUstateSize(fmi2Component c, fmi2FMUstate FMUstate, size_t *size)
 {
     (void)FMUstate;
-    if (c == NULL || size == NULL) return fmi2Error;
-    *size = sizeof STATE_MAGIC + sizeof(Snapshot);
-    return fmi2OK;
+    return (fmi2Status)fc_serialized_state_size(FC_CORE(c), size);
 }
 
 fmi2Status fmi2SerializeFMUstate(fmi2Component c, fmi2FMUstate FMUstate, fmi2Byte serializedState[], size_t size)
 {
-    Instance *inst = (Instance *)c;
-    if (inst == NULL) return fmi2Error;
-    if (FMUstate == NULL || serializedState == NULL || size != sizeof STATE_MAGIC + sizeof(Snapshot)) {
-        LOG_ERROR(inst, "fmi2SerializeFMUstate: no state or a buffer of the wrong size");
-        return fmi2Error;
-    }
-    memcpy(serializedState, STATE_MAGIC, sizeof STATE_MAGIC);
-    memcpy(serializedState + sizeof STATE_MAGIC, FMUstate, sizeof(Snapshot));
-    return fmi2OK;
+    return (fmi2Status)fc_serialize_state(FC_CORE(c), "fmi2SerializeFMUstate", FMUstate, serializedState, size);
 }
 
 fmi2Status fmi2DeSerializeFMUstate(fmi2Component c, const fmi2Byte serializedState[], size_t size,
                                    fmi2FMUstate *FMUstate)
 {
-    Instance *inst = (Instance *)c;
-    Snapshot *snap;
-    if (inst == NULL || FMUstate == NULL) return fmi2Error;
-    if (serializedState == NULL || size != sizeof STATE_MAGIC + sizeof(Snapshot) ||
-        memcmp(serializedState, STATE_MAGIC, sizeof STATE_MAGIC) != 0) {
-        LOG_ERROR(inst, "fmi2DeSerializeFMUstate: not a state of this FMU");
-        return fmi2Error;
-    }
-    snap = (Snapshot *)*FMUstate;
-    if (snap == NULL) {
-        snap = (Snapshot *)alloc_mem(&inst->cb, sizeof *snap);
-        if (snap == NULL) {
-            LOG_ERROR(inst, "fmi2DeSerializeFMUstate: out of memory");
-            return fmi2Error;
-        }
-        *FMUstate = snap;
-    }
-    memcpy(snap, serializedState + sizeof STATE_MAGIC, sizeof *snap);
-    return fmi2OK;
+    return (fmi2Status)fc_deserialize_state(FC_CORE(c), "fmi2DeSerializeFMUstate", serializedState, size, FMUstate);
 }
 
 fmi2Status fmi2GetDirectionalDerivative(fmi2Component c, const fmi2ValueReference vUnknown_ref[], size_t nUnknown,
@@ -524,7 +290,7 @@ fmi2Status fmi2GetDirectionalDerivative(fmi2Component c, const fmi2ValueReferenc
                                         const fmi2Real dvKnown[], fmi2Real dvUnknown[])
 {
     (void)vUnknown_ref; (void)nUnknown; (void)vKnown_ref; (void)nKnown; (void)dvKnown; (void)dvUnknown;
-    LOG_ERROR((Instance *)c, "fmi2GetDirectionalDerivative: not provided by this FMU");
+    FC_LOG_ERROR(FC_CORE(c), "fmi2GetDirectionalDerivative: not provided by this FMU");
     return fmi2Error;
 }
 
@@ -534,7 +300,7 @@ fmi2Status fmi2SetRealInputDerivatives(fmi2Component c, const fmi2ValueReference
                                        const fmi2Integer order[], const fmi2Real value[])
 {
     (void)vr; (void)nvr; (void)order; (void)value;
-    LOG_ERROR((Instance *)c, "fmi2SetRealInputDerivatives: the inputs are held constant over a step");
+    FC_LOG_ERROR(FC_CORE(c), "fmi2SetRealInputDerivatives: the inputs are held constant over a step");
     return fmi2Error;
 }
 
@@ -542,57 +308,43 @@ fmi2Status fmi2GetRealOutputDerivatives(fmi2Component c, const fmi2ValueReferenc
                                         const fmi2Integer order[], fmi2Real value[])
 {
     (void)vr; (void)nvr; (void)order; (void)value;
-    LOG_ERROR((Instance *)c, "fmi2GetRealOutputDerivatives: not provided by this FMU");
+    FC_LOG_ERROR(FC_CORE(c), "fmi2GetRealOutputDerivatives: not provided by this FMU");
     return fmi2Error;
 }
 
 fmi2Status fmi2DoStep(fmi2Component c, fmi2Real currentCommunicationPoint, fmi2Real communicationStepSize,
                       fmi2Boolean noSetFMUStatePriorToCurrentPoint)
 {
-    Instance *inst = (Instance *)c;
-    char err[VM_MSG_LEN];
     (void)noSetFMUStatePriorToCurrentPoint;
-    if (inst == NULL) return fmi2Error;
-    if (inst->s.phase != PHASE_STEP) {
-        LOG_ERROR(inst, "fmi2DoStep: only allowed after initialization (and before termination)");
-        return fmi2Error;
-    }
-    if (vm_do_step(&inst->s.model, &inst->cycle, currentCommunicationPoint, communicationStepSize, err, sizeof err) != 0) {
-        LOG_ERROR(inst, "fmi2DoStep at t = %g s: %s", currentCommunicationPoint, err);
-        inst->s.phase = PHASE_ERROR;
-        return fmi2Error;
-    }
-    inst->s.time = currentCommunicationPoint + communicationStepSize;
-    return fmi2OK;
+    return (fmi2Status)fc_do_step(FC_CORE(c), "fmi2DoStep", currentCommunicationPoint, communicationStepSize, NULL);
 }
 
 fmi2Status fmi2CancelStep(fmi2Component c)
 {
-    LOG_ERROR((Instance *)c, "fmi2CancelStep: steps are never asynchronous in this FMU");
+    FC_LOG_ERROR(FC_CORE(c), "fmi2CancelStep: steps are never asynchronous in this FMU");
     return fmi2Error;
 }
 
-fmi2Status fmi2GetStatus(fmi2Component c, const fmi2StatusKind s, fmi2Status *value)
-{
-    (void)s; (void)value;
-    return c == NULL ? fmi2Error : fmi2Discard;
-}
+/* the status queries: only fmi2LastSuccessfulTime and fmi2Terminated are answered */
+#define NO_STATUS(fn, T)                                             \
+    fmi2Status fn(fmi2Component c, const fmi2StatusKind s, T *value) \
+    {                                                                \
+        (void)s; (void)value;                                        \
+        return c == NULL ? fmi2Error : fmi2Discard;                  \
+    }
+
+NO_STATUS(fmi2GetStatus, fmi2Status)
+NO_STATUS(fmi2GetIntegerStatus, fmi2Integer)
+NO_STATUS(fmi2GetStringStatus, fmi2String)
 
 fmi2Status fmi2GetRealStatus(fmi2Component c, const fmi2StatusKind s, fmi2Real *value)
 {
-    Instance *inst = (Instance *)c;
-    if (inst == NULL || value == NULL) return fmi2Error;
+    if (c == NULL || value == NULL) return fmi2Error;
     if (s == fmi2LastSuccessfulTime) {
-        *value = inst->s.time;
+        *value = FC_CORE(c)->s.time;
         return fmi2OK;
     }
     return fmi2Discard;
-}
-
-fmi2Status fmi2GetIntegerStatus(fmi2Component c, const fmi2StatusKind s, fmi2Integer *value)
-{
-    (void)s; (void)value;
-    return c == NULL ? fmi2Error : fmi2Discard;
 }
 
 fmi2Status fmi2GetBooleanStatus(fmi2Component c, const fmi2StatusKind s, fmi2Boolean *value)
@@ -603,10 +355,4 @@ fmi2Status fmi2GetBooleanStatus(fmi2Component c, const fmi2StatusKind s, fmi2Boo
         return fmi2OK;
     }
     return fmi2Discard;
-}
-
-fmi2Status fmi2GetStringStatus(fmi2Component c, const fmi2StatusKind s, fmi2String *value)
-{
-    (void)s; (void)value;
-    return c == NULL ? fmi2Error : fmi2Discard;
 }

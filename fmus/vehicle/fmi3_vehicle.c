@@ -8,90 +8,44 @@
  *
  * Every function of fmi3Functions.h is present; what this FMU does not offer (model
  * exchange, scheduled execution, event mode, clocks, derivatives, other types) logs an
- * error and returns fmi3Error. */
-#include <stdarg.h>
-#include <stdio.h>
+ * error and returns fmi3Error. What FMI 2.0 does alike is in fmu_common.c; this file keeps
+ * FMI 3.0's own: the log callback, the resource path, the API's signatures and the stubs. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fmi3Functions.h"
+#include "fmu_common.h"
 #include "vehicle_model.h"
 #include "vehicle_config.h"
 
 #define PATH_LEN 4096
 
-typedef enum { PHASE_INSTANTIATED, PHASE_INIT, PHASE_STEP, PHASE_TERMINATED, PHASE_ERROR } Phase;
-
-enum { CAT_ERROR, CAT_WARNING, CAT_EVENTS, N_CATEGORIES };
-static const char *const CATEGORY[N_CATEGORIES] = {"logStatusError", "logStatusWarning", "logEvents"};
+FC_STATUSES_MATCH(fmi3); /* the statuses fmu_common returns are fmi3Status values */
 
 typedef struct {
-    VmModel model;
-    double start_time;
-    double time;
-    int phase;
-} Snapshot;
-
-typedef struct {
+    FcCore core; /* first: an fmi3Instance is an FcCore */
     fmi3InstanceEnvironment env;
     fmi3LogMessageCallback log;
-    int log_on[N_CATEGORIES];
-    VmCycle cycle;
-    Snapshot s;
 } Instance;
-
-static const char STATE_MAGIC[8] = {'c', 'o', 's', 'i', 'm', 'V', '3', 0};
 
 /* -- logging ------------------------------------------------------------------------------- */
 
-static void logf_(Instance *inst, fmi3Status status, int cat, const char *fmt, ...)
+static void sink(const FcCore *core, int status, const char *category, const char *msg)
 {
-    char msg[VM_MSG_LEN + 256];
-    va_list ap;
-    if (inst == NULL || inst->log == NULL) return;
-    if (cat == CAT_EVENTS && !inst->log_on[CAT_EVENTS]) return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    inst->log(inst->env, status, CATEGORY[cat], msg);
+    const Instance *inst = (const Instance *)core;
+    if (inst->log != NULL) inst->log(inst->env, (fmi3Status)status, category, msg);
 }
 
-#define LOG_ERROR(inst, ...) logf_((inst), fmi3Error, CAT_ERROR, __VA_ARGS__)
+/* an error before there is an instance */
+static void instantiation_error(fmi3InstanceEnvironment env, fmi3LogMessageCallback logMessage, const char *msg)
+{
+    if (logMessage != NULL) logMessage(env, fmi3Error, FC_CATEGORY[FC_CAT_ERROR], msg);
+}
 
 static fmi3Status unsupported(fmi3Instance instance, const char *fn)
 {
-    LOG_ERROR((Instance *)instance, "%s: not supported by this FMU (co-simulation without event mode)", fn);
+    FC_LOG_ERROR(FC_CORE(instance), "%s: not supported by this FMU (co-simulation without event mode)", fn);
     return fmi3Error;
-}
-
-/* -- helpers ---------------------------------------------------------------------------------- */
-
-static int init_model(Instance *inst)
-{
-    char err[VM_MSG_LEN];
-    if (vm_init(&inst->s.model, &inst->cycle, inst->s.start_time, err, sizeof err) != 0) {
-        LOG_ERROR(inst, "%s", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int settable(Instance *inst, const VmVariable *var, const char *fn)
-{
-    int phase = inst->s.phase;
-    if (var->kind == VM_KIND_PARAMETER && phase != PHASE_INSTANTIATED && phase != PHASE_INIT) {
-        LOG_ERROR(inst, "%s: the parameter %s can only be set before initialization ends", fn, var->name);
-        return 0;
-    }
-    if (var->kind == VM_KIND_INPUT && (phase == PHASE_TERMINATED || phase == PHASE_ERROR)) {
-        LOG_ERROR(inst, "%s: the input %s cannot be set after termination or an error", fn, var->name);
-        return 0;
-    }
-    if (var->kind == VM_KIND_OUTPUT || var->kind == VM_KIND_TIME) {
-        LOG_ERROR(inst, "%s: %s is not an input or a parameter", fn, var->name);
-        return 0;
-    }
-    return 1;
 }
 
 /* -- common functions --------------------------------------------------------------------------- */
@@ -101,28 +55,8 @@ const char *fmi3GetVersion(void) { return fmi3Version; }
 fmi3Status fmi3SetDebugLogging(fmi3Instance instance, fmi3Boolean loggingOn, size_t nCategories,
                                const fmi3String categories[])
 {
-    Instance *inst = (Instance *)instance;
-    size_t i;
-    int k;
-    if (inst == NULL) return fmi3Error;
-    if (nCategories == 0) {
-        for (k = 0; k < N_CATEGORIES; ++k) inst->log_on[k] = loggingOn ? 1 : 0;
-        return fmi3OK;
-    }
-    for (i = 0; i < nCategories; ++i) {
-        int found = 0;
-        for (k = 0; k < N_CATEGORIES; ++k) {
-            if (categories[i] != NULL && strcmp(categories[i], CATEGORY[k]) == 0) {
-                inst->log_on[k] = loggingOn ? 1 : 0;
-                found = 1;
-            }
-        }
-        if (!found) {
-            LOG_ERROR(inst, "fmi3SetDebugLogging: unknown log category '%s'", categories[i] ? categories[i] : "(null)");
-            return fmi3Error;
-        }
-    }
-    return fmi3OK;
+    return (fmi3Status)fc_set_debug_logging(FC_CORE(instance), "fmi3SetDebugLogging", loggingOn, nCategories,
+                                            categories);
 }
 
 fmi3Instance fmi3InstantiateModelExchange(fmi3String instanceName, fmi3String instantiationToken,
@@ -131,9 +65,8 @@ fmi3Instance fmi3InstantiateModelExchange(fmi3String instanceName, fmi3String in
                                           fmi3LogMessageCallback logMessage)
 {
     (void)instanceName; (void)instantiationToken; (void)resourcePath; (void)visible; (void)loggingOn;
-    if (logMessage != NULL)
-        logMessage(instanceEnvironment, fmi3Error, CATEGORY[CAT_ERROR],
-                   "fmi3InstantiateModelExchange: this FMU supports co-simulation only");
+    instantiation_error(instanceEnvironment, logMessage,
+                        "fmi3InstantiateModelExchange: this FMU supports co-simulation only");
     return NULL;
 }
 
@@ -147,28 +80,24 @@ fmi3Instance fmi3InstantiateCoSimulation(fmi3String instanceName, fmi3String ins
                                          fmi3IntermediateUpdateCallback intermediateUpdate)
 {
     Instance *inst;
-    char path[PATH_LEN], err[VM_MSG_LEN];
+    char path[PATH_LEN];
     size_t n;
-    int k;
     (void)instanceName; (void)visible; (void)earlyReturnAllowed; (void)requiredIntermediateVariables;
     (void)nRequiredIntermediateVariables; (void)intermediateUpdate;
     if (eventModeUsed) {
-        if (logMessage != NULL)
-            logMessage(instanceEnvironment, fmi3Error, CATEGORY[CAT_ERROR],
-                       "fmi3InstantiateCoSimulation: this FMU has no event mode (hasEventMode = false)");
+        instantiation_error(instanceEnvironment, logMessage,
+                            "fmi3InstantiateCoSimulation: this FMU has no event mode (hasEventMode = false)");
         return NULL;
     }
     if (instantiationToken == NULL || strcmp(instantiationToken, VC_INSTANTIATION_TOKEN) != 0) {
-        if (logMessage != NULL)
-            logMessage(instanceEnvironment, fmi3Error, CATEGORY[CAT_ERROR],
-                       "fmi3InstantiateCoSimulation: the instantiation token does not match this FMU's "
-                       "modelDescription.xml (" VC_INSTANTIATION_TOKEN ")");
+        instantiation_error(instanceEnvironment, logMessage,
+                            "fmi3InstantiateCoSimulation: the instantiation token does not match this FMU's "
+                            "modelDescription.xml (" VC_INSTANTIATION_TOKEN ")");
         return NULL;
     }
     if (resourcePath == NULL || (n = strlen(resourcePath)) == 0 || n + 16 > sizeof path) {
-        if (logMessage != NULL)
-            logMessage(instanceEnvironment, fmi3Error, CATEGORY[CAT_ERROR],
-                       "fmi3InstantiateCoSimulation: no resource path (the drive cycle is resources/cycle.csv)");
+        instantiation_error(instanceEnvironment, logMessage,
+                            "fmi3InstantiateCoSimulation: no resource path (the drive cycle is resources/cycle.csv)");
         return NULL;
     }
     memcpy(path, resourcePath, n + 1);
@@ -176,22 +105,20 @@ fmi3Instance fmi3InstantiateCoSimulation(fmi3String instanceName, fmi3String ins
     memcpy(path + n, "cycle.csv", sizeof "cycle.csv");
     inst = (Instance *)calloc(1, sizeof *inst);
     if (inst == NULL) {
-        if (logMessage != NULL)
-            logMessage(instanceEnvironment, fmi3Error, CATEGORY[CAT_ERROR], "fmi3InstantiateCoSimulation: out of memory");
+        instantiation_error(instanceEnvironment, logMessage, "fmi3InstantiateCoSimulation: out of memory");
         return NULL;
     }
     inst->env = instanceEnvironment;
     inst->log = logMessage;
-    for (k = 0; k < N_CATEGORIES; ++k) inst->log_on[k] = loggingOn ? 1 : 0;
-    if (vm_cycle_load(&inst->cycle, path, err, sizeof err) != 0) {
-        LOG_ERROR(inst, "fmi3InstantiateCoSimulation: %s", err);
-        free(inst);
+    inst->core.fmi_version = 3;
+    inst->core.sink = sink;
+    inst->core.mem_alloc = calloc;
+    inst->core.mem_free = free;
+    inst->core.defaults = vc_defaults;
+    if (fc_instantiate(&inst->core, "fmi3InstantiateCoSimulation", path, loggingOn, VC_MODEL_NAME) != 0) {
+        fc_free_instance(&inst->core);
         return NULL;
     }
-    vc_defaults(&inst->s.model);
-    inst->s.phase = PHASE_INSTANTIATED;
-    logf_(inst, fmi3OK, CAT_EVENTS, "instantiated: %s, drive cycle %s (%lu samples)", VC_MODEL_NAME, path,
-          (unsigned long)inst->cycle.n);
     return inst;
 }
 
@@ -204,156 +131,65 @@ fmi3Instance fmi3InstantiateScheduledExecution(fmi3String instanceName, fmi3Stri
 {
     (void)instanceName; (void)instantiationToken; (void)resourcePath; (void)visible; (void)loggingOn;
     (void)clockUpdate; (void)lockPreemption; (void)unlockPreemption;
-    if (logMessage != NULL)
-        logMessage(instanceEnvironment, fmi3Error, CATEGORY[CAT_ERROR],
-                   "fmi3InstantiateScheduledExecution: this FMU supports co-simulation only");
+    instantiation_error(instanceEnvironment, logMessage,
+                        "fmi3InstantiateScheduledExecution: this FMU supports co-simulation only");
     return NULL;
 }
 
-void fmi3FreeInstance(fmi3Instance instance)
-{
-    Instance *inst = (Instance *)instance;
-    if (inst == NULL) return;
-    vm_cycle_free(&inst->cycle);
-    free(inst);
-}
+void fmi3FreeInstance(fmi3Instance instance) { fc_free_instance(FC_CORE(instance)); }
 
 fmi3Status fmi3EnterInitializationMode(fmi3Instance instance, fmi3Boolean toleranceDefined, fmi3Float64 tolerance,
                                        fmi3Float64 startTime, fmi3Boolean stopTimeDefined, fmi3Float64 stopTime)
 {
-    Instance *inst = (Instance *)instance;
     (void)toleranceDefined; (void)tolerance; (void)stopTimeDefined; (void)stopTime;
-    if (inst == NULL) return fmi3Error;
-    if (inst->s.phase != PHASE_INSTANTIATED) {
-        LOG_ERROR(inst, "fmi3EnterInitializationMode: only allowed after instantiation");
-        return fmi3Error;
-    }
-    inst->s.phase = PHASE_INIT;
-    inst->s.start_time = startTime;
-    inst->s.time = startTime;
-    return fmi3OK;
+    return (fmi3Status)fc_enter_initialization(FC_CORE(instance), "fmi3EnterInitializationMode", startTime);
 }
 
 fmi3Status fmi3ExitInitializationMode(fmi3Instance instance)
 {
-    Instance *inst = (Instance *)instance;
-    if (inst == NULL) return fmi3Error;
-    if (inst->s.phase != PHASE_INIT) {
-        LOG_ERROR(inst, "fmi3ExitInitializationMode: not in initialization mode");
-        return fmi3Error;
-    }
-    if (init_model(inst) != 0) {
-        inst->s.phase = PHASE_ERROR;
-        return fmi3Error;
-    }
-    inst->s.phase = PHASE_STEP;
-    logf_(inst, fmi3OK, CAT_EVENTS, "initialized at t = %g s (%s mode)", inst->s.start_time,
-          inst->s.model.p.forward ? "forward" : "backward");
-    return fmi3OK;
+    return (fmi3Status)fc_exit_initialization(FC_CORE(instance), "fmi3ExitInitializationMode");
 }
 
 fmi3Status fmi3EnterEventMode(fmi3Instance instance) { return unsupported(instance, "fmi3EnterEventMode"); }
 
-fmi3Status fmi3Terminate(fmi3Instance instance)
-{
-    Instance *inst = (Instance *)instance;
-    if (inst == NULL) return fmi3Error;
-    if (inst->s.phase != PHASE_STEP) {
-        LOG_ERROR(inst, "fmi3Terminate: only allowed after initialization");
-        return fmi3Error;
-    }
-    inst->s.phase = PHASE_TERMINATED;
-    return fmi3OK;
-}
+fmi3Status fmi3Terminate(fmi3Instance instance) { return (fmi3Status)fc_terminate(FC_CORE(instance), "fmi3Terminate"); }
 
-fmi3Status fmi3Reset(fmi3Instance instance)
-{
-    Instance *inst = (Instance *)instance;
-    if (inst == NULL) return fmi3Error;
-    memset(&inst->s, 0, sizeof inst->s);
-    vc_defaults(&inst->s.model);
-    inst->s.phase = PHASE_INSTANTIATED;
-    return fmi3OK;
-}
+fmi3Status fmi3Reset(fmi3Instance instance) { return (fmi3Status)fc_reset(FC_CORE(instance)); }
 
 /* -- values --------------------------------------------------------------------------------------- */
 
 fmi3Status fmi3GetFloat64(fmi3Instance instance, const fmi3ValueReference valueReferences[], size_t nValueReferences,
                           fmi3Float64 values[], size_t nValues)
 {
-    Instance *inst = (Instance *)instance;
-    size_t i, k = 0;
-    if (inst == NULL) return fmi3Error;
-    for (i = 0; i < nValueReferences; ++i) {
-        VmVariable var;
-        if (vm_variable(&inst->s.model, valueReferences[i], 0, &var) != 0) {
-            LOG_ERROR(inst, "fmi3GetFloat64: unknown value reference %u", valueReferences[i]);
-            return fmi3Error;
-        }
-        if (k + var.n > nValues) {
-            LOG_ERROR(inst, "fmi3GetFloat64: nValues = %lu is too small", (unsigned long)nValues);
-            return fmi3Error;
-        }
-        if (var.kind == VM_KIND_TIME) {
-            values[k++] = inst->s.time;
-            continue;
-        }
-        if (var.kind == VM_KIND_OUTPUT && inst->s.phase == PHASE_INIT && init_model(inst) != 0) return fmi3Error;
-        memcpy(values + k, var.value, var.n * sizeof *values);
-        k += var.n;
-    }
-    if (k != nValues) {
-        LOG_ERROR(inst, "fmi3GetFloat64: nValues = %lu, the variables hold %lu values", (unsigned long)nValues,
-                  (unsigned long)k);
-        return fmi3Error;
-    }
-    return fmi3OK;
+    return (fmi3Status)fc_get_float64(FC_CORE(instance), "fmi3GetFloat64", valueReferences, nValueReferences, values,
+                                      nValues, 0);
 }
 
 fmi3Status fmi3SetFloat64(fmi3Instance instance, const fmi3ValueReference valueReferences[], size_t nValueReferences,
                           const fmi3Float64 values[], size_t nValues)
 {
-    Instance *inst = (Instance *)instance;
-    size_t i, k = 0;
-    if (inst == NULL) return fmi3Error;
-    for (i = 0; i < nValueReferences; ++i) {
-        VmVariable var;
-        if (vm_variable(&inst->s.model, valueReferences[i], 0, &var) != 0) {
-            LOG_ERROR(inst, "fmi3SetFloat64: unknown value reference %u", valueReferences[i]);
-            return fmi3Error;
-        }
-        if (!settable(inst, &var, "fmi3SetFloat64")) return fmi3Error;
-        if (k + var.n > nValues) {
-            LOG_ERROR(inst, "fmi3SetFloat64: nValues = %lu is too small", (unsigned long)nValues);
-            return fmi3Error;
-        }
-        memcpy(var.value, values + k, var.n * sizeof *values);
-        k += var.n;
-    }
-    if (k != nValues) {
-        LOG_ERROR(inst, "fmi3SetFloat64: nValues = %lu, the variables hold %lu values", (unsigned long)nValues,
-                  (unsigned long)k);
-        return fmi3Error;
-    }
-    return fmi3OK;
+    return (fmi3Status)fc_set_float64(FC_CORE(instance), "fmi3SetFloat64", valueReferences, nValueReferences, values,
+                                      nValues, 0);
+}
+
+/* the Boolean getter and setter take one value per value reference (no Boolean arrays) */
+static int one_value_each(fmi3Instance instance, const char *fn, size_t nValueReferences, size_t nValues)
+{
+    if (instance == NULL) return 0;
+    if (nValues == nValueReferences) return 1;
+    FC_LOG_ERROR(FC_CORE(instance), "%s: nValues must equal nValueReferences", fn);
+    return 0;
 }
 
 fmi3Status fmi3GetBoolean(fmi3Instance instance, const fmi3ValueReference valueReferences[], size_t nValueReferences,
                           fmi3Boolean values[], size_t nValues)
 {
-    Instance *inst = (Instance *)instance;
     size_t i;
-    if (inst == NULL) return fmi3Error;
-    if (nValues != nValueReferences) {
-        LOG_ERROR(inst, "fmi3GetBoolean: nValues must equal nValueReferences");
-        return fmi3Error;
-    }
+    if (!one_value_each(instance, "fmi3GetBoolean", nValueReferences, nValues)) return fmi3Error;
     for (i = 0; i < nValueReferences; ++i) {
-        if (valueReferences[i] != VM_ID_FORWARD) {
-            LOG_ERROR(inst, "fmi3GetBoolean: unknown value reference %u", valueReferences[i]);
-            return fmi3Error;
-        }
-        values[i] = inst->s.model.p.forward ? fmi3True : fmi3False;
+        const int *forward = fc_boolean(FC_CORE(instance), "fmi3GetBoolean", valueReferences[i], 0);
+        if (forward == NULL) return fmi3Error;
+        values[i] = *forward ? fmi3True : fmi3False;
     }
     return fmi3OK;
 }
@@ -361,37 +197,23 @@ fmi3Status fmi3GetBoolean(fmi3Instance instance, const fmi3ValueReference valueR
 fmi3Status fmi3SetBoolean(fmi3Instance instance, const fmi3ValueReference valueReferences[], size_t nValueReferences,
                           const fmi3Boolean values[], size_t nValues)
 {
-    Instance *inst = (Instance *)instance;
     size_t i;
-    if (inst == NULL) return fmi3Error;
-    if (nValues != nValueReferences) {
-        LOG_ERROR(inst, "fmi3SetBoolean: nValues must equal nValueReferences");
-        return fmi3Error;
-    }
+    if (!one_value_each(instance, "fmi3SetBoolean", nValueReferences, nValues)) return fmi3Error;
     for (i = 0; i < nValueReferences; ++i) {
-        if (valueReferences[i] != VM_ID_FORWARD) {
-            LOG_ERROR(inst, "fmi3SetBoolean: unknown value reference %u", valueReferences[i]);
-            return fmi3Error;
-        }
-        if (inst->s.phase != PHASE_INSTANTIATED && inst->s.phase != PHASE_INIT) {
-            LOG_ERROR(inst, "fmi3SetBoolean: the parameter forward can only be set before initialization ends");
-            return fmi3Error;
-        }
-        inst->s.model.p.forward = values[i] ? 1 : 0;
+        int *forward = fc_boolean(FC_CORE(instance), "fmi3SetBoolean", valueReferences[i], 1);
+        if (forward == NULL) return fmi3Error;
+        *forward = values[i] ? 1 : 0;
     }
     return fmi3OK;
 }
 
 /* getters and setters of the types this FMU has no variables of */
-#define NO_VARIABLES(fn, T, CONST)                                                                        \
+#define NO_VARIABLES(fn, T, CONST)                                                                            \
     fmi3Status fn(fmi3Instance instance, const fmi3ValueReference valueReferences[], size_t nValueReferences, \
-                  CONST T values[], size_t nValues)                                                        \
-    {                                                                                                      \
-        (void)values; (void)nValues;                                                                       \
-        if (instance == NULL) return fmi3Error;                                                            \
-        if (nValueReferences == 0) return fmi3OK;                                                          \
-        LOG_ERROR((Instance *)instance, #fn ": unknown value reference %u", valueReferences[0]);          \
-        return fmi3Error;                                                                                  \
+                  CONST T values[], size_t nValues)                                                           \
+    {                                                                                                         \
+        (void)values; (void)nValues;                                                                          \
+        return (fmi3Status)fc_no_variables(FC_CORE(instance), #fn, valueReferences, nValueReferences, NULL);  \
     }
 #define EMPTY_QUALIFIER
 
@@ -469,85 +291,35 @@ fmi3Status fmi3GetVariableDependencies(fmi3Instance instance, fmi3ValueReference
 
 fmi3Status fmi3GetFMUState(fmi3Instance instance, fmi3FMUState *FMUState)
 {
-    Instance *inst = (Instance *)instance;
-    Snapshot *snap;
-    if (inst == NULL || FMUState == NULL) return fmi3Error;
-    snap = (Snapshot *)*FMUState;
-    if (snap == NULL) {
-        snap = (Snapshot *)calloc(1, sizeof *snap);
-        if (snap == NULL) {
-            LOG_ERROR(inst, "fmi3GetFMUState: out of memory");
-            return fmi3Error;
-        }
-        *FMUState = snap;
-    }
-    *snap = inst->s;
-    return fmi3OK;
+    return (fmi3Status)fc_get_state(FC_CORE(instance), "fmi3GetFMUState", FMUState);
 }
 
 fmi3Status fmi3SetFMUState(fmi3Instance instance, fmi3FMUState FMUState)
 {
-    Instance *inst = (Instance *)instance;
-    if (inst == NULL) return fmi3Error;
-    if (FMUState == NULL) {
-        LOG_ERROR(inst, "fmi3SetFMUState: no state given");
-        return fmi3Error;
-    }
-    inst->s = *(const Snapshot *)FMUState;
-    return fmi3OK;
+    return (fmi3Status)fc_set_state(FC_CORE(instance), "fmi3SetFMUState", FMUState);
 }
 
 fmi3Status fmi3FreeFMUState(fmi3Instance instance, fmi3FMUState *FMUState)
 {
-    if (instance == NULL || FMUState == NULL) return fmi3Error;
-    free(*FMUState);
-    *FMUState = NULL;
-    return fmi3OK;
+    return (fmi3Status)fc_free_state(FC_CORE(instance), FMUState);
 }
 
 fmi3Status fmi3SerializedFMUStateSize(fmi3Instance instance, fmi3FMUState FMUState, size_t *size)
 {
     (void)FMUState;
-    if (instance == NULL || size == NULL) return fmi3Error;
-    *size = sizeof STATE_MAGIC + sizeof(Snapshot);
-    return fmi3OK;
+    return (fmi3Status)fc_serialized_state_size(FC_CORE(instance), size);
 }
 
 fmi3Status fmi3SerializeFMUState(fmi3Instance instance, fmi3FMUState FMUState, fmi3Byte serializedState[], size_t size)
 {
-    Instance *inst = (Instance *)instance;
-    if (inst == NULL) return fmi3Error;
-    if (FMUState == NULL || serializedState == NULL || size != sizeof STATE_MAGIC + sizeof(Snapshot)) {
-        LOG_ERROR(inst, "fmi3SerializeFMUState: no state or a buffer of the wrong size");
-        return fmi3Error;
-    }
-    memcpy(serializedState, STATE_MAGIC, sizeof STATE_MAGIC);
-    memcpy(serializedState + sizeof STATE_MAGIC, FMUState, sizeof(Snapshot));
-    return fmi3OK;
+    return (fmi3Status)fc_serialize_state(FC_CORE(instance), "fmi3SerializeFMUState", FMUState, serializedState, size);
 }
 
 fmi3Status fmi3DeserializeFMUState(fmi3Instance instance, const fmi3Byte serializedState[], size_t size,
                                    fmi3FMUState *FMUState)
 {
-    Instance *inst = (Instance *)instance;
-    Snapshot *snap;
-    if (inst == NULL || FMUState == NULL) return fmi3Error;
-    if (serializedState == NULL || size != sizeof STATE_MAGIC + sizeof(Snapshot) ||
-        memcmp(serializedState, STATE_MAGIC, sizeof STATE_MAGIC) != 0) {
-        LOG_ERROR(inst, "fmi3DeserializeFMUState: not a state of this FMU");
-        return fmi3Error;
-    }
-    snap = (Snapshot *)*FMUState;
-    if (snap == NULL) {
-        snap = (Snapshot *)calloc(1, sizeof *snap);
-        if (snap == NULL) {
-            LOG_ERROR(inst, "fmi3DeserializeFMUState: out of memory");
-            return fmi3Error;
-        }
-        *FMUState = snap;
-    }
-    memcpy(snap, serializedState + sizeof STATE_MAGIC, sizeof *snap);
-    return fmi3OK;
+    return (fmi3Status)fc_deserialize_state(FC_CORE(instance), "fmi3DeserializeFMUState", serializedState, size,
+                                            FMUState);
 }
 
 /* -- not offered ------------------------------------------------------------------------------------ */
@@ -724,35 +496,21 @@ fmi3Status fmi3ActivateModelPartition(fmi3Instance instance, fmi3ValueReference 
 
 fmi3Status fmi3EnterStepMode(fmi3Instance instance)
 {
-    Instance *inst = (Instance *)instance;
-    if (inst == NULL) return fmi3Error;
-    if (inst->s.phase == PHASE_STEP) return fmi3OK; /* already there after initialization */
-    LOG_ERROR(inst, "fmi3EnterStepMode: only allowed after initialization");
-    return fmi3Error;
+    /* already in step mode after initialization */
+    return fc_in_phase(FC_CORE(instance), FC_PHASE_STEP, "fmi3EnterStepMode", "only allowed after initialization")
+               ? fmi3OK
+               : fmi3Error;
 }
 
 fmi3Status fmi3DoStep(fmi3Instance instance, fmi3Float64 currentCommunicationPoint, fmi3Float64 communicationStepSize,
                       fmi3Boolean noSetFMUStatePriorToCurrentPoint, fmi3Boolean *eventHandlingNeeded,
                       fmi3Boolean *terminateSimulation, fmi3Boolean *earlyReturn, fmi3Float64 *lastSuccessfulTime)
 {
-    Instance *inst = (Instance *)instance;
-    char err[VM_MSG_LEN];
     (void)noSetFMUStatePriorToCurrentPoint;
-    if (inst == NULL) return fmi3Error;
+    if (instance == NULL) return fmi3Error;
     if (eventHandlingNeeded != NULL) *eventHandlingNeeded = fmi3False;
     if (terminateSimulation != NULL) *terminateSimulation = fmi3False;
     if (earlyReturn != NULL) *earlyReturn = fmi3False;
-    if (inst->s.phase != PHASE_STEP) {
-        LOG_ERROR(inst, "fmi3DoStep: only allowed after initialization (and before termination)");
-        return fmi3Error;
-    }
-    if (vm_do_step(&inst->s.model, &inst->cycle, currentCommunicationPoint, communicationStepSize, err, sizeof err) != 0) {
-        LOG_ERROR(inst, "fmi3DoStep at t = %g s: %s", currentCommunicationPoint, err);
-        inst->s.phase = PHASE_ERROR;
-        if (lastSuccessfulTime != NULL) *lastSuccessfulTime = inst->s.time;
-        return fmi3Error;
-    }
-    inst->s.time = currentCommunicationPoint + communicationStepSize;
-    if (lastSuccessfulTime != NULL) *lastSuccessfulTime = inst->s.time;
-    return fmi3OK;
+    return (fmi3Status)fc_do_step(FC_CORE(instance), "fmi3DoStep", currentCommunicationPoint, communicationStepSize,
+                                  lastSuccessfulTime);
 }

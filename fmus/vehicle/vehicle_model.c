@@ -624,6 +624,15 @@ static size_t first_knot(const VmCycle *c, double a)
     return lo;
 }
 
+/* the step's powers: sums of power x duration (battery, tractive, braking, regen) over h */
+static void mean_powers(VmOutputs *y, const double sum[4], double h)
+{
+    y->battery_power_W = sum[0] / h;
+    y->tractive_power_W = sum[1] / h;
+    y->braking_power_W = sum[2] / h;
+    y->regen_power_W = sum[3] / h;
+}
+
 int vm_do_step(VmModel *m, const VmCycle *c, double t, double h, char *err, size_t errlen)
 {
     const VmParams *p = &m->p;
@@ -682,10 +691,7 @@ int vm_do_step(VmModel *m, const VmCycle *c, double t, double h, char *err, size
             ga = gb;
             ++next;
         }
-        m->y.battery_power_W = sum[0] / h;
-        m->y.tractive_power_W = sum[1] / h;
-        m->y.braking_power_W = sum[2] / h;
-        m->y.regen_power_W = sum[3] / h;
+        mean_powers(&m->y, sum, h);
         d_new = d_old + dist;
         E_new = E_old + m->y.battery_power_W * h;
     } else {
@@ -718,10 +724,7 @@ int vm_do_step(VmModel *m, const VmCycle *c, double t, double h, char *err, size
             ta = tb_knot;
             ++next;
         }
-        m->y.battery_power_W = sum[0] / h;
-        m->y.tractive_power_W = sum[1] / h;
-        m->y.braking_power_W = sum[2] / h;
-        m->y.regen_power_W = sum[3] / h;
+        mean_powers(&m->y, sum, h);
         v_new = v0;
         d_new = d;
         E_new = E_old + sum[0];
