@@ -276,17 +276,39 @@ def test_info_lists_ports_and_a_table_that_validates(test_fmus, tmp_path):
     assert check.returncode == 0, check.stderr
 
 
-def test_an_fmu_without_variable_steps_refuses_a_changed_step(test_fmus, tmp_path):
+def edited(fmu, out, old: bytes, new: bytes):
+    """A copy of ``fmu`` with ``old`` replaced by ``new`` in its model description."""
     import zipfile
 
-    fixed = tmp_path / "fixed_step.fmu"
-    with zipfile.ZipFile(test_fmus["cs2_gain"]) as src, zipfile.ZipFile(fixed, "w") as dst:
+    with zipfile.ZipFile(fmu) as src, zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
             data = src.read(info)
             if info.filename == "modelDescription.xml":
-                data = data.replace(b'canHandleVariableCommunicationStepSize="true"',
-                                    b'canHandleVariableCommunicationStepSize="false"')
+                assert old in data
+                data = data.replace(old, new)
             dst.writestr(info, data)
+    return out
+
+
+def test_rename_and_units_for_variables_without_one(test_fmus, tmp_path):
+    fmu = edited(test_fmus["cs2_bench"], tmp_path / "bench.fmu",
+                 b'name="u0" valueReference="0" causality="input" variability="continuous"><Real unit="1"',
+                 b'name="u0" valueReference="0" causality="input" variability="continuous"><Real')
+    c = FmuComponent("f", FmuConfig(fmu=fmu, rename={"u0": "power_W", "y0": "echo"}, units={"u0": "W"}))
+    assert c.ports["power_W"].unit == "W" and c.ports["echo"].depends_on == ("power_W",)
+    assert "u0" not in c.ports and c.ports["u1"].unit == "1"
+    c.initialize(0.0)
+    c.u["power_W"] = 5.0
+    c.do_step(0.0, 0.5)
+    assert c.y["echo"] == pytest.approx(5.5)  # y0 = u0 + t
+    c.terminate()
+    with pytest.raises(CosimError, match="'u0' and 'u1' both become port 'u1'"):
+        FmuComponent("f", FmuConfig(fmu=fmu, rename={"u0": "u1"}))
+
+
+def test_an_fmu_without_variable_steps_refuses_a_changed_step(test_fmus, tmp_path):
+    fixed = edited(test_fmus["cs2_gain"], tmp_path / "fixed_step.fmu",
+                   b'canHandleVariableCommunicationStepSize="true"', b'canHandleVariableCommunicationStepSize="false"')
     c = FmuComponent("f", FmuConfig(fmu=fixed, parameters={"max_step_s": 0.3}))
     assert not c.variable_step
     src_ = Profile("src", ProfileConfig(type="profile", time_s=[0.0, 10.0], values={"power_W": [2.0, 2.0]}))
