@@ -235,67 +235,85 @@ class AssembledBattery:
         return self._to_limit(prep, res, limits, pack_limits, float(res[0].sum()))[1]
 
     def available_power(self, duration_s: float, T_cells: np.ndarray, limits: tuple[float, float],
-                        pack_limits: tuple[float, float] | None = None, tol_V: float = 1e-3) -> tuple[float, float]:
+                        pack_limits: tuple[float, float] | None = None, tol_V: float = 1e-6) -> tuple[float, float]:
         """Discharge (>= 0) and charge (<= 0) power of a constant-current pulse of
         ``duration_s`` that ends with the worst layer (or the pack) at its limit.
 
-        An estimate for a vehicle's controller, built to be cheap: the pulse current is split
-        evenly between the strings, every cell voltage is linearised once in the pack current
-        (chord Newton from the last answer), and the largest current found to keep every
-        limit is returned (bisection against the first infeasible one when the chord fails)."""
+        The pulse current is split evenly between the strings. Newton on the pack current
+        against the binding limit: every cell voltage (and the pack voltage) is linearised in
+        the pack current with the cell model's exact slope, and the next current is the
+        nearest crossing of a limit; it starts from the last answer and stops once the margin
+        to the binding limit is within ``tol_V`` (a few evaluations per update). Where a
+        trial current has no solution or crosses a limit, the current is kept inside the
+        bracket of feasible and infeasible currents found so far (bisection)."""
         prep = self.model._prepare(float(duration_s), T_cells)
         S = self.layout.n_strings
 
-        def margin(I_pack: float, target_cells: float, target_pack: float | None):
-            V, v, _, _ = self._string_voltages(prep, np.full(S, I_pack / S))
-            if not (np.all(np.isfinite(v)) and np.all(np.isfinite(V))):
-                return -np.inf, v, float(np.mean(V))
-            sign = 1.0 if target_cells == limits[0] else -1.0  # discharge: above the lower limit
-            m = float(np.min(sign * (v - target_cells)))
-            if target_pack is not None:
-                m = min(m, sign * (float(np.mean(V)) - target_pack))
-            return m, v, float(np.mean(V))
+        def evaluate(I_pack: float):
+            """Cell and pack voltages of the pulse and their slopes in the pack current."""
+            V, v, _, _, dV, dv = self._string_voltages(prep, np.full(S, I_pack / S), slope=True)
+            ok = bool(np.all(np.isfinite(v)) and np.all(np.isfinite(dv)) and np.all(np.isfinite(V)))
+            return ok, v, dv / S, float(np.mean(V)), float(np.mean(dV)) / S
+
+        def margin(sign, v, V_pack):
+            target = limits[0] if sign > 0 else limits[1]
+            m = float(np.min(sign * (v - target)))
+            if pack_limits is not None:
+                m = min(m, sign * (V_pack - (pack_limits[0] if sign > 0 else pack_limits[1])))
+            return m
+
+        def crossing(sign, I, v, dv, V_pack, dV_pack):
+            """The pack current at which the first limit is crossed, linearised at ``I``."""
+            target = limits[0] if sign > 0 else limits[1]
+            with np.errstate(divide="ignore", invalid="ignore"):  # v falls as I rises
+                steps = np.where(dv < 0, (target - v) / dv, sign * np.inf)
+            step = float(np.min(steps) if sign > 0 else np.max(steps))
+            if pack_limits is not None and dV_pack < 0:
+                step_pack = ((pack_limits[0] if sign > 0 else pack_limits[1]) - V_pack) / dV_pack
+                step = min(step, step_pack) if sign > 0 else max(step, step_pack)
+            return I + step
+
+        rest = []  # the rest state (zero current), evaluated only when needed
+
+        def rest_margin(sign):
+            if not rest:
+                rest.extend(evaluate(0.0))
+            return margin(sign, rest[1], rest[3]) if rest[0] else -np.inf
 
         out = []
         for sign in (1.0, -1.0):
-            target = limits[0] if sign > 0 else limits[1]
-            target_pack = None if pack_limits is None else (pack_limits[0] if sign > 0 else pack_limits[1])
-            m0, _, V0 = margin(0.0, target, target_pack)
-            if not m0 > 0:  # at a limit already
+            I = self._last_pulse.get(sign)
+            first = None if I is None else evaluate(I)
+            # the rest state is within the limits if the last answer still is
+            within = first is not None and first[0] and margin(sign, first[1], first[3]) >= -tol_V
+            if not within and not rest_margin(sign) > 0:  # at a limit already
                 out.append(0.0)
+                self._last_pulse[sign] = None
                 continue
-            good, V_good, bad = 0.0, V0, None
-            I = self._last_pulse.get(sign) or sign * self._one_c * S
-            m, v, V = margin(I, target, target_pack)
-            while not np.isfinite(m) and abs(I) > 1e-9 * self._one_c:  # no solution: back off
-                bad, I = I, 0.5 * I
-                m, v, V = margin(I, target, target_pack)
-            slope = None
-            for it in range(20):
-                if it % 4 == 3:
-                    slope = None  # refresh the chord now and then
-                if np.isfinite(m) and m >= 0:
+            good, V_good, bad = 0.0, 0.0, None
+            if I is None:
+                I = crossing(sign, 0.0, *rest[1:])
+                if not np.isfinite(I) or I * sign <= 0:
+                    I = sign * self._one_c * S
+            for _ in range(60):
+                ok, v, dv, V, dV = first if first is not None else evaluate(I)
+                first = None
+                m = margin(sign, v, V) if ok else -np.inf
+                if m >= 0:
                     good, V_good = I, V
-                    if m <= tol_V:
-                        break
                 elif bad is None or abs(I) < abs(bad):
                     bad = I
-                if slope is None and np.isfinite(m):  # cell voltage per pack ampere, once
-                    dI = 1e-3 * I if I != 0 else sign * 1e-3 * self._one_c
-                    _, v2, _ = margin(I + dI, target, target_pack)
-                    slope = (v2 - v) / dI
-                I_new = np.nan
-                if slope is not None and np.isfinite(m):
-                    with np.errstate(divide="ignore", invalid="ignore"):  # v falls as I rises
-                        steps = np.where(slope < 0, (target - v) / slope, sign * np.inf)
-                    I_new = I + float(np.min(steps) if sign > 0 else np.max(steps))
+                if abs(m) <= tol_V:
+                    break
+                I_new = crossing(sign, I, v, dv, V, dV) if ok else np.nan
                 if bad is not None and not (abs(good) < abs(I_new) < abs(bad)):
                     I_new = 0.5 * (good + bad)  # keep inside the bracket
                 if not np.isfinite(I_new) or I_new == I:
                     break
                 I = I_new
-                m, v, V = margin(I, target, target_pack)
-            self._last_pulse[sign] = good if abs(good) > 1e-9 else None
+            if abs(m) <= tol_V:  # converged: the current at the limit, on either side within tol_V
+                good, V_good = I, V
+            self._last_pulse[sign] = good if abs(good) > 1e-9 * self._one_c else None
             p = good * V_good
             out.append(max(p, 0.0) if sign > 0 else min(p, 0.0))
         return out[0], out[1]
