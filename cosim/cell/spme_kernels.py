@@ -356,8 +356,9 @@ def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has
 def evaluate(d, prep, T, I, guess, has_guess, slope):
     """End-of-step terminal voltage ``V`` of every cell for currents ``I`` held over the
     step at temperatures ``T``, and ``dV/dI`` if ``slope``; returns ``(V, dV, j, eta, cs,
-    dphi, terms)`` with ``terms`` (3, N) = (eta_c, dphi_e, dphi_s). NaN where no solution
-    exists (a particle or the salt runs out)."""
+    dphi, terms, dj, deta, dcs, ddphi, dterms)`` with ``terms`` (3, N) = (eta_c, dphi_e,
+    dphi_s) and, with ``slope``, the derivatives in ``I`` of j, eta, cs, dphi and terms
+    (empty arrays without). NaN where no solution exists (a particle or the salt runs out)."""
     E, G, s0, s1, k_eff, kfac, c_free, c_unit = prep
     M, N = s0.shape
     n = c_free.shape[1]
@@ -371,6 +372,12 @@ def evaluate(d, prep, T, I, guess, has_guess, slope):
     cs = np.empty((M, N))
     dphi = np.empty((2, N))
     terms = np.zeros((3, N))
+    Nd = N if slope else 0
+    dj_out = np.zeros((M, Nd))
+    deta_out = np.zeros((M, Nd))
+    dcs_out = np.zeros((M, Nd))
+    ddphi_out = np.zeros((2, Nd))
+    dterms_out = np.zeros((3, Nd))
     w1 = np.empty(M)
     w2 = np.empty(M)
     for i in range(N):
@@ -429,8 +436,10 @@ def evaluate(d, prep, T, I, guess, has_guess, slope):
             dphi_s = -cur * (d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i]))
             terms[0, i], terms[1, i], terms[2, i] = eta_c, dphi_e, dphi_s
             if slope:
-                dterms = (rtf * (dlp / npos - dln / nn) - Q / area + cur * Q / kappa * dkappa * dav
-                          - (d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i])) / area)
+                dterms_out[0, i] = rtf * (dlp / npos - dln / nn)
+                dterms_out[1, i] = -Q / area + cur * Q / kappa * dkappa * dav
+                dterms_out[2, i] = -(d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i])) / area
+                dterms = dterms_out[0, i] + dterms_out[1, i] + dterms_out[2, i]
         ddphi = (0.0, 0.0)
         for e in range(2):
             k0, k1 = d.mat_start[e], d.mat_start[e + 1]
@@ -441,6 +450,13 @@ def evaluate(d, prep, T, I, guess, has_guess, slope):
             if k1 - k0 > 1:
                 dp, ddp = _split(d, i, k0, k1, i_vol, di_vol, ce_el[e], dce_el[e], Ti, f, s0, s1, k_eff,
                                  guess, has_guess[e], j, eta, cs, w1, w2, slope)
+                if slope:  # dj_k = w1_k + w2_k d dphi (see _split)
+                    for k in range(k0, k1):
+                        cm = d.c_max[k, i]
+                        dj_out[k, i] = w1[k] + w2[k] * ddp
+                        dcs_out[k, i] = s1[k, i] * dj_out[k, i]
+                        dU = _ocp(d, k, cs[k, i] / cm, Ti - d.scalars[0])[1] / cm
+                        deta_out[k, i] = ddp - dU * dcs_out[k, i] - d.film[k, i] * dj_out[k, i]
             else:
                 k = k0
                 cm, aa, ac, rf, a = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i], d.a[k, i]
@@ -472,7 +488,11 @@ def evaluate(d, prep, T, I, guess, has_guess, slope):
                 dp = U + ek + rf * jk
                 ddp = dU / cm * dcs + dek + rf * djk
                 j[k, i], eta[k, i], cs[k, i] = jk, ek, c_s
+                if slope:
+                    dj_out[k, i], deta_out[k, i], dcs_out[k, i] = djk, dek, dcs
             dphi[e, i] = dp
+            if slope:
+                ddphi_out[e, i] = ddp
             if e == 0:
                 ddphi = (ddp, 0.0)
             else:
@@ -480,7 +500,7 @@ def evaluate(d, prep, T, I, guess, has_guess, slope):
         V[i] = (dphi[1, i] - dphi[0, i] + terms[0, i] + terms[1, i] + terms[2, i] - Ii * d.contact[i])
         if slope:
             dV[i] = ddphi[1] - ddphi[0] + dterms - d.contact[i]
-    return V, dV, j, eta, cs, dphi, terms
+    return V, dV, j, eta, cs, dphi, terms, dj_out, deta_out, dcs_out, ddphi_out, dterms_out
 
 
 # -- commit and outputs -----------------------------------------------------------------------

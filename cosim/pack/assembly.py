@@ -30,6 +30,9 @@ import numpy as np
 
 from ..cell.base import CellModel, ConvergenceError
 
+# margin on the curvature estimate when a Newton update is committed linearised
+_SAFETY = 10.0
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -67,6 +70,9 @@ class AssembledBattery:
         self.voltage = 0.0
         self._one_c = float(np.mean(model._current_scale()))  # 1C current of a unit cell [A]
         self._last_pulse: dict[float, float | None] = {}  # available-power currents, to start from
+        self._per_string = layout.n_stacks * layout.n_layers
+        # |d^2 V_s / dI_s^2| per string, from the slopes of the last two evaluations of a solve
+        self._curvature: np.ndarray | None = None
 
     # -- one evaluation: string voltages for given string currents ------------------------
     def _string_voltages(self, prep, I_strings: np.ndarray, slope: bool = False):
@@ -74,7 +80,7 @@ class AssembledBattery:
         ``I_strings``; with ``slope`` also ``dV_string/dI_string`` and every cell's ``dv/dI``
         (the cell model's exact slope where it has one)."""
         L = self.layout
-        I_cells = np.repeat(I_strings, L.n_stacks * L.n_layers)
+        I_cells = np.repeat(I_strings, self._per_string)
         if slope:
             v, dv, aux = self.model._evaluate_slope(prep, I_cells)
         else:
@@ -94,7 +100,12 @@ class AssembledBattery:
         dI_s) = I_pack`` (current) or ``V_pack sum(I_s + dI_s) = P`` (power: a quadratic in
         ``V_pack`` whose high root is the low-current branch). An iteration costs one
         evaluation of the cells; the currents are accepted once the Newton update is below
-        ``tol`` relative (the error is then about that update). Returns ``(I_strings, V_pack,
+        ``tol`` relative (the error is then about that update). When an update is larger
+        than that but so small that its second-order term, ``|V_s''| dI_s^2 / 2`` with the
+        curvature ``V_s''`` estimated from the slopes of the last two evaluations (times a
+        safety factor of 10), moves the currents by less than the tolerance, it is
+        committed along the cell model's exact linearisation (:meth:`CellModel._shift`)
+        instead of costing one more evaluation. Returns ``(I_strings, V_pack,
         v_cells, aux, I_cells, dv_dI)`` (``dv_dI`` = ``-dv/dI_string`` per cell, only with
         ``slopes``); NaN voltages where no solution exists."""
         S = self.layout.n_strings
@@ -128,8 +139,20 @@ class AssembledBattery:
                 step = (V - V_pack) * g
                 if np.max(np.abs(step)) <= scale:
                     break
+                if not slopes and self._curvature is not None and np.all(
+                        0.5 * _SAFETY * self._curvature * step**2 <= R * scale):
+                    # the update is tiny: its linearised correction is within the tolerance
+                    dI = np.repeat(step, self._per_string)
+                    shifted = self.model._shift(aux, dI)
+                    if shifted is not None:
+                        return I + step, float(V_pack), shifted[1], shifted, shifted[0], None
+                dV_old = dV
                 I = I + step
                 V, v, aux, I_cells, dV, dv = self._string_voltages(prep, I, slope=True)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    curvature = np.abs(dV - dV_old) / np.abs(step)
+                if np.all(np.isfinite(curvature)):
+                    self._curvature = curvature
         V_pack = float(np.mean(V))
         return I, V_pack, v, aux, I_cells, (-dv if slopes and np.all(np.isfinite(v)) else None)
 
