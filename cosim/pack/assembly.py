@@ -73,6 +73,7 @@ class AssembledBattery:
         self._per_string = layout.n_stacks * layout.n_layers
         # |d^2 V_s / dI_s^2| per string, from the slopes of the last two evaluations of a solve
         self._curvature: np.ndarray | None = None
+        self._trend = None  # (demand, string currents) of the step before the last
 
     # -- one evaluation: string voltages for given string currents ------------------------
     def _string_voltages(self, prep, I_strings: np.ndarray, slope: bool = False):
@@ -100,7 +101,8 @@ class AssembledBattery:
         dI_s) = I_pack`` (current) or ``V_pack sum(I_s + dI_s) = P`` (power: a quadratic in
         ``V_pack`` whose high root is the low-current branch). An iteration costs one
         evaluation of the cells; the currents are accepted once the Newton update is below
-        ``tol`` relative (the error is then about that update). When an update is larger
+        ``tol`` relative (the error is then about that update; without ``slopes`` that last
+        update is applied along the linearisation, see below). When an update is larger
         than that but so small that its second-order term, ``|V_s''| dI_s^2 / 2`` with the
         curvature ``V_s''`` estimated from the slopes of the last two evaluations (times a
         safety factor of 10), moves the currents by less than the tolerance, it is
@@ -137,15 +139,16 @@ class AssembledBattery:
                         return I, np.nan, np.full_like(v, np.nan), aux, I_cells, None
                     V_pack = (A + np.sqrt(disc)) / (2.0 * G)
                 step = (V - V_pack) * g
-                if np.max(np.abs(step)) <= scale:
-                    break
-                if not slopes and self._curvature is not None and np.all(
-                        0.5 * _SAFETY * self._curvature * step**2 <= R * scale):
+                converged = np.max(np.abs(step)) <= scale
+                if not slopes and (converged or self._curvature is not None and np.all(
+                        0.5 * _SAFETY * self._curvature * step**2 <= R * scale)):
                     # the update is tiny: its linearised correction is within the tolerance
                     dI = np.repeat(step, self._per_string)
                     shifted = self.model._shift(aux, dI)
                     if shifted is not None:
                         return I + step, float(V_pack), shifted[1], shifted, shifted[0], None
+                if converged:
+                    break
                 dV_old = dV
                 I = I + step
                 V, v, aux, I_cells, dV, dv = self._string_voltages(prep, I, slope=True)
@@ -166,6 +169,9 @@ class AssembledBattery:
             raise ValueError("give exactly one of current_A and power_W")
         prep = self.model._prepare(float(h), T_cells)
         I0 = self.string_current if np.any(self.string_current) else None
+        demand = (float(h), current_A, power_W)
+        if I0 is not None and self._trend is not None and self._trend[0] == demand:
+            I0 = 2.0 * I0 - self._trend[1]  # the same demand again: extrapolate the drift of the currents
         res = self._solve(prep, current=current_A, power=power_W, I0=I0)
         if limits is not None or pack_limits is not None:
             res = self._respect_limits(prep, res, limits, pack_limits)
@@ -178,6 +184,7 @@ class AssembledBattery:
                 f"({self.layout.where(int(bad[0])) if bad.size else 'the pack'}: a particle or the electrolyte "
                 "ran out, or the demand exceeds what the pack can deliver)", bad)
         self.model._commit(prep, I_cells, aux)
+        self._trend = (demand, self.string_current)
         self.string_current = I_s
         self.voltage = V_pack
         return self.model.out
