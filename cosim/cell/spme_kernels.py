@@ -359,31 +359,40 @@ def evaluate(d, prep, T, I, guess, has_guess, slope):
     dphi, terms, dj, deta, dcs, ddphi, dterms)`` with ``terms`` (3, N) = (eta_c, dphi_e,
     dphi_s) and, with ``slope``, the derivatives in ``I`` of j, eta, cs, dphi and terms
     (empty arrays without). NaN where no solution exists (a particle or the salt runs out)."""
+    out = _alloc(prep[2].shape[0], I.shape[0], slope)
+    _evaluate_into(d, prep, T, I, guess, has_guess, slope, out)
+    return out
+
+
+@_jit
+def _alloc(M, N, slope):
+    """Result arrays of :func:`evaluate` (derivatives empty without ``slope``)."""
+    Nd = N if slope else 0
+    return (np.empty(N), np.zeros(N), np.empty((M, N)), np.empty((M, N)), np.empty((M, N)), np.empty((2, N)),
+            np.zeros((3, N)), np.zeros((M, Nd)), np.zeros((M, Nd)), np.zeros((M, Nd)), np.zeros((2, Nd)),
+            np.zeros((3, Nd)))
+
+
+@_jit
+def _evaluate_into(d, prep, T, I, guess, has_guess, slope, out):
+    """:func:`evaluate` into the arrays ``out`` (as :func:`_alloc` makes them)."""
     E, G, s0, s1, k_eff, kfac, c_free, c_unit = prep
+    V, dV, j, eta, cs, dphi, terms, dj_out, deta_out, dcs_out, ddphi_out, dterms_out = out
     M, N = s0.shape
     n = c_free.shape[1]
     chi = d.scalars[1]
     nn, ns = d.n_x[0], d.n_x[1]
     npos = n - nn - ns
-    V = np.empty(N)
-    dV = np.zeros(N)
-    j = np.empty((M, N))
-    eta = np.empty((M, N))
-    cs = np.empty((M, N))
-    dphi = np.empty((2, N))
-    terms = np.zeros((3, N))
-    Nd = N if slope else 0
-    dj_out = np.zeros((M, Nd))
-    deta_out = np.zeros((M, Nd))
-    dcs_out = np.zeros((M, Nd))
-    ddphi_out = np.zeros((2, Nd))
-    dterms_out = np.zeros((3, Nd))
     w1 = np.empty(M)
     w2 = np.empty(M)
     for i in range(N):
         Ii = I[i]
         Ti = T[i]
         f = F / (R * Ti)
+        terms[0, i] = terms[1, i] = terms[2, i] = 0.0
+        dV[i] = 0.0
+        if slope:
+            dterms_out[0, i] = dterms_out[1, i] = dterms_out[2, i] = 0.0
         area = d.area[i]
         ce_el = (d.c_e0[i], d.c_e0[i])  # electrode-mean salt (negative, positive)
         dce_el = (0.0, 0.0)
@@ -500,7 +509,132 @@ def evaluate(d, prep, T, I, guess, has_guess, slope):
         V[i] = (dphi[1, i] - dphi[0, i] + terms[0, i] + terms[1, i] + terms[2, i] - Ii * d.contact[i])
         if slope:
             dV[i] = ddphi[1] - ddphi[0] + dterms - d.contact[i]
-    return V, dV, j, eta, cs, dphi, terms, dj_out, deta_out, dcs_out, ddphi_out, dterms_out
+
+
+# -- a pack's strings -------------------------------------------------------------------------
+
+
+@_jit
+def _fill_strings(I, Ic):
+    """Cell currents of strings in C order: string s holds the cells s*per..(s+1)*per-1."""
+    per = Ic.shape[0] // I.shape[0]
+    for s in range(I.shape[0]):
+        for c in range(per):
+            Ic[s * per + c] = I[s]
+
+
+@_jit
+def _string_sums(V, dv, I, R_series, Vs, dVs):
+    """String voltages ``Vs`` and slopes ``dVs`` (``dv`` may be empty); False if a cell has
+    no solution."""
+    S = I.shape[0]
+    per = V.shape[0] // S
+    ok = True
+    for s in range(S):
+        a = -I[s] * R_series[s]
+        b = -R_series[s]
+        for c in range(per):
+            i = s * per + c
+            a += V[i]
+            if dv.shape[0]:
+                b += dv[i]
+            if not math.isfinite(V[i]):
+                ok = False
+        Vs[s] = a
+        dVs[s] = b
+    return ok
+
+
+@_jit
+def solve_strings(d, prep, T, guess, has_guess, I0, power_mode, demand, R_series, scale, max_iter, curvature,
+                  safety):
+    """The string solve of :meth:`cosim.pack.assembly.AssembledBattery._solve` (without
+    ``slopes``) in one call: Newton on the string currents ``I0`` (S,) until every string
+    has one voltage, for a pack current (``demand``) or, with ``power_mode``, a pack power;
+    the cells of string s are s*per..(s+1)*per-1. The last update is applied along the
+    exact linearisation (values plus derivatives times the update) once it is below
+    ``scale`` [A] or its second-order term ``safety * curvature * dI^2 / 2`` moves the
+    currents by less than that; ``curvature`` (S,) (NaN: unknown) is updated in place from
+    the slopes of consecutive evaluations. Returns ``(ok, I_strings, V_pack, I_cells,
+    out)`` with ``out`` as :func:`evaluate` returns it."""
+    S = I0.shape[0]
+    N = T.shape[0]
+    M = prep[2].shape[0]
+    per = N // S
+    I = I0.copy()
+    Ic = np.empty(N)
+    _fill_strings(I, Ic)
+    Vs = np.empty(S)
+    dVs = np.empty(S)
+    if S == 1 and not power_mode:  # one string at a given current: nothing to solve
+        out = _alloc(M, N, False)
+        _evaluate_into(d, prep, T, Ic, guess, has_guess, False, out)
+        ok = _string_sums(out[0], out[1][:0], I, R_series, Vs, dVs)
+        return ok, I, Vs[0], Ic, out
+    out = _alloc(M, N, True)
+    V, dv, j, eta, cs, dphi, terms, dj, deta, dcs, ddphi, dterms = out
+    _evaluate_into(d, prep, T, Ic, guess, has_guess, True, out)
+    dVs_old = np.empty(S)
+    step = np.empty(S)
+    g = np.empty(S)
+    for it in range(max_iter + 1):
+        ok = _string_sums(V, dv, I, R_series, Vs, dVs)
+        if it > 0:
+            fine = True
+            for s in range(S):
+                fine = fine and math.isfinite(abs(dVs[s] - dVs_old[s]) / abs(step[s]))
+            if fine:
+                for s in range(S):
+                    curvature[s] = abs(dVs[s] - dVs_old[s]) / abs(step[s])
+        for s in range(S):
+            ok = ok and -dVs[s] > 0.0
+        if not ok or it == max_iter:
+            return False, I, math.nan, Ic, out
+        G = 0.0
+        A = 0.0
+        total = 0.0
+        for s in range(S):
+            g[s] = -1.0 / dVs[s]
+            G += g[s]
+            A += Vs[s] * g[s]
+            total += I[s]
+        if power_mode:
+            A += total
+            disc = A * A - 4.0 * G * demand
+            if disc < 0:  # more power than the pack can give at these resistances
+                return False, I, math.nan, Ic, out
+            V_pack = (A + math.sqrt(disc)) / (2.0 * G)
+        else:
+            V_pack = (demand - total + A) / G
+        biggest = 0.0
+        small = True
+        for s in range(S):
+            step[s] = (Vs[s] - V_pack) * g[s]
+            biggest = max(biggest, abs(step[s]))
+            small = small and 0.5 * safety * curvature[s] * step[s] ** 2 <= scale / g[s]
+        if biggest <= scale or small:
+            for s in range(S):
+                dI = step[s]
+                I[s] += dI
+                for c in range(per):
+                    i = s * per + c
+                    Ic[i] = I[s]
+                    V[i] += dv[i] * dI
+                    for k in range(M):
+                        j[k, i] += dj[k, i] * dI
+                        eta[k, i] += deta[k, i] * dI
+                        cs[k, i] += dcs[k, i] * dI
+                    for e in range(2):
+                        dphi[e, i] += ddphi[e, i] * dI
+                    for q in range(3):
+                        terms[q, i] += dterms[q, i] * dI
+            return True, I, V_pack, Ic, out
+        for s in range(S):
+            dVs_old[s] = dVs[s]
+            I[s] += step[s]
+        _fill_strings(I, Ic)
+        _evaluate_into(d, prep, T, Ic, guess, has_guess, True, out)
+    return False, I, math.nan, Ic, out
 
 
 # -- commit and outputs -----------------------------------------------------------------------

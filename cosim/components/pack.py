@@ -245,11 +245,11 @@ class Pack(Component):
     def _get_state(self):
         b = self.battery
         return (b.model.get_state(), b.string_current.copy(), b.voltage, self._next_power_update,
-                None if b._curvature is None else b._curvature.copy(), dict(b._last_pulse), b._trend)
+                b._curvature.copy(), dict(b._last_pulse), b._trend)
 
     def _set_state(self, state) -> None:
         self.battery.model.set_state(state[0])
         self.battery.string_current, self.battery.voltage, self._next_power_update = state[1].copy(), state[2], state[3]
-        self.battery._curvature = None if state[4] is None else state[4].copy()
+        self.battery._curvature[:] = state[4]
         self.battery._last_pulse = dict(state[5])
         self.battery._trend = state[6]  # replaced, never mutated, by each step

@@ -72,7 +72,7 @@ class AssembledBattery:
         self._last_pulse: dict[float, float | None] = {}  # available-power currents, to start from
         self._per_string = layout.n_stacks * layout.n_layers
         # |d^2 V_s / dI_s^2| per string, from the slopes of the last two evaluations of a solve
-        self._curvature: np.ndarray | None = None
+        self._curvature = np.full(layout.n_strings, np.nan)
         self._trend = None  # (demand, string currents) of the step before the last
 
     # -- one evaluation: string voltages for given string currents ------------------------
@@ -117,6 +117,14 @@ class AssembledBattery:
             I = np.asarray(I0, dtype=float).copy()
             if current is not None:
                 I = I * (current / I.sum()) if I.sum() != 0 and current != 0 else np.full(S, current / S)
+        scale = tol * max(abs(current if current is not None else I.sum()), self._one_c * S)
+        fast = getattr(self.model, "_solve_strings", None)
+        if fast is not None and not slopes:  # the whole Newton in one compiled call
+            ok, I, V_pack, v, aux, I_cells = fast(prep, I, current, power, self.R_series, scale, max_iter,
+                                                  self._curvature, _SAFETY)
+            if not ok:
+                return I, np.nan, v if S == 1 and current is not None else np.full_like(v, np.nan), aux, I_cells, None
+            return I, float(V_pack), v, aux, I_cells, None
         need_slope = slopes or not (S == 1 and current is not None)
         res = self._string_voltages(prep, I, slope=need_slope)
         V, v, aux, I_cells = res[:4]
@@ -124,7 +132,6 @@ class AssembledBattery:
             return I, float(np.mean(V)), v, aux, I_cells, None
         dV, dv = res[4], res[5]
         if not (S == 1 and current is not None):
-            scale = tol * max(abs(current if current is not None else I.sum()), self._one_c * S)
             for it in range(max_iter + 1):
                 R = -dV
                 if not (np.all(np.isfinite(v)) and np.all(R > 0)) or it == max_iter:
@@ -140,7 +147,7 @@ class AssembledBattery:
                     V_pack = (A + np.sqrt(disc)) / (2.0 * G)
                 step = (V - V_pack) * g
                 converged = np.max(np.abs(step)) <= scale
-                if not slopes and (converged or self._curvature is not None and np.all(
+                if not slopes and (converged or np.all(
                         0.5 * _SAFETY * self._curvature * step**2 <= R * scale)):
                     # the update is tiny: its linearised correction is within the tolerance
                     dI = np.repeat(step, self._per_string)
@@ -155,7 +162,7 @@ class AssembledBattery:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     curvature = np.abs(dV - dV_old) / np.abs(step)
                 if np.all(np.isfinite(curvature)):
-                    self._curvature = curvature
+                    self._curvature[:] = curvature
         V_pack = float(np.mean(V))
         return I, V_pack, v, aux, I_cells, (-dv if slopes and np.all(np.isfinite(v)) else None)
 
