@@ -69,7 +69,8 @@ class AssembledBattery:
         self.string_current = np.zeros(layout.n_strings)
         self.voltage = 0.0
         self._one_c = float(np.mean(model._current_scale()))  # 1C current of a unit cell [A]
-        self._last_pulse: dict[float, float | None] = {}  # available-power currents, to start from
+        # available-power currents (the last two answers per direction), to start from
+        self._last_pulse: dict[float, tuple | None] = {}
         self._per_string = layout.n_stacks * layout.n_layers
         # |d^2 V_s / dI_s^2| per string, from the slopes of the last two evaluations of a solve
         self._curvature = np.full(layout.n_strings, np.nan)
@@ -279,8 +280,9 @@ class AssembledBattery:
         The pulse current is split evenly between the strings. Newton on the pack current
         against the binding limit: every cell voltage (and the pack voltage) is linearised in
         the pack current with the cell model's exact slope, and the next current is the
-        nearest crossing of a limit; it starts from the last answer and stops once the margin
-        to the binding limit is within ``tol_V`` (a few evaluations per update). Where a
+        nearest crossing of a limit; it starts from the last two answers extrapolated and
+        stops once the margin to the binding limit is within ``tol_V`` (a few evaluations per
+        update; the rest state is evaluated only when needed). Where a
         trial current has no solution or crosses a limit, the current is kept inside the
         bracket of feasible and infeasible currents found so far (bisection)."""
         prep = self.model._prepare(float(duration_s), T_cells)
@@ -319,22 +321,21 @@ class AssembledBattery:
 
         out = []
         for sign in (1.0, -1.0):
-            I = self._last_pulse.get(sign)
-            first = None if I is None else evaluate(I)
-            # the rest state is within the limits if the last answer still is
-            within = first is not None and first[0] and margin(sign, first[1], first[3]) >= -tol_V
-            if not within and not rest_margin(sign) > 0:  # at a limit already
-                out.append(0.0)
-                self._last_pulse[sign] = None
-                continue
-            good, V_good, bad = 0.0, 0.0, None
-            if I is None:
+            last = self._last_pulse.get(sign)  # the last two answers, to extrapolate the drift from
+            if last is not None:
+                I = 2.0 * last[0] - last[1] if last[1] is not None else last[0]
+                if I * sign <= 0:
+                    I = last[0]
+            else:
+                if not rest_margin(sign) > 0:  # at a limit already
+                    out.append(0.0)
+                    continue
                 I = crossing(sign, 0.0, *rest[1:])
                 if not np.isfinite(I) or I * sign <= 0:
                     I = sign * self._one_c * S
+            good, V_good, bad = 0.0, 0.0, None
             for _ in range(60):
-                ok, v, dv, V, dV = first if first is not None else evaluate(I)
-                first = None
+                ok, v, dv, V, dV = evaluate(I)
                 m = margin(sign, v, V) if ok else -np.inf
                 if m >= 0:
                     good, V_good = I, V
@@ -343,6 +344,9 @@ class AssembledBattery:
                 if abs(m) <= tol_V:
                     break
                 I_new = crossing(sign, I, v, dv, V, dV) if ok else np.nan
+                if I_new * sign <= 0 and not rest_margin(sign) > 0:  # at a limit already at rest
+                    good, m = 0.0, np.inf
+                    break
                 if bad is not None and not (abs(good) < abs(I_new) < abs(bad)):
                     I_new = 0.5 * (good + bad)  # keep inside the bracket
                 if not np.isfinite(I_new) or I_new == I:
@@ -350,7 +354,8 @@ class AssembledBattery:
                 I = I_new
             if abs(m) <= tol_V:  # converged: the current at the limit, on either side within tol_V
                 good, V_good = I, V
-            self._last_pulse[sign] = good if abs(good) > 1e-9 * self._one_c else None
+            found = good if abs(good) > 1e-9 * self._one_c else None
+            self._last_pulse[sign] = None if found is None else (found, None if last is None else last[0])
             p = good * V_good
             out.append(max(p, 0.0) if sign > 0 else min(p, 0.0))
         return out[0], out[1]
