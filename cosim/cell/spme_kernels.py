@@ -40,7 +40,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .functions import arrhenius_factor, value_slope
 from .params import F, R
@@ -50,6 +50,8 @@ _SPLIT_TOL = 1e-10  # V, on the Newton update of dphi in the current split
 _SPLIT_MAX_ITER = 60
 
 _jit = njit(cache=True, error_model="numpy")
+# the per-cell loops of the costly kernels run in threads
+_pjit = njit(cache=True, error_model="numpy", parallel=True)
 # helpers are inlined into the kernels: a call that passes the CellData tuple would copy it
 _inline = njit(cache=True, error_model="numpy", inline="always")
 
@@ -373,9 +375,17 @@ def _alloc(M, N, slope):
             np.zeros((3, Nd)))
 
 
-@_jit
+@_pjit
 def _evaluate_into(d, prep, T, I, guess, has_guess, slope, out):
-    """:func:`evaluate` into the arrays ``out`` (as :func:`_alloc` makes them)."""
+    """:func:`evaluate` into the arrays ``out`` (as :func:`_alloc` makes them), the cells in
+    threads."""
+    for i in prange(T.shape[0]):
+        _evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i)
+
+
+@_jit
+def _evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i):
+    """:func:`evaluate` of cell ``i`` into the arrays ``out``."""
     E, G, s0, s1, k_eff, kfac, c_free, c_unit = prep
     V, dV, j, eta, cs, dphi, terms, dj_out, deta_out, dcs_out, ddphi_out, dterms_out = out
     M, N = s0.shape
@@ -385,130 +395,129 @@ def _evaluate_into(d, prep, T, I, guess, has_guess, slope, out):
     npos = n - nn - ns
     w1 = np.empty(M)
     w2 = np.empty(M)
-    for i in range(N):
-        Ii = I[i]
-        Ti = T[i]
-        f = F / (R * Ti)
-        terms[0, i] = terms[1, i] = terms[2, i] = 0.0
-        dV[i] = 0.0
+    Ii = I[i]
+    Ti = T[i]
+    f = F / (R * Ti)
+    terms[0, i] = terms[1, i] = terms[2, i] = 0.0
+    dV[i] = 0.0
+    if slope:
+        dterms_out[0, i] = dterms_out[1, i] = dterms_out[2, i] = 0.0
+    area = d.area[i]
+    ce_el = (d.c_e0[i], d.c_e0[i])  # electrode-mean salt (negative, positive)
+    dce_el = (0.0, 0.0)
+    dterms = 0.0
+    bad = False
+    if n > 0:
+        # salt at the end of the step, its region means and the potential corrections
+        sn = sp = 0.0
+        dsn = dsp = 0.0
+        av = dav = 0.0
+        for m in range(n):
+            c = c_free[i, m] + c_unit[i, m] * Ii
+            if not c > 0.0:
+                bad = True
+            av += c * d.dx[i, m]
+            dav += c_unit[i, m] * d.dx[i, m]
+            if m < nn:
+                sn += c
+                dsn += c_unit[i, m]
+            elif m >= nn + ns:
+                sp += c
+                dsp += c_unit[i, m]
+        if bad:
+            V[i] = math.nan
+            dV[i] = math.nan
+            return
+        av /= d.total[i]
+        dav /= d.total[i]
+        ce_el = (sn / nn, sp / npos)
+        dce_el = (dsn / nn, dsp / npos)
+        ln = lp = 0.0
+        dln = dlp = 0.0
+        for m in range(nn):
+            c = c_free[i, m] + c_unit[i, m] * Ii
+            ln += math.log(c / av)
+            dln += c_unit[i, m] / c
+        for m in range(nn + ns, n):
+            c = c_free[i, m] + c_unit[i, m] * Ii
+            lp += math.log(c / av)
+            dlp += c_unit[i, m] / c
+        rtf = chi * R * Ti / F
+        eta_c = rtf * (lp / npos - ln / nn)
+        kappa, dkappa = value_slope(d.kappa_code, d.kappa_p, av)
+        kappa *= kfac[i]
+        dkappa *= kfac[i]
+        cur = Ii / area
+        Q = (d.L[0, i] / (3 * kappa * d.eff[0, i]) + d.L[1, i] / (kappa * d.eff[1, i])
+             + d.L[2, i] / (3 * kappa * d.eff[2, i]))
+        dphi_e = -cur * Q
+        dphi_s = -cur * (d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i]))
+        terms[0, i], terms[1, i], terms[2, i] = eta_c, dphi_e, dphi_s
         if slope:
-            dterms_out[0, i] = dterms_out[1, i] = dterms_out[2, i] = 0.0
-        area = d.area[i]
-        ce_el = (d.c_e0[i], d.c_e0[i])  # electrode-mean salt (negative, positive)
-        dce_el = (0.0, 0.0)
-        dterms = 0.0
-        bad = False
-        if n > 0:
-            # salt at the end of the step, its region means and the potential corrections
-            sn = sp = 0.0
-            dsn = dsp = 0.0
-            av = dav = 0.0
-            for m in range(n):
-                c = c_free[i, m] + c_unit[i, m] * Ii
-                if not c > 0.0:
-                    bad = True
-                av += c * d.dx[i, m]
-                dav += c_unit[i, m] * d.dx[i, m]
-                if m < nn:
-                    sn += c
-                    dsn += c_unit[i, m]
-                elif m >= nn + ns:
-                    sp += c
-                    dsp += c_unit[i, m]
-            if bad:
-                V[i] = math.nan
-                dV[i] = math.nan
-                continue
-            av /= d.total[i]
-            dav /= d.total[i]
-            ce_el = (sn / nn, sp / npos)
-            dce_el = (dsn / nn, dsp / npos)
-            ln = lp = 0.0
-            dln = dlp = 0.0
-            for m in range(nn):
-                c = c_free[i, m] + c_unit[i, m] * Ii
-                ln += math.log(c / av)
-                dln += c_unit[i, m] / c
-            for m in range(nn + ns, n):
-                c = c_free[i, m] + c_unit[i, m] * Ii
-                lp += math.log(c / av)
-                dlp += c_unit[i, m] / c
-            rtf = chi * R * Ti / F
-            eta_c = rtf * (lp / npos - ln / nn)
-            kappa, dkappa = value_slope(d.kappa_code, d.kappa_p, av)
-            kappa *= kfac[i]
-            dkappa *= kfac[i]
-            cur = Ii / area
-            Q = (d.L[0, i] / (3 * kappa * d.eff[0, i]) + d.L[1, i] / (kappa * d.eff[1, i])
-                 + d.L[2, i] / (3 * kappa * d.eff[2, i]))
-            dphi_e = -cur * Q
-            dphi_s = -cur * (d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i]))
-            terms[0, i], terms[1, i], terms[2, i] = eta_c, dphi_e, dphi_s
-            if slope:
-                dterms_out[0, i] = rtf * (dlp / npos - dln / nn)
-                dterms_out[1, i] = -Q / area + cur * Q / kappa * dkappa * dav
-                dterms_out[2, i] = -(d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i])) / area
-                dterms = dterms_out[0, i] + dterms_out[1, i] + dterms_out[2, i]
-        ddphi = (0.0, 0.0)
-        for e in range(2):
-            k0, k1 = d.mat_start[e], d.mat_start[e + 1]
-            L = d.L[2 * e, i]
-            sgn = 1.0 if e == 0 else -1.0
-            i_vol = sgn * Ii / (area * L)
-            di_vol = sgn / (area * L)
-            if k1 - k0 > 1:
-                dp, ddp = _split(d, i, k0, k1, i_vol, di_vol, ce_el[e], dce_el[e], Ti, f, s0, s1, k_eff,
-                                 guess, has_guess[e], j, eta, cs, w1, w2, slope)
-                if slope:  # dj_k = w1_k + w2_k d dphi (see _split)
-                    for k in range(k0, k1):
-                        cm = d.c_max[k, i]
-                        dj_out[k, i] = w1[k] + w2[k] * ddp
-                        dcs_out[k, i] = s1[k, i] * dj_out[k, i]
-                        dU = _ocp(d, k, cs[k, i] / cm, Ti - d.scalars[0])[1] / cm
-                        deta_out[k, i] = ddp - dU * dcs_out[k, i] - d.film[k, i] * dj_out[k, i]
-            else:
-                k = k0
-                cm, aa, ac, rf, a = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i], d.a[k, i]
-                jk = i_vol / a
-                djk = di_vol / a
-                c_s = s0[k, i] + s1[k, i] * jk
-                dcs = s1[k, i] * djk
-                dln_cs = _dlni0(aa, ac, cm, c_s) * dcs
-                ek = dek = 0.0
-                if n == 0:
-                    i0 = _i0(k_eff[k, i], aa, ac, cm, ce_el[e], c_s)
-                    ek = _inverse_bv(jk, i0, f, aa, ac)
-                    if slope:
-                        dek = _deta(jk, djk, i0, i0 * dln_cs, ek, f, aa, ac)
-                else:  # the overpotential of the uniform reaction at the local salt, averaged
-                    m0 = 0 if e == 0 else nn + ns
-                    m1 = nn if e == 0 else n
-                    surf = _i0_surface(k_eff[k, i], aa, ac, cm, c_s)
-                    for m in range(m0, m1):
-                        c = c_free[i, m] + c_unit[i, m] * Ii
-                        i0 = surf * _i0_salt(aa, c)
-                        em = _inverse_bv(jk, i0, f, aa, ac)
-                        ek += em
-                        if slope:
-                            dek += _deta(jk, djk, i0, i0 * (aa * c_unit[i, m] / c + dln_cs), em, f, aa, ac)
-                    ek /= m1 - m0
-                    dek /= m1 - m0
-                U, dU = _ocp(d, k, c_s / cm, Ti - d.scalars[0])
-                dp = U + ek + rf * jk
-                ddp = dU / cm * dcs + dek + rf * djk
-                j[k, i], eta[k, i], cs[k, i] = jk, ek, c_s
+            dterms_out[0, i] = rtf * (dlp / npos - dln / nn)
+            dterms_out[1, i] = -Q / area + cur * Q / kappa * dkappa * dav
+            dterms_out[2, i] = -(d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i])) / area
+            dterms = dterms_out[0, i] + dterms_out[1, i] + dterms_out[2, i]
+    ddphi = (0.0, 0.0)
+    for e in range(2):
+        k0, k1 = d.mat_start[e], d.mat_start[e + 1]
+        L = d.L[2 * e, i]
+        sgn = 1.0 if e == 0 else -1.0
+        i_vol = sgn * Ii / (area * L)
+        di_vol = sgn / (area * L)
+        if k1 - k0 > 1:
+            dp, ddp = _split(d, i, k0, k1, i_vol, di_vol, ce_el[e], dce_el[e], Ti, f, s0, s1, k_eff,
+                             guess, has_guess[e], j, eta, cs, w1, w2, slope)
+            if slope:  # dj_k = w1_k + w2_k d dphi (see _split)
+                for k in range(k0, k1):
+                    cm = d.c_max[k, i]
+                    dj_out[k, i] = w1[k] + w2[k] * ddp
+                    dcs_out[k, i] = s1[k, i] * dj_out[k, i]
+                    dU = _ocp(d, k, cs[k, i] / cm, Ti - d.scalars[0])[1] / cm
+                    deta_out[k, i] = ddp - dU * dcs_out[k, i] - d.film[k, i] * dj_out[k, i]
+        else:
+            k = k0
+            cm, aa, ac, rf, a = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i], d.a[k, i]
+            jk = i_vol / a
+            djk = di_vol / a
+            c_s = s0[k, i] + s1[k, i] * jk
+            dcs = s1[k, i] * djk
+            dln_cs = _dlni0(aa, ac, cm, c_s) * dcs
+            ek = dek = 0.0
+            if n == 0:
+                i0 = _i0(k_eff[k, i], aa, ac, cm, ce_el[e], c_s)
+                ek = _inverse_bv(jk, i0, f, aa, ac)
                 if slope:
-                    dj_out[k, i], deta_out[k, i], dcs_out[k, i] = djk, dek, dcs
-            dphi[e, i] = dp
+                    dek = _deta(jk, djk, i0, i0 * dln_cs, ek, f, aa, ac)
+            else:  # the overpotential of the uniform reaction at the local salt, averaged
+                m0 = 0 if e == 0 else nn + ns
+                m1 = nn if e == 0 else n
+                surf = _i0_surface(k_eff[k, i], aa, ac, cm, c_s)
+                for m in range(m0, m1):
+                    c = c_free[i, m] + c_unit[i, m] * Ii
+                    i0 = surf * _i0_salt(aa, c)
+                    em = _inverse_bv(jk, i0, f, aa, ac)
+                    ek += em
+                    if slope:
+                        dek += _deta(jk, djk, i0, i0 * (aa * c_unit[i, m] / c + dln_cs), em, f, aa, ac)
+                ek /= m1 - m0
+                dek /= m1 - m0
+            U, dU = _ocp(d, k, c_s / cm, Ti - d.scalars[0])
+            dp = U + ek + rf * jk
+            ddp = dU / cm * dcs + dek + rf * djk
+            j[k, i], eta[k, i], cs[k, i] = jk, ek, c_s
             if slope:
-                ddphi_out[e, i] = ddp
-            if e == 0:
-                ddphi = (ddp, 0.0)
-            else:
-                ddphi = (ddphi[0], ddp)
-        V[i] = (dphi[1, i] - dphi[0, i] + terms[0, i] + terms[1, i] + terms[2, i] - Ii * d.contact[i])
+                dj_out[k, i], deta_out[k, i], dcs_out[k, i] = djk, dek, dcs
+        dphi[e, i] = dp
         if slope:
-            dV[i] = ddphi[1] - ddphi[0] + dterms - d.contact[i]
+            ddphi_out[e, i] = ddp
+        if e == 0:
+            ddphi = (ddp, 0.0)
+        else:
+            ddphi = (ddphi[0], ddp)
+    V[i] = (dphi[1, i] - dphi[0, i] + terms[0, i] + terms[1, i] + terms[2, i] - Ii * d.contact[i])
+    if slope:
+        dV[i] = ddphi[1] - ddphi[0] + dterms - d.contact[i]
 
 
 # -- a pack's strings -------------------------------------------------------------------------
