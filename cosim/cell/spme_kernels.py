@@ -191,82 +191,89 @@ def _dlni0(aa, ac, c_max, cs):
 # -- prepare ----------------------------------------------------------------------------------
 
 
-@_jit
+@_pjit
 def prepare(d, h, T, z, c):
     """Everything of a step of ``h`` s at temperatures ``T`` that does not depend on the
     current: ``(E, G, s0, s1, k_eff, kfac, c_free, c_unit)``; ``z`` (M, N, n_r) are the
-    particle modes, ``c`` (N, n) the salt."""
+    particle modes, ``c`` (N, n) the salt. The cells run in threads."""
     M, N, nr = z.shape
-    T_ref = d.scalars[0]
+    n = c.shape[1]
     E = np.empty_like(z)
     G = np.empty_like(z)
     s0 = np.empty((M, N))
     s1 = np.empty((M, N))
     k_eff = np.empty((M, N))
-    for k in range(M):
-        for i in range(N):
-            k_eff[k, i] = d.rate[k, i] * arrhenius_factor(d.E_k[k], T[i], T_ref)
-            D = d.D_ref[k, i] * arrhenius_factor(d.E_D[k], T[i], T_ref)
-            rad = d.radius[k, i]
-            tau = D * h / rad**2
-            gain = -1.0 / (F * rad)
-            a0, a1 = 0.0, 0.0
-            for q in range(nr):
-                x = d.lam[q] * tau
-                e = math.exp(x)
-                p1 = 1.0 + 0.5 * x if abs(x) < 1e-8 else math.expm1(x) / x
-                g = (h * p1 * d.b[q]) * gain
-                E[k, i, q] = e
-                G[k, i, q] = g
-                a0 += e * z[k, i, q] * d.w_surf[q]
-                a1 += g * d.w_surf[q]
-            s0[k, i] = a0
-            s1[k, i] = a1
-    n = c.shape[1]
     kfac = np.ones(N)
     c_free = np.empty((N, n))
     c_unit = np.empty((N, n))
+    for i in prange(N):
+        _prepare_cell(d, h, T, z, c, E, G, s0, s1, k_eff, kfac, c_free, c_unit, i)
+    return E, G, s0, s1, k_eff, kfac, c_free, c_unit
+
+
+@_jit
+def _prepare_cell(d, h, T, z, c, E, G, s0, s1, k_eff, kfac, c_free, c_unit, i):
+    """:func:`prepare` of cell ``i``, into the arrays given."""
+    M, _, nr = z.shape
+    T_ref = d.scalars[0]
+    for k in range(M):
+        k_eff[k, i] = d.rate[k, i] * arrhenius_factor(d.E_k[k], T[i], T_ref)
+        D = d.D_ref[k, i] * arrhenius_factor(d.E_D[k], T[i], T_ref)
+        rad = d.radius[k, i]
+        tau = D * h / rad**2
+        gain = -1.0 / (F * rad)
+        a0, a1 = 0.0, 0.0
+        for q in range(nr):
+            x = d.lam[q] * tau
+            e = math.exp(x)
+            p1 = 1.0 + 0.5 * x if abs(x) < 1e-8 else math.expm1(x) / x
+            gq = (h * p1 * d.b[q]) * gain
+            E[k, i, q] = e
+            G[k, i, q] = gq
+            a0 += e * z[k, i, q] * d.w_surf[q]
+            a1 += gq * d.w_surf[q]
+        s0[k, i] = a0
+        s1[k, i] = a1
+    n = c.shape[1]
     if n == 0:
-        return E, G, s0, s1, k_eff, kfac, c_free, c_unit
+        return
     tp1 = d.scalars[2]
     nn, ns = d.n_x[0], d.n_x[1]
     kk = np.empty(n)
     g = np.empty(n)
     cp = np.empty(n)
-    for i in range(N):
-        kfac[i] = arrhenius_factor(d.scalars[3], T[i], d.scalars[4])
-        fD = arrhenius_factor(d.scalars[5], T[i], d.scalars[6])
-        for m in range(n):
-            kk[m] = d.tortuosity[i, m] * (value_slope(d.De_code, d.De_p, c[i, m])[0] * fD)
-        for m in range(n - 1):
-            g[m] = 0.5 * (kk[m + 1] + kk[m]) / d.d_centres[i, m]
-        src_n = tp1 / (F * d.area[i] * d.L[0, i])
-        src_p = -tp1 / (F * d.area[i] * d.L[2, i])
-        # Thomas algorithm, two right-hand sides (no pivoting: the matrix is diagonally dominant)
-        prev_c = 0.0
-        for m in range(n):
-            main = d.capacity[i, m] / h
-            if m < n - 1:
-                main += g[m]
-            if m > 0:
-                main += g[m - 1]
-            r0 = d.capacity[i, m] / h * c[i, m]
-            src = src_n if m < nn else (0.0 if m < nn + ns else src_p)
-            r1 = src * d.dx[i, m]
-            if m > 0:
-                lo = -g[m - 1]
-                main -= lo * prev_c
-                r0 -= lo * c_free[i, m - 1]
-                r1 -= lo * c_unit[i, m - 1]
-            up = -g[m] if m < n - 1 else 0.0
-            prev_c = up / main
-            cp[m] = prev_c
-            c_free[i, m] = r0 / main
-            c_unit[i, m] = r1 / main
-        for m in range(n - 2, -1, -1):
-            c_free[i, m] -= cp[m] * c_free[i, m + 1]
-            c_unit[i, m] -= cp[m] * c_unit[i, m + 1]
-    return E, G, s0, s1, k_eff, kfac, c_free, c_unit
+    kfac[i] = arrhenius_factor(d.scalars[3], T[i], d.scalars[4])
+    fD = arrhenius_factor(d.scalars[5], T[i], d.scalars[6])
+    for m in range(n):
+        kk[m] = d.tortuosity[i, m] * (value_slope(d.De_code, d.De_p, c[i, m])[0] * fD)
+    for m in range(n - 1):
+        g[m] = 0.5 * (kk[m + 1] + kk[m]) / d.d_centres[i, m]
+    src_n = tp1 / (F * d.area[i] * d.L[0, i])
+    src_p = -tp1 / (F * d.area[i] * d.L[2, i])
+    # Thomas algorithm, two right-hand sides (no pivoting: the matrix is diagonally dominant)
+    prev_c = 0.0
+    for m in range(n):
+        main = d.capacity[i, m] / h
+        if m < n - 1:
+            main += g[m]
+        if m > 0:
+            main += g[m - 1]
+        r0 = d.capacity[i, m] / h * c[i, m]
+        src = src_n if m < nn else (0.0 if m < nn + ns else src_p)
+        r1 = src * d.dx[i, m]
+        if m > 0:
+            lo = -g[m - 1]
+            main -= lo * prev_c
+            r0 -= lo * c_free[i, m - 1]
+            r1 -= lo * c_unit[i, m - 1]
+        up = -g[m] if m < n - 1 else 0.0
+        prev_c = up / main
+        cp[m] = prev_c
+        c_free[i, m] = r0 / main
+        c_unit[i, m] = r1 / main
+    for m in range(n - 2, -1, -1):
+        c_free[i, m] -= cp[m] * c_free[i, m + 1]
+        c_unit[i, m] -= cp[m] * c_unit[i, m + 1]
 
 
 # -- evaluate ---------------------------------------------------------------------------------
