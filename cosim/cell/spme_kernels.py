@@ -1,4 +1,5 @@
-"""Compiled kernels of the single particle models (SPM, SPMe): one loop over the cells each.
+"""Compiled kernels of the single particle models (SPM, SPMe): one loop over the cells each
+(:func:`prepare` and :func:`evaluate` run theirs in threads, one cell per iteration).
 
 The physics is that of :mod:`cosim.cell.spme` (see its docstring); these kernels are its
 only implementation. A step is split as :class:`~cosim.cell.base.CellModel` asks:
@@ -18,6 +19,9 @@ only implementation. A step is split as :class:`~cosim.cell.base.CellModel` asks
   materials share ``dphi``; the OCP slope is exact, the exchange current's dependence on
   the surface concentration is left out of the iteration matrix, which only shapes the
   path: every cell iterates until its own update of ``dphi`` is below 1e-10 V);
+* :func:`solve_strings` (once per step of an assembled battery): the pack's Newton on its
+  string currents around :func:`evaluate`, in one call (see
+  :meth:`cosim.pack.assembly.AssembledBattery._solve`);
 * :func:`commit` (once): advance the particle modes and the salt with the chosen current;
 * :func:`outputs`: heats, OCV, SOC, surface and mean stoichiometries, anode potential.
 
