@@ -586,14 +586,16 @@ def solve_strings(d, prep, T, guess, has_guess, I0, power_mode, demand, R_series
     _fill_strings(I, Ic)
     Vs = np.empty(S)
     dVs = np.empty(S)
+    # run-time booleans: literal ones would compile the cell kernel once more for each
+    yes, no = S > 0, S < 0
     if S == 1 and not power_mode:  # one string at a given current: nothing to solve
-        out = _alloc(M, N, False)
-        _evaluate_into(d, prep, T, Ic, guess, has_guess, False, out)
+        out = _alloc(M, N, no)
+        _evaluate_into(d, prep, T, Ic, guess, has_guess, no, out)
         ok = _string_sums(out[0], out[1][:0], I, R_series, Vs, dVs)
         return ok, I, Vs[0], Ic, out
-    out = _alloc(M, N, True)
+    out = _alloc(M, N, yes)
     V, dv, j, eta, cs, dphi, terms, dj, deta, dcs, ddphi, dterms = out
-    _evaluate_into(d, prep, T, Ic, guess, has_guess, True, out)
+    _evaluate_into(d, prep, T, Ic, guess, has_guess, yes, out)
     dVs_old = np.empty(S)
     step = np.empty(S)
     g = np.empty(S)
@@ -653,7 +655,7 @@ def solve_strings(d, prep, T, guess, has_guess, I0, power_mode, demand, R_series
             dVs_old[s] = dVs[s]
             I[s] += step[s]
         _fill_strings(I, Ic)
-        _evaluate_into(d, prep, T, Ic, guess, has_guess, True, out)
+        _evaluate_into(d, prep, T, Ic, guess, has_guess, yes, out)
     return False, I, math.nan, Ic, out
 
 
