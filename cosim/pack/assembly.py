@@ -108,7 +108,9 @@ class AssembledBattery:
         curvature ``V_s''`` estimated from the slopes of the last two evaluations (times a
         safety factor of 10), moves the currents by less than the tolerance, it is
         committed along the cell model's exact linearisation (:meth:`CellModel._shift`)
-        instead of costing one more evaluation. Returns ``(I_strings, V_pack,
+        instead of costing one more evaluation. A cell model with a compiled string solve
+        (``_solve_strings``: the SPM and SPMe) runs this whole Newton in one call, except with
+        ``slopes``. Returns ``(I_strings, V_pack,
         v_cells, aux, I_cells, dv_dI)`` (``dv_dI`` = ``-dv/dI_string`` per cell, only with
         ``slopes``); NaN voltages where no solution exists."""
         S = self.layout.n_strings
