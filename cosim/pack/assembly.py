@@ -286,7 +286,9 @@ class AssembledBattery:
         stops once the margin to the binding limit is within ``tol_V`` (a few evaluations per
         update; the rest state is evaluated only when needed). Where a
         trial current has no solution or crosses a limit, the current is kept inside the
-        bracket of feasible and infeasible currents found so far (bisection)."""
+        bracket of feasible and infeasible currents found so far (bisection); where the pulse
+        runs out of the model's range (a particle empties or fills) before any limit, the
+        bisection ends with that bracket within 1e-6 relative and the feasible end counts."""
         prep = self.model._prepare(float(duration_s), T_cells)
         S = self.layout.n_strings
 
@@ -350,6 +352,8 @@ class AssembledBattery:
                     good, m = 0.0, np.inf
                     break
                 if bad is not None and not (abs(good) < abs(I_new) < abs(bad)):
+                    if abs(bad - good) <= 1e-6 * abs(bad):  # the edge of the model's range
+                        break
                     I_new = 0.5 * (good + bad)  # keep inside the bracket
                 if not np.isfinite(I_new) or I_new == I:
                     break
