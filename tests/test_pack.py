@@ -160,3 +160,55 @@ to = "pack.layer_temperature_K"
         # ... and, in series, passes exactly the same charge: its SOC cannot drift apart
         np.testing.assert_allclose(soc, soc[0], rtol=1e-9)
         assert ds["thermal.layer_temperature_K"].dims == ("time", "string", "stack", "layer")
+
+
+@pytest.mark.parametrize("pack_limits", [None, (0.0, 8 * 4.0)])
+def test_available_power_is_the_pulse_that_ends_at_the_binding_limit(pack_limits):
+    """Against a brute-force bisection of the pack current to 1e-9 V on the binding limit
+    (even string split, as the battery's own estimate)."""
+    from cosim.components.pack import PackConfig, build_battery
+
+    config = PackConfig(type="pack", parameter_set="seed_bgraphite_sno2_lmo_gel", n_strings=2, n_stacks=2,
+                        n_layers=4, initial_soc=0.6, capacity_spread_rel=0.05, resistance_spread_rel=0.1)
+    battery, _ = build_battery(config)
+    p = battery.model.params
+    limits = (p.lower_voltage_V, p.upper_voltage_V)
+    T = np.full(battery.layout.n_cells, 298.15)
+    for _ in range(3):
+        battery.step(1.0, T, current_A=2.0 * battery._one_c)
+    duration = 10.0
+    prep = battery.model._prepare(duration, T)
+
+    def margin(I_pack, sign):
+        V, v, _, _ = battery._string_voltages(prep, np.full(2, I_pack / 2))
+        if not (np.all(np.isfinite(v)) and np.all(np.isfinite(V))):
+            return -np.inf, np.nan
+        m = np.min(sign * (v - (limits[0] if sign > 0 else limits[1])))
+        if pack_limits is not None:
+            m = min(m, sign * (np.mean(V) - (pack_limits[0] if sign > 0 else pack_limits[1])))
+        return m, float(np.mean(V))
+
+    def brute(sign):
+        good, bad = 0.0, sign * battery._one_c
+        while margin(bad, sign)[0] >= 0:
+            bad *= 2.0
+        for _ in range(200):
+            mid = 0.5 * (good + bad)
+            m, V = margin(mid, sign)
+            if m >= 0:
+                good = mid
+                if m <= 1e-9:
+                    break
+            else:
+                bad = mid
+        return good * margin(good, sign)[1], margin(good, sign)[0]
+
+    dis, ch = battery.available_power(duration, T, limits, pack_limits)
+    for sign, got in ((1.0, dis), (-1.0, ch)):
+        want, m = brute(sign)
+        assert 0 <= m <= 1e-9
+        assert got * sign > 0
+        assert got == pytest.approx(want, rel=1e-5)  # 1e-6 V on a pulse's ~0.1-1 V drop
+    # the estimate converged to 1e-6 V on the binding limit, from a warm start too
+    dis2, ch2 = battery.available_power(duration, T, limits, pack_limits)
+    assert dis2 == pytest.approx(dis, rel=1e-5) and ch2 == pytest.approx(ch, rel=1e-5)

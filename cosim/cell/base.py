@@ -18,7 +18,11 @@ Contract for implementers (subclass :class:`CellModel`):
    solve for the current with it) and must tolerate currents that give no solution
    (return NaN voltage for those cells, never raise). Optionally override
    ``_evaluate_slope(prep, current_A)`` to return ``(voltage, dV/dI, aux)`` with an exact
-   slope (the default takes a finite difference); the pack's solvers use it.
+   slope (the default takes a finite difference); the pack's solvers use it. A model whose
+   slope evaluation also gives the derivatives of its aux may override ``_shift(aux, dI)``
+   to return that aux moved to the currents ``current_A + dI`` along the linearisation
+   (the pack then commits a converged Newton update without one more evaluation); the
+   default returns None.
 4. Implement ``_commit(prep, current_A, aux)``: make the step happen. Outputs (see
    :data:`OUTPUTS`) are read through the ``out`` property: either fill the dict
    ``self.out[...]`` in ``_commit``, or override ``_outputs()`` to compute them only when
@@ -141,6 +145,11 @@ class CellModel:
         dI = 1e-3 * self._current_scale()
         V2, _ = self._evaluate(prep, current_A + dI)
         return V, (V2 - V) / dI, aux
+
+    def _shift(self, aux: Any, dI: np.ndarray) -> Any:
+        """The aux of a slope evaluation moved by current changes ``dI`` along its
+        linearisation, or None where the model cannot (this default)."""
+        return None
 
     def _commit(self, prep: Any, current_A: np.ndarray, aux: Any) -> None:
         raise NotImplementedError

@@ -164,15 +164,36 @@ class SPMe(CellModel):
     def _evaluate(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)
         res = kern.evaluate(self.data, prep.arrays, prep.T, I, self._guess, self._has_guess, False)
-        return res[0], (I, res[0]) + res[2:]
+        return res[0], (I, res[0]) + res[2:7] + (None,)
 
     def _evaluate_slope(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)
         res = kern.evaluate(self.data, prep.arrays, prep.T, I, self._guess, self._has_guess, True)
-        return res[0], res[1], (I, res[0]) + res[2:]
+        return res[0], res[1], (I, res[0]) + res[2:7] + ((res[1],) + res[7:],)
+
+    def _solve_strings(self, prep: _Prep, I0: np.ndarray, current, power, R_series: np.ndarray, scale: float,
+                       max_iter: int, curvature: np.ndarray, safety: float):
+        """The pack's string solve in one compiled call (:func:`spme_kernels.solve_strings`);
+        returns ``(ok, I_strings, V_pack, v_cells, aux, I_cells)``."""
+        mode = power is not None
+        ok, I, V_pack, Ic, out = kern.solve_strings(
+            self.data, prep.arrays, prep.T, self._guess, self._has_guess, np.ascontiguousarray(I0, dtype=float),
+            mode, float(power if mode else current), R_series, float(scale), int(max_iter), curvature, float(safety))
+        return ok, I, V_pack, out[0], (Ic, out[0]) + out[2:7] + (None,), Ic
+
+    def _shift(self, aux, dI: np.ndarray):
+        """``aux`` of a slope evaluation moved to the currents ``I + dI`` along its exact
+        linearisation (every end-of-step quantity plus its derivative in the current times
+        ``dI``); None for the aux of a plain evaluation."""
+        I, V, j, eta, cs, dphi, terms, deriv = aux
+        if deriv is None:
+            return None
+        dV, dj, deta, dcs, ddphi, dterms = deriv
+        return (I + dI, V + dV * dI, j + dj * dI, eta + deta * dI, cs + dcs * dI, dphi + ddphi * dI,
+                terms + dterms * dI, None)
 
     def _commit(self, prep: _Prep, I: np.ndarray, aux) -> None:
-        I, V, j, eta, cs, dphi, terms = aux
+        I, V, j, eta, cs, dphi, terms, _ = aux
         kern.commit(prep.arrays, I, j, self._z, self._c)
         ms = self.data.mat_start
         for e in range(2):

@@ -1,4 +1,5 @@
-"""Compiled kernels of the single particle models (SPM, SPMe): one loop over the cells each.
+"""Compiled kernels of the single particle models (SPM, SPMe): one loop over the cells each
+(:func:`prepare` and :func:`evaluate` run theirs in threads, one cell per iteration).
 
 The physics is that of :mod:`cosim.cell.spme` (see its docstring); these kernels are its
 only implementation. A step is split as :class:`~cosim.cell.base.CellModel` asks:
@@ -18,6 +19,9 @@ only implementation. A step is split as :class:`~cosim.cell.base.CellModel` asks
   materials share ``dphi``; the OCP slope is exact, the exchange current's dependence on
   the surface concentration is left out of the iteration matrix, which only shapes the
   path: every cell iterates until its own update of ``dphi`` is below 1e-10 V);
+* :func:`solve_strings` (once per step of an assembled battery): the pack's Newton on its
+  string currents around :func:`evaluate`, in one call (see
+  :meth:`cosim.pack.assembly.AssembledBattery._solve`);
 * :func:`commit` (once): advance the particle modes and the salt with the chosen current;
 * :func:`outputs`: heats, OCV, SOC, surface and mean stoichiometries, anode potential.
 
@@ -40,7 +44,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .functions import arrhenius_factor, value_slope
 from .params import F, R
@@ -50,6 +54,8 @@ _SPLIT_TOL = 1e-10  # V, on the Newton update of dphi in the current split
 _SPLIT_MAX_ITER = 60
 
 _jit = njit(cache=True, error_model="numpy")
+# the per-cell loops of the costly kernels run in threads
+_pjit = njit(cache=True, error_model="numpy", parallel=True)
 # helpers are inlined into the kernels: a call that passes the CellData tuple would copy it
 _inline = njit(cache=True, error_model="numpy", inline="always")
 
@@ -189,82 +195,89 @@ def _dlni0(aa, ac, c_max, cs):
 # -- prepare ----------------------------------------------------------------------------------
 
 
-@_jit
+@_pjit
 def prepare(d, h, T, z, c):
     """Everything of a step of ``h`` s at temperatures ``T`` that does not depend on the
     current: ``(E, G, s0, s1, k_eff, kfac, c_free, c_unit)``; ``z`` (M, N, n_r) are the
-    particle modes, ``c`` (N, n) the salt."""
+    particle modes, ``c`` (N, n) the salt. The cells run in threads."""
     M, N, nr = z.shape
-    T_ref = d.scalars[0]
+    n = c.shape[1]
     E = np.empty_like(z)
     G = np.empty_like(z)
     s0 = np.empty((M, N))
     s1 = np.empty((M, N))
     k_eff = np.empty((M, N))
-    for k in range(M):
-        for i in range(N):
-            k_eff[k, i] = d.rate[k, i] * arrhenius_factor(d.E_k[k], T[i], T_ref)
-            D = d.D_ref[k, i] * arrhenius_factor(d.E_D[k], T[i], T_ref)
-            rad = d.radius[k, i]
-            tau = D * h / rad**2
-            gain = -1.0 / (F * rad)
-            a0, a1 = 0.0, 0.0
-            for q in range(nr):
-                x = d.lam[q] * tau
-                e = math.exp(x)
-                p1 = 1.0 + 0.5 * x if abs(x) < 1e-8 else math.expm1(x) / x
-                g = (h * p1 * d.b[q]) * gain
-                E[k, i, q] = e
-                G[k, i, q] = g
-                a0 += e * z[k, i, q] * d.w_surf[q]
-                a1 += g * d.w_surf[q]
-            s0[k, i] = a0
-            s1[k, i] = a1
-    n = c.shape[1]
     kfac = np.ones(N)
     c_free = np.empty((N, n))
     c_unit = np.empty((N, n))
+    for i in prange(N):
+        _prepare_cell(d, h, T, z, c, E, G, s0, s1, k_eff, kfac, c_free, c_unit, i)
+    return E, G, s0, s1, k_eff, kfac, c_free, c_unit
+
+
+@_jit
+def _prepare_cell(d, h, T, z, c, E, G, s0, s1, k_eff, kfac, c_free, c_unit, i):
+    """:func:`prepare` of cell ``i``, into the arrays given."""
+    M, _, nr = z.shape
+    T_ref = d.scalars[0]
+    for k in range(M):
+        k_eff[k, i] = d.rate[k, i] * arrhenius_factor(d.E_k[k], T[i], T_ref)
+        D = d.D_ref[k, i] * arrhenius_factor(d.E_D[k], T[i], T_ref)
+        rad = d.radius[k, i]
+        tau = D * h / rad**2
+        gain = -1.0 / (F * rad)
+        a0, a1 = 0.0, 0.0
+        for q in range(nr):
+            x = d.lam[q] * tau
+            e = math.exp(x)
+            p1 = 1.0 + 0.5 * x if abs(x) < 1e-8 else math.expm1(x) / x
+            gq = (h * p1 * d.b[q]) * gain
+            E[k, i, q] = e
+            G[k, i, q] = gq
+            a0 += e * z[k, i, q] * d.w_surf[q]
+            a1 += gq * d.w_surf[q]
+        s0[k, i] = a0
+        s1[k, i] = a1
+    n = c.shape[1]
     if n == 0:
-        return E, G, s0, s1, k_eff, kfac, c_free, c_unit
+        return
     tp1 = d.scalars[2]
     nn, ns = d.n_x[0], d.n_x[1]
     kk = np.empty(n)
     g = np.empty(n)
     cp = np.empty(n)
-    for i in range(N):
-        kfac[i] = arrhenius_factor(d.scalars[3], T[i], d.scalars[4])
-        fD = arrhenius_factor(d.scalars[5], T[i], d.scalars[6])
-        for m in range(n):
-            kk[m] = d.tortuosity[i, m] * (value_slope(d.De_code, d.De_p, c[i, m])[0] * fD)
-        for m in range(n - 1):
-            g[m] = 0.5 * (kk[m + 1] + kk[m]) / d.d_centres[i, m]
-        src_n = tp1 / (F * d.area[i] * d.L[0, i])
-        src_p = -tp1 / (F * d.area[i] * d.L[2, i])
-        # Thomas algorithm, two right-hand sides (no pivoting: the matrix is diagonally dominant)
-        prev_c = 0.0
-        for m in range(n):
-            main = d.capacity[i, m] / h
-            if m < n - 1:
-                main += g[m]
-            if m > 0:
-                main += g[m - 1]
-            r0 = d.capacity[i, m] / h * c[i, m]
-            src = src_n if m < nn else (0.0 if m < nn + ns else src_p)
-            r1 = src * d.dx[i, m]
-            if m > 0:
-                lo = -g[m - 1]
-                main -= lo * prev_c
-                r0 -= lo * c_free[i, m - 1]
-                r1 -= lo * c_unit[i, m - 1]
-            up = -g[m] if m < n - 1 else 0.0
-            prev_c = up / main
-            cp[m] = prev_c
-            c_free[i, m] = r0 / main
-            c_unit[i, m] = r1 / main
-        for m in range(n - 2, -1, -1):
-            c_free[i, m] -= cp[m] * c_free[i, m + 1]
-            c_unit[i, m] -= cp[m] * c_unit[i, m + 1]
-    return E, G, s0, s1, k_eff, kfac, c_free, c_unit
+    kfac[i] = arrhenius_factor(d.scalars[3], T[i], d.scalars[4])
+    fD = arrhenius_factor(d.scalars[5], T[i], d.scalars[6])
+    for m in range(n):
+        kk[m] = d.tortuosity[i, m] * (value_slope(d.De_code, d.De_p, c[i, m])[0] * fD)
+    for m in range(n - 1):
+        g[m] = 0.5 * (kk[m + 1] + kk[m]) / d.d_centres[i, m]
+    src_n = tp1 / (F * d.area[i] * d.L[0, i])
+    src_p = -tp1 / (F * d.area[i] * d.L[2, i])
+    # Thomas algorithm, two right-hand sides (no pivoting: the matrix is diagonally dominant)
+    prev_c = 0.0
+    for m in range(n):
+        main = d.capacity[i, m] / h
+        if m < n - 1:
+            main += g[m]
+        if m > 0:
+            main += g[m - 1]
+        r0 = d.capacity[i, m] / h * c[i, m]
+        src = src_n if m < nn else (0.0 if m < nn + ns else src_p)
+        r1 = src * d.dx[i, m]
+        if m > 0:
+            lo = -g[m - 1]
+            main -= lo * prev_c
+            r0 -= lo * c_free[i, m - 1]
+            r1 -= lo * c_unit[i, m - 1]
+        up = -g[m] if m < n - 1 else 0.0
+        prev_c = up / main
+        cp[m] = prev_c
+        c_free[i, m] = r0 / main
+        c_unit[i, m] = r1 / main
+    for m in range(n - 2, -1, -1):
+        c_free[i, m] -= cp[m] * c_free[i, m + 1]
+        c_unit[i, m] -= cp[m] * c_unit[i, m + 1]
 
 
 # -- evaluate ---------------------------------------------------------------------------------
@@ -356,131 +369,294 @@ def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has
 def evaluate(d, prep, T, I, guess, has_guess, slope):
     """End-of-step terminal voltage ``V`` of every cell for currents ``I`` held over the
     step at temperatures ``T``, and ``dV/dI`` if ``slope``; returns ``(V, dV, j, eta, cs,
-    dphi, terms)`` with ``terms`` (3, N) = (eta_c, dphi_e, dphi_s). NaN where no solution
-    exists (a particle or the salt runs out)."""
+    dphi, terms, dj, deta, dcs, ddphi, dterms)`` with ``terms`` (3, N) = (eta_c, dphi_e,
+    dphi_s) and, with ``slope``, the derivatives in ``I`` of j, eta, cs, dphi and terms
+    (empty arrays without). NaN where no solution exists (a particle or the salt runs out)."""
+    out = _alloc(prep[2].shape[0], I.shape[0], slope)
+    _evaluate_into(d, prep, T, I, guess, has_guess, slope, out)
+    return out
+
+
+@_jit
+def _alloc(M, N, slope):
+    """Result arrays of :func:`evaluate` (derivatives empty without ``slope``)."""
+    Nd = N if slope else 0
+    return (np.empty(N), np.zeros(N), np.empty((M, N)), np.empty((M, N)), np.empty((M, N)), np.empty((2, N)),
+            np.zeros((3, N)), np.zeros((M, Nd)), np.zeros((M, Nd)), np.zeros((M, Nd)), np.zeros((2, Nd)),
+            np.zeros((3, Nd)))
+
+
+@_pjit
+def _evaluate_into(d, prep, T, I, guess, has_guess, slope, out):
+    """:func:`evaluate` into the arrays ``out`` (as :func:`_alloc` makes them), the cells in
+    threads."""
+    for i in prange(T.shape[0]):
+        _evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i)
+
+
+@_jit
+def _evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i):
+    """:func:`evaluate` of cell ``i`` into the arrays ``out``."""
     E, G, s0, s1, k_eff, kfac, c_free, c_unit = prep
+    V, dV, j, eta, cs, dphi, terms, dj_out, deta_out, dcs_out, ddphi_out, dterms_out = out
     M, N = s0.shape
     n = c_free.shape[1]
     chi = d.scalars[1]
     nn, ns = d.n_x[0], d.n_x[1]
     npos = n - nn - ns
-    V = np.empty(N)
-    dV = np.zeros(N)
-    j = np.empty((M, N))
-    eta = np.empty((M, N))
-    cs = np.empty((M, N))
-    dphi = np.empty((2, N))
-    terms = np.zeros((3, N))
     w1 = np.empty(M)
     w2 = np.empty(M)
-    for i in range(N):
-        Ii = I[i]
-        Ti = T[i]
-        f = F / (R * Ti)
-        area = d.area[i]
-        ce_el = (d.c_e0[i], d.c_e0[i])  # electrode-mean salt (negative, positive)
-        dce_el = (0.0, 0.0)
-        dterms = 0.0
-        bad = False
-        if n > 0:
-            # salt at the end of the step, its region means and the potential corrections
-            sn = sp = 0.0
-            dsn = dsp = 0.0
-            av = dav = 0.0
-            for m in range(n):
-                c = c_free[i, m] + c_unit[i, m] * Ii
-                if not c > 0.0:
-                    bad = True
-                av += c * d.dx[i, m]
-                dav += c_unit[i, m] * d.dx[i, m]
-                if m < nn:
-                    sn += c
-                    dsn += c_unit[i, m]
-                elif m >= nn + ns:
-                    sp += c
-                    dsp += c_unit[i, m]
-            if bad:
-                V[i] = math.nan
-                dV[i] = math.nan
-                continue
-            av /= d.total[i]
-            dav /= d.total[i]
-            ce_el = (sn / nn, sp / npos)
-            dce_el = (dsn / nn, dsp / npos)
-            ln = lp = 0.0
-            dln = dlp = 0.0
-            for m in range(nn):
-                c = c_free[i, m] + c_unit[i, m] * Ii
-                ln += math.log(c / av)
-                dln += c_unit[i, m] / c
-            for m in range(nn + ns, n):
-                c = c_free[i, m] + c_unit[i, m] * Ii
-                lp += math.log(c / av)
-                dlp += c_unit[i, m] / c
-            rtf = chi * R * Ti / F
-            eta_c = rtf * (lp / npos - ln / nn)
-            kappa, dkappa = value_slope(d.kappa_code, d.kappa_p, av)
-            kappa *= kfac[i]
-            dkappa *= kfac[i]
-            cur = Ii / area
-            Q = (d.L[0, i] / (3 * kappa * d.eff[0, i]) + d.L[1, i] / (kappa * d.eff[1, i])
-                 + d.L[2, i] / (3 * kappa * d.eff[2, i]))
-            dphi_e = -cur * Q
-            dphi_s = -cur * (d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i]))
-            terms[0, i], terms[1, i], terms[2, i] = eta_c, dphi_e, dphi_s
-            if slope:
-                dterms = (rtf * (dlp / npos - dln / nn) - Q / area + cur * Q / kappa * dkappa * dav
-                          - (d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i])) / area)
-        ddphi = (0.0, 0.0)
-        for e in range(2):
-            k0, k1 = d.mat_start[e], d.mat_start[e + 1]
-            L = d.L[2 * e, i]
-            sgn = 1.0 if e == 0 else -1.0
-            i_vol = sgn * Ii / (area * L)
-            di_vol = sgn / (area * L)
-            if k1 - k0 > 1:
-                dp, ddp = _split(d, i, k0, k1, i_vol, di_vol, ce_el[e], dce_el[e], Ti, f, s0, s1, k_eff,
-                                 guess, has_guess[e], j, eta, cs, w1, w2, slope)
-            else:
-                k = k0
-                cm, aa, ac, rf, a = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i], d.a[k, i]
-                jk = i_vol / a
-                djk = di_vol / a
-                c_s = s0[k, i] + s1[k, i] * jk
-                dcs = s1[k, i] * djk
-                dln_cs = _dlni0(aa, ac, cm, c_s) * dcs
-                ek = dek = 0.0
-                if n == 0:
-                    i0 = _i0(k_eff[k, i], aa, ac, cm, ce_el[e], c_s)
-                    ek = _inverse_bv(jk, i0, f, aa, ac)
-                    if slope:
-                        dek = _deta(jk, djk, i0, i0 * dln_cs, ek, f, aa, ac)
-                else:  # the overpotential of the uniform reaction at the local salt, averaged
-                    m0 = 0 if e == 0 else nn + ns
-                    m1 = nn if e == 0 else n
-                    surf = _i0_surface(k_eff[k, i], aa, ac, cm, c_s)
-                    for m in range(m0, m1):
-                        c = c_free[i, m] + c_unit[i, m] * Ii
-                        i0 = surf * _i0_salt(aa, c)
-                        em = _inverse_bv(jk, i0, f, aa, ac)
-                        ek += em
-                        if slope:
-                            dek += _deta(jk, djk, i0, i0 * (aa * c_unit[i, m] / c + dln_cs), em, f, aa, ac)
-                    ek /= m1 - m0
-                    dek /= m1 - m0
-                U, dU = _ocp(d, k, c_s / cm, Ti - d.scalars[0])
-                dp = U + ek + rf * jk
-                ddp = dU / cm * dcs + dek + rf * djk
-                j[k, i], eta[k, i], cs[k, i] = jk, ek, c_s
-            dphi[e, i] = dp
-            if e == 0:
-                ddphi = (ddp, 0.0)
-            else:
-                ddphi = (ddphi[0], ddp)
-        V[i] = (dphi[1, i] - dphi[0, i] + terms[0, i] + terms[1, i] + terms[2, i] - Ii * d.contact[i])
+    Ii = I[i]
+    Ti = T[i]
+    f = F / (R * Ti)
+    terms[0, i] = terms[1, i] = terms[2, i] = 0.0
+    dV[i] = 0.0
+    if slope:
+        dterms_out[0, i] = dterms_out[1, i] = dterms_out[2, i] = 0.0
+    area = d.area[i]
+    ce_el = (d.c_e0[i], d.c_e0[i])  # electrode-mean salt (negative, positive)
+    dce_el = (0.0, 0.0)
+    dterms = 0.0
+    bad = False
+    if n > 0:
+        # salt at the end of the step, its region means and the potential corrections
+        sn = sp = 0.0
+        dsn = dsp = 0.0
+        av = dav = 0.0
+        for m in range(n):
+            c = c_free[i, m] + c_unit[i, m] * Ii
+            if not c > 0.0:
+                bad = True
+            av += c * d.dx[i, m]
+            dav += c_unit[i, m] * d.dx[i, m]
+            if m < nn:
+                sn += c
+                dsn += c_unit[i, m]
+            elif m >= nn + ns:
+                sp += c
+                dsp += c_unit[i, m]
+        if bad:
+            V[i] = math.nan
+            dV[i] = math.nan
+            return
+        av /= d.total[i]
+        dav /= d.total[i]
+        ce_el = (sn / nn, sp / npos)
+        dce_el = (dsn / nn, dsp / npos)
+        ln = lp = 0.0
+        dln = dlp = 0.0
+        for m in range(nn):
+            c = c_free[i, m] + c_unit[i, m] * Ii
+            ln += math.log(c / av)
+            dln += c_unit[i, m] / c
+        for m in range(nn + ns, n):
+            c = c_free[i, m] + c_unit[i, m] * Ii
+            lp += math.log(c / av)
+            dlp += c_unit[i, m] / c
+        rtf = chi * R * Ti / F
+        eta_c = rtf * (lp / npos - ln / nn)
+        kappa, dkappa = value_slope(d.kappa_code, d.kappa_p, av)
+        kappa *= kfac[i]
+        dkappa *= kfac[i]
+        cur = Ii / area
+        Q = (d.L[0, i] / (3 * kappa * d.eff[0, i]) + d.L[1, i] / (kappa * d.eff[1, i])
+             + d.L[2, i] / (3 * kappa * d.eff[2, i]))
+        dphi_e = -cur * Q
+        dphi_s = -cur * (d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i]))
+        terms[0, i], terms[1, i], terms[2, i] = eta_c, dphi_e, dphi_s
         if slope:
-            dV[i] = ddphi[1] - ddphi[0] + dterms - d.contact[i]
-    return V, dV, j, eta, cs, dphi, terms
+            dterms_out[0, i] = rtf * (dlp / npos - dln / nn)
+            dterms_out[1, i] = -Q / area + cur * Q / kappa * dkappa * dav
+            dterms_out[2, i] = -(d.L[0, i] / (3 * d.sigma[0, i]) + d.L[2, i] / (3 * d.sigma[1, i])) / area
+            dterms = dterms_out[0, i] + dterms_out[1, i] + dterms_out[2, i]
+    ddphi = (0.0, 0.0)
+    for e in range(2):
+        k0, k1 = d.mat_start[e], d.mat_start[e + 1]
+        L = d.L[2 * e, i]
+        sgn = 1.0 if e == 0 else -1.0
+        i_vol = sgn * Ii / (area * L)
+        di_vol = sgn / (area * L)
+        if k1 - k0 > 1:
+            dp, ddp = _split(d, i, k0, k1, i_vol, di_vol, ce_el[e], dce_el[e], Ti, f, s0, s1, k_eff,
+                             guess, has_guess[e], j, eta, cs, w1, w2, slope)
+            if slope:  # dj_k = w1_k + w2_k d dphi (see _split)
+                for k in range(k0, k1):
+                    cm = d.c_max[k, i]
+                    dj_out[k, i] = w1[k] + w2[k] * ddp
+                    dcs_out[k, i] = s1[k, i] * dj_out[k, i]
+                    dU = _ocp(d, k, cs[k, i] / cm, Ti - d.scalars[0])[1] / cm
+                    deta_out[k, i] = ddp - dU * dcs_out[k, i] - d.film[k, i] * dj_out[k, i]
+        else:
+            k = k0
+            cm, aa, ac, rf, a = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i], d.a[k, i]
+            jk = i_vol / a
+            djk = di_vol / a
+            c_s = s0[k, i] + s1[k, i] * jk
+            dcs = s1[k, i] * djk
+            dln_cs = _dlni0(aa, ac, cm, c_s) * dcs
+            ek = dek = 0.0
+            if n == 0:
+                i0 = _i0(k_eff[k, i], aa, ac, cm, ce_el[e], c_s)
+                ek = _inverse_bv(jk, i0, f, aa, ac)
+                if slope:
+                    dek = _deta(jk, djk, i0, i0 * dln_cs, ek, f, aa, ac)
+            else:  # the overpotential of the uniform reaction at the local salt, averaged
+                m0 = 0 if e == 0 else nn + ns
+                m1 = nn if e == 0 else n
+                surf = _i0_surface(k_eff[k, i], aa, ac, cm, c_s)
+                for m in range(m0, m1):
+                    c = c_free[i, m] + c_unit[i, m] * Ii
+                    i0 = surf * _i0_salt(aa, c)
+                    em = _inverse_bv(jk, i0, f, aa, ac)
+                    ek += em
+                    if slope:
+                        dek += _deta(jk, djk, i0, i0 * (aa * c_unit[i, m] / c + dln_cs), em, f, aa, ac)
+                ek /= m1 - m0
+                dek /= m1 - m0
+            U, dU = _ocp(d, k, c_s / cm, Ti - d.scalars[0])
+            dp = U + ek + rf * jk
+            ddp = dU / cm * dcs + dek + rf * djk
+            j[k, i], eta[k, i], cs[k, i] = jk, ek, c_s
+            if slope:
+                dj_out[k, i], deta_out[k, i], dcs_out[k, i] = djk, dek, dcs
+        dphi[e, i] = dp
+        if slope:
+            ddphi_out[e, i] = ddp
+        if e == 0:
+            ddphi = (ddp, 0.0)
+        else:
+            ddphi = (ddphi[0], ddp)
+    V[i] = (dphi[1, i] - dphi[0, i] + terms[0, i] + terms[1, i] + terms[2, i] - Ii * d.contact[i])
+    if slope:
+        dV[i] = ddphi[1] - ddphi[0] + dterms - d.contact[i]
+
+
+# -- a pack's strings -------------------------------------------------------------------------
+
+
+@_jit
+def _fill_strings(I, Ic):
+    """Cell currents of strings in C order: string s holds the cells s*per..(s+1)*per-1."""
+    per = Ic.shape[0] // I.shape[0]
+    for s in range(I.shape[0]):
+        for c in range(per):
+            Ic[s * per + c] = I[s]
+
+
+@_jit
+def _string_sums(V, dv, I, R_series, Vs, dVs):
+    """String voltages ``Vs`` and slopes ``dVs`` (``dv`` may be empty); False if a cell has
+    no solution."""
+    S = I.shape[0]
+    per = V.shape[0] // S
+    ok = True
+    for s in range(S):
+        a = -I[s] * R_series[s]
+        b = -R_series[s]
+        for c in range(per):
+            i = s * per + c
+            a += V[i]
+            if dv.shape[0]:
+                b += dv[i]
+            if not math.isfinite(V[i]):
+                ok = False
+        Vs[s] = a
+        dVs[s] = b
+    return ok
+
+
+@_jit
+def solve_strings(d, prep, T, guess, has_guess, I0, power_mode, demand, R_series, scale, max_iter, curvature,
+                  safety):
+    """The string solve of :meth:`cosim.pack.assembly.AssembledBattery._solve` (without
+    ``slopes``) in one call: Newton on the string currents ``I0`` (S,) until every string
+    has one voltage, for a pack current (``demand``) or, with ``power_mode``, a pack power;
+    the cells of string s are s*per..(s+1)*per-1. The last update is applied along the
+    exact linearisation (values plus derivatives times the update) once it is below
+    ``scale`` [A] or its second-order term ``safety * curvature * dI^2 / 2`` moves the
+    currents by less than that; ``curvature`` (S,) (NaN: unknown) is updated in place from
+    the slopes of consecutive evaluations. Returns ``(ok, I_strings, V_pack, I_cells,
+    out)`` with ``out`` as :func:`evaluate` returns it."""
+    S = I0.shape[0]
+    N = T.shape[0]
+    M = prep[2].shape[0]
+    per = N // S
+    I = I0.copy()
+    Ic = np.empty(N)
+    _fill_strings(I, Ic)
+    Vs = np.empty(S)
+    dVs = np.empty(S)
+    # run-time booleans: literal ones would compile the cell kernel once more for each
+    yes, no = S > 0, S < 0
+    if S == 1 and not power_mode:  # one string at a given current: nothing to solve
+        out = _alloc(M, N, no)
+        _evaluate_into(d, prep, T, Ic, guess, has_guess, no, out)
+        ok = _string_sums(out[0], out[1][:0], I, R_series, Vs, dVs)
+        return ok, I, Vs[0], Ic, out
+    out = _alloc(M, N, yes)
+    V, dv, j, eta, cs, dphi, terms, dj, deta, dcs, ddphi, dterms = out
+    _evaluate_into(d, prep, T, Ic, guess, has_guess, yes, out)
+    dVs_old = np.empty(S)
+    step = np.empty(S)
+    g = np.empty(S)
+    for it in range(max_iter + 1):
+        ok = _string_sums(V, dv, I, R_series, Vs, dVs)
+        if it > 0:
+            fine = True
+            for s in range(S):
+                fine = fine and math.isfinite(abs(dVs[s] - dVs_old[s]) / abs(step[s]))
+            if fine:
+                for s in range(S):
+                    curvature[s] = abs(dVs[s] - dVs_old[s]) / abs(step[s])
+        for s in range(S):
+            ok = ok and -dVs[s] > 0.0
+        if not ok or it == max_iter:
+            return False, I, math.nan, Ic, out
+        G = 0.0
+        A = 0.0
+        total = 0.0
+        for s in range(S):
+            g[s] = -1.0 / dVs[s]
+            G += g[s]
+            A += Vs[s] * g[s]
+            total += I[s]
+        if power_mode:
+            A += total
+            disc = A * A - 4.0 * G * demand
+            if disc < 0:  # more power than the pack can give at these resistances
+                return False, I, math.nan, Ic, out
+            V_pack = (A + math.sqrt(disc)) / (2.0 * G)
+        else:
+            V_pack = (demand - total + A) / G
+        biggest = 0.0
+        small = True
+        for s in range(S):
+            step[s] = (Vs[s] - V_pack) * g[s]
+            biggest = max(biggest, abs(step[s]))
+            small = small and 0.5 * safety * curvature[s] * step[s] ** 2 <= scale / g[s]
+        if biggest <= scale or small:
+            for s in range(S):
+                dI = step[s]
+                I[s] += dI
+                for c in range(per):
+                    i = s * per + c
+                    Ic[i] = I[s]
+                    V[i] += dv[i] * dI
+                    for k in range(M):
+                        j[k, i] += dj[k, i] * dI
+                        eta[k, i] += deta[k, i] * dI
+                        cs[k, i] += dcs[k, i] * dI
+                    for e in range(2):
+                        dphi[e, i] += ddphi[e, i] * dI
+                    for q in range(3):
+                        terms[q, i] += dterms[q, i] * dI
+            return True, I, V_pack, Ic, out
+        for s in range(S):
+            dVs_old[s] = dVs[s]
+            I[s] += step[s]
+        _fill_strings(I, Ic)
+        _evaluate_into(d, prep, T, Ic, guess, has_guess, yes, out)
+    return False, I, math.nan, Ic, out
 
 
 # -- commit and outputs -----------------------------------------------------------------------

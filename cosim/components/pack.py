@@ -244,8 +244,12 @@ class Pack(Component):
 
     def _get_state(self):
         b = self.battery
-        return b.model.get_state(), b.string_current.copy(), b.voltage, self._next_power_update
+        return (b.model.get_state(), b.string_current.copy(), b.voltage, self._next_power_update,
+                b._curvature.copy(), dict(b._last_pulse), b._trend)
 
     def _set_state(self, state) -> None:
         self.battery.model.set_state(state[0])
         self.battery.string_current, self.battery.voltage, self._next_power_update = state[1].copy(), state[2], state[3]
+        self.battery._curvature[:] = state[4]
+        self.battery._last_pulse = dict(state[5])
+        self.battery._trend = state[6]  # replaced, never mutated, by each step

@@ -30,6 +30,9 @@ import numpy as np
 
 from ..cell.base import CellModel, ConvergenceError
 
+# margin on the curvature estimate when a Newton update is committed linearised
+_SAFETY = 10.0
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -66,7 +69,12 @@ class AssembledBattery:
         self.string_current = np.zeros(layout.n_strings)
         self.voltage = 0.0
         self._one_c = float(np.mean(model._current_scale()))  # 1C current of a unit cell [A]
-        self._last_pulse: dict[float, float | None] = {}  # available-power currents, to start from
+        # available-power currents (the last two answers per direction), to start from
+        self._last_pulse: dict[float, tuple | None] = {}
+        self._per_string = layout.n_stacks * layout.n_layers
+        # |d^2 V_s / dI_s^2| per string, from the slopes of the last two evaluations of a solve
+        self._curvature = np.full(layout.n_strings, np.nan)
+        self._trend = None  # (demand, string currents) of the step before the last
 
     # -- one evaluation: string voltages for given string currents ------------------------
     def _string_voltages(self, prep, I_strings: np.ndarray, slope: bool = False):
@@ -74,7 +82,7 @@ class AssembledBattery:
         ``I_strings``; with ``slope`` also ``dV_string/dI_string`` and every cell's ``dv/dI``
         (the cell model's exact slope where it has one)."""
         L = self.layout
-        I_cells = np.repeat(I_strings, L.n_stacks * L.n_layers)
+        I_cells = np.repeat(I_strings, self._per_string)
         if slope:
             v, dv, aux = self.model._evaluate_slope(prep, I_cells)
         else:
@@ -94,7 +102,15 @@ class AssembledBattery:
         dI_s) = I_pack`` (current) or ``V_pack sum(I_s + dI_s) = P`` (power: a quadratic in
         ``V_pack`` whose high root is the low-current branch). An iteration costs one
         evaluation of the cells; the currents are accepted once the Newton update is below
-        ``tol`` relative (the error is then about that update). Returns ``(I_strings, V_pack,
+        ``tol`` relative (the error is then about that update; without ``slopes`` that last
+        update is applied along the linearisation, see below). When an update is larger
+        than that but so small that its second-order term, ``|V_s''| dI_s^2 / 2`` with the
+        curvature ``V_s''`` estimated from the slopes of the last two evaluations (times a
+        safety factor of 10), moves the currents by less than the tolerance, it is
+        committed along the cell model's exact linearisation (:meth:`CellModel._shift`)
+        instead of costing one more evaluation. A cell model with a compiled string solve
+        (``_solve_strings``: the SPM and SPMe) runs this whole Newton in one call, except with
+        ``slopes``. Returns ``(I_strings, V_pack,
         v_cells, aux, I_cells, dv_dI)`` (``dv_dI`` = ``-dv/dI_string`` per cell, only with
         ``slopes``); NaN voltages where no solution exists."""
         S = self.layout.n_strings
@@ -104,6 +120,14 @@ class AssembledBattery:
             I = np.asarray(I0, dtype=float).copy()
             if current is not None:
                 I = I * (current / I.sum()) if I.sum() != 0 and current != 0 else np.full(S, current / S)
+        scale = tol * max(abs(current if current is not None else I.sum()), self._one_c * S)
+        fast = getattr(self.model, "_solve_strings", None)
+        if fast is not None and not slopes:  # the whole Newton in one compiled call
+            ok, I, V_pack, v, aux, I_cells = fast(prep, I, current, power, self.R_series, scale, max_iter,
+                                                  self._curvature, _SAFETY)
+            if not ok:
+                return I, np.nan, v if S == 1 and current is not None else np.full_like(v, np.nan), aux, I_cells, None
+            return I, float(V_pack), v, aux, I_cells, None
         need_slope = slopes or not (S == 1 and current is not None)
         res = self._string_voltages(prep, I, slope=need_slope)
         V, v, aux, I_cells = res[:4]
@@ -111,7 +135,6 @@ class AssembledBattery:
             return I, float(np.mean(V)), v, aux, I_cells, None
         dV, dv = res[4], res[5]
         if not (S == 1 and current is not None):
-            scale = tol * max(abs(current if current is not None else I.sum()), self._one_c * S)
             for it in range(max_iter + 1):
                 R = -dV
                 if not (np.all(np.isfinite(v)) and np.all(R > 0)) or it == max_iter:
@@ -126,10 +149,23 @@ class AssembledBattery:
                         return I, np.nan, np.full_like(v, np.nan), aux, I_cells, None
                     V_pack = (A + np.sqrt(disc)) / (2.0 * G)
                 step = (V - V_pack) * g
-                if np.max(np.abs(step)) <= scale:
+                converged = np.max(np.abs(step)) <= scale
+                if not slopes and (converged or np.all(
+                        0.5 * _SAFETY * self._curvature * step**2 <= R * scale)):
+                    # the update is tiny: its linearised correction is within the tolerance
+                    dI = np.repeat(step, self._per_string)
+                    shifted = self.model._shift(aux, dI)
+                    if shifted is not None:
+                        return I + step, float(V_pack), shifted[1], shifted, shifted[0], None
+                if converged:
                     break
+                dV_old = dV
                 I = I + step
                 V, v, aux, I_cells, dV, dv = self._string_voltages(prep, I, slope=True)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    curvature = np.abs(dV - dV_old) / np.abs(step)
+                if np.all(np.isfinite(curvature)):
+                    self._curvature[:] = curvature
         V_pack = float(np.mean(V))
         return I, V_pack, v, aux, I_cells, (-dv if slopes and np.all(np.isfinite(v)) else None)
 
@@ -143,6 +179,9 @@ class AssembledBattery:
             raise ValueError("give exactly one of current_A and power_W")
         prep = self.model._prepare(float(h), T_cells)
         I0 = self.string_current if np.any(self.string_current) else None
+        demand = (float(h), current_A, power_W)
+        if I0 is not None and self._trend is not None and self._trend[0] == demand:
+            I0 = 2.0 * I0 - self._trend[1]  # the same demand again: extrapolate the drift of the currents
         res = self._solve(prep, current=current_A, power=power_W, I0=I0)
         if limits is not None or pack_limits is not None:
             res = self._respect_limits(prep, res, limits, pack_limits)
@@ -155,6 +194,7 @@ class AssembledBattery:
                 f"({self.layout.where(int(bad[0])) if bad.size else 'the pack'}: a particle or the electrolyte "
                 "ran out, or the demand exceeds what the pack can deliver)", bad)
         self.model._commit(prep, I_cells, aux)
+        self._trend = (demand, self.string_current)
         self.string_current = I_s
         self.voltage = V_pack
         return self.model.out
@@ -235,67 +275,93 @@ class AssembledBattery:
         return self._to_limit(prep, res, limits, pack_limits, float(res[0].sum()))[1]
 
     def available_power(self, duration_s: float, T_cells: np.ndarray, limits: tuple[float, float],
-                        pack_limits: tuple[float, float] | None = None, tol_V: float = 1e-3) -> tuple[float, float]:
+                        pack_limits: tuple[float, float] | None = None, tol_V: float = 1e-6) -> tuple[float, float]:
         """Discharge (>= 0) and charge (<= 0) power of a constant-current pulse of
         ``duration_s`` that ends with the worst layer (or the pack) at its limit.
 
-        An estimate for a vehicle's controller, built to be cheap: the pulse current is split
-        evenly between the strings, every cell voltage is linearised once in the pack current
-        (chord Newton from the last answer), and the largest current found to keep every
-        limit is returned (bisection against the first infeasible one when the chord fails)."""
+        The pulse current is split evenly between the strings. Newton on the pack current
+        against the binding limit: every cell voltage (and the pack voltage) is linearised in
+        the pack current with the cell model's exact slope, and the next current is the
+        nearest crossing of a limit; it starts from the last two answers extrapolated and
+        stops once the margin to the binding limit is within ``tol_V`` (a few evaluations per
+        update; the rest state is evaluated only when needed). Where a
+        trial current has no solution or crosses a limit, the current is kept inside the
+        bracket of feasible and infeasible currents found so far (bisection); where the pulse
+        runs out of the model's range (a particle empties or fills) before any limit, the
+        bisection ends with that bracket within 1e-6 relative and the feasible end counts."""
         prep = self.model._prepare(float(duration_s), T_cells)
         S = self.layout.n_strings
 
-        def margin(I_pack: float, target_cells: float, target_pack: float | None):
-            V, v, _, _ = self._string_voltages(prep, np.full(S, I_pack / S))
-            if not (np.all(np.isfinite(v)) and np.all(np.isfinite(V))):
-                return -np.inf, v, float(np.mean(V))
-            sign = 1.0 if target_cells == limits[0] else -1.0  # discharge: above the lower limit
-            m = float(np.min(sign * (v - target_cells)))
-            if target_pack is not None:
-                m = min(m, sign * (float(np.mean(V)) - target_pack))
-            return m, v, float(np.mean(V))
+        def evaluate(I_pack: float):
+            """Cell and pack voltages of the pulse and their slopes in the pack current."""
+            V, v, _, _, dV, dv = self._string_voltages(prep, np.full(S, I_pack / S), slope=True)
+            ok = bool(np.all(np.isfinite(v)) and np.all(np.isfinite(dv)) and np.all(np.isfinite(V)))
+            return ok, v, dv / S, float(np.mean(V)), float(np.mean(dV)) / S
+
+        def margin(sign, v, V_pack):
+            target = limits[0] if sign > 0 else limits[1]
+            m = float(np.min(sign * (v - target)))
+            if pack_limits is not None:
+                m = min(m, sign * (V_pack - (pack_limits[0] if sign > 0 else pack_limits[1])))
+            return m
+
+        def crossing(sign, I, v, dv, V_pack, dV_pack):
+            """The pack current at which the first limit is crossed, linearised at ``I``."""
+            target = limits[0] if sign > 0 else limits[1]
+            with np.errstate(divide="ignore", invalid="ignore"):  # v falls as I rises
+                steps = np.where(dv < 0, (target - v) / dv, sign * np.inf)
+            step = float(np.min(steps) if sign > 0 else np.max(steps))
+            if pack_limits is not None and dV_pack < 0:
+                step_pack = ((pack_limits[0] if sign > 0 else pack_limits[1]) - V_pack) / dV_pack
+                step = min(step, step_pack) if sign > 0 else max(step, step_pack)
+            return I + step
+
+        rest = []  # the rest state (zero current), evaluated only when needed
+
+        def rest_margin(sign):
+            if not rest:
+                rest.extend(evaluate(0.0))
+            return margin(sign, rest[1], rest[3]) if rest[0] else -np.inf
 
         out = []
         for sign in (1.0, -1.0):
-            target = limits[0] if sign > 0 else limits[1]
-            target_pack = None if pack_limits is None else (pack_limits[0] if sign > 0 else pack_limits[1])
-            m0, _, V0 = margin(0.0, target, target_pack)
-            if not m0 > 0:  # at a limit already
-                out.append(0.0)
-                continue
-            good, V_good, bad = 0.0, V0, None
-            I = self._last_pulse.get(sign) or sign * self._one_c * S
-            m, v, V = margin(I, target, target_pack)
-            while not np.isfinite(m) and abs(I) > 1e-9 * self._one_c:  # no solution: back off
-                bad, I = I, 0.5 * I
-                m, v, V = margin(I, target, target_pack)
-            slope = None
-            for it in range(20):
-                if it % 4 == 3:
-                    slope = None  # refresh the chord now and then
-                if np.isfinite(m) and m >= 0:
+            last = self._last_pulse.get(sign)  # the last two answers, to extrapolate the drift from
+            if last is not None:
+                I = 2.0 * last[0] - last[1] if last[1] is not None else last[0]
+                if I * sign <= 0:
+                    I = last[0]
+            else:
+                if not rest_margin(sign) > 0:  # at a limit already
+                    out.append(0.0)
+                    continue
+                I = crossing(sign, 0.0, *rest[1:])
+                if not np.isfinite(I) or I * sign <= 0:
+                    I = sign * self._one_c * S
+            good, V_good, bad = 0.0, 0.0, None
+            for _ in range(60):
+                ok, v, dv, V, dV = evaluate(I)
+                m = margin(sign, v, V) if ok else -np.inf
+                if m >= 0:
                     good, V_good = I, V
-                    if m <= tol_V:
-                        break
                 elif bad is None or abs(I) < abs(bad):
                     bad = I
-                if slope is None and np.isfinite(m):  # cell voltage per pack ampere, once
-                    dI = 1e-3 * I if I != 0 else sign * 1e-3 * self._one_c
-                    _, v2, _ = margin(I + dI, target, target_pack)
-                    slope = (v2 - v) / dI
-                I_new = np.nan
-                if slope is not None and np.isfinite(m):
-                    with np.errstate(divide="ignore", invalid="ignore"):  # v falls as I rises
-                        steps = np.where(slope < 0, (target - v) / slope, sign * np.inf)
-                    I_new = I + float(np.min(steps) if sign > 0 else np.max(steps))
+                if abs(m) <= tol_V:
+                    break
+                I_new = crossing(sign, I, v, dv, V, dV) if ok else np.nan
+                if I_new * sign <= 0 and not rest_margin(sign) > 0:  # at a limit already at rest
+                    good, m = 0.0, np.inf
+                    break
                 if bad is not None and not (abs(good) < abs(I_new) < abs(bad)):
+                    if abs(bad - good) <= 1e-6 * abs(bad):  # the edge of the model's range
+                        break
                     I_new = 0.5 * (good + bad)  # keep inside the bracket
                 if not np.isfinite(I_new) or I_new == I:
                     break
                 I = I_new
-                m, v, V = margin(I, target, target_pack)
-            self._last_pulse[sign] = good if abs(good) > 1e-9 else None
+            if abs(m) <= tol_V:  # converged: the current at the limit, on either side within tol_V
+                good, V_good = I, V
+            found = good if abs(good) > 1e-9 * self._one_c else None
+            self._last_pulse[sign] = None if found is None else (found, None if last is None else last[0])
             p = good * V_good
             out.append(max(p, 0.0) if sign > 0 else min(p, 0.0))
         return out[0], out[1]
