@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"cosim: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # output piped into a reader that stopped early (`cosim info X | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - one line for the user, traceback with --debug
         if args.debug:
             raise

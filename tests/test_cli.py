@@ -102,3 +102,11 @@ def test_every_shipped_scenario_validates():
     r = cosim("validate", *files)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count(": ok") == len(files)
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_not_an_error():
+    """`cosim schema | head -c 10`: the reader is gone before cosim writes."""
+    proc = subprocess.Popen([*CLI, "schema"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0 and err == ""
