@@ -19,7 +19,10 @@ Electrical model per step (current held over the step, end-of-step voltages):
   linear solve that makes their sum exactly ``I_pack``.
 
 The pack can be driven by current, by power (``V_pack I_pack = P``), and respects voltage
-limits per layer and per pack by holding the worst layer (or the pack) at its limit.
+limits per layer and per pack by holding the worst layer (or the pack) at its limit. Its
+available power (:meth:`AssembledBattery.available_power`) is the pulse that ends at the
+binding voltage limit or, on charge, at the plating limit (every layer's anode potential vs
+Li/Li+ at or above ``min_anode_potential_V``).
 """
 
 from __future__ import annotations
