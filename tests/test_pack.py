@@ -212,3 +212,89 @@ def test_available_power_is_the_pulse_that_ends_at_the_binding_limit(pack_limits
     # the estimate converged to 1e-6 V on the binding limit, from a warm start too
     dis2, ch2 = battery.available_power(duration, T, limits, pack_limits)
     assert dis2 == pytest.approx(dis, rel=1e-5) and ch2 == pytest.approx(ch, rel=1e-5)
+
+
+def _seed_battery(soc, n_strings=1):
+    from cosim.components.pack import PackConfig, build_battery
+
+    config = PackConfig(type="pack", parameter_set="seed_bgraphite_sno2_lmo_gel", n_strings=n_strings, n_stacks=2,
+                        n_layers=4, initial_soc=soc, capacity_spread_rel=0.05, resistance_spread_rel=0.1)
+    battery, _ = build_battery(config)
+    T = np.full(battery.layout.n_cells, 298.15)
+    battery.step(1.0, T, current_A=0.5 * battery._one_c)
+    p = battery.model.params
+    return battery, T, (p.lower_voltage_V, p.upper_voltage_V)
+
+
+def test_anode_potential_of_an_evaluation_and_its_exact_slope():
+    """The SPMe's anode potential of an evaluation is the output after committing that step,
+    and its slope matches a central difference."""
+    battery, T, _ = _seed_battery(0.9)
+    model = battery.model
+    prep = model._prepare(10.0, T)
+    I = np.full(model.n, -2.0 * battery._one_c)
+    _, _, aux = model._evaluate_slope(prep, I)
+    a, da = model._anode_potential(prep, I, aux, slope=True)
+    dI = 1e-4 * battery._one_c
+    a_hi = model._anode_potential(prep, I + dI, model._evaluate(prep, I + dI)[1])
+    a_lo = model._anode_potential(prep, I - dI, model._evaluate(prep, I - dI)[1])
+    np.testing.assert_allclose(da, (a_hi - a_lo) / (2 * dI), rtol=1e-6)
+    state = model.get_state()
+    model._commit(prep, I, aux)
+    np.testing.assert_allclose(model.out["anode_potential_V"], a, rtol=0, atol=1e-12)
+    model.set_state(state)
+
+
+def test_available_charge_power_stops_at_the_plating_limit():
+    """At high SOC the seed cell's thin graphite anode reaches 0 V vs Li/Li+ before the cell
+    voltage reaches its maximum: the charge pulse that ends at the plating limit is smaller,
+    and stepping a copy of the pack with it ends with the lowest anode potential at the margin."""
+    duration = 10.0
+    for margin_V in (0.0, 0.02):
+        old_b, T, limits = _seed_battery(0.9)
+        old_dis, old_ch = old_b.available_power(duration, T, limits)
+        # None is the voltage-only answer, exactly
+        none_b, _, _ = _seed_battery(0.9)
+        assert none_b.available_power(duration, T, limits, min_anode_potential_V=None) == (old_dis, old_ch)
+        battery, _, _ = _seed_battery(0.9)
+        dis, ch = battery.available_power(duration, T, limits, min_anode_potential_V=margin_V)
+        assert dis == old_dis  # the discharge side is unchanged
+        assert old_ch < ch < 0  # the plating limit binds first
+
+        def pulse(b, power):
+            state = b.model.get_state()
+            out = b.step(duration, T, power_W=power)
+            v, anode = out["voltage_V"].copy(), out["anode_potential_V"].copy()
+            b.model.set_state(state)
+            return v, anode
+
+        v, anode = pulse(battery, ch)
+        assert float(anode.min()) == pytest.approx(margin_V, abs=1e-6)
+        assert v.max() < limits[1] - 1e-3  # well below the voltage limit
+        # the voltage-only pulse plates
+        v_old, anode_old = pulse(battery, old_ch)
+        assert v_old.max() == pytest.approx(limits[1], abs=1e-5)
+        assert anode_old.min() < margin_V - 1e-3
+        # warm start
+        dis2, ch2 = battery.available_power(duration, T, limits, min_anode_potential_V=margin_V)
+        assert ch2 == pytest.approx(ch, rel=1e-5)
+
+
+def test_cell_available_charge_power_stops_at_the_plating_limit():
+    """The same for the per-cell available power of the cell models (the ``cell`` component)."""
+    from cosim.cell.spme import SPMe
+    from cosim.cell.parameter_set import load_parameter_set
+
+    params = load_parameter_set("seed_bgraphite_sno2_lmo_gel").to_cell_params(1).at_soc(0.9)
+    model = SPMe(params)
+    T = 298.15
+    v_min, v_max = params.lower_voltage_V, params.upper_voltage_V
+    dis0, ch0 = model.available_power(10.0, T, v_min, v_max)
+    dis, ch = model.available_power(10.0, T, v_min, v_max, min_anode_potential_V=0.0)
+    np.testing.assert_array_equal(dis, dis0)
+    assert np.all((ch0 < ch) & (ch < 0))
+    state = model.get_state()
+    out = model.step(10.0, T, power_W=ch)
+    np.testing.assert_allclose(out["anode_potential_V"], 0.0, atol=1e-6)
+    assert np.all(out["voltage_V"] < v_max - 1e-3)
+    model.set_state(state)

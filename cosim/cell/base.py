@@ -154,6 +154,30 @@ class CellModel:
     def _commit(self, prep: Any, current_A: np.ndarray, aux: Any) -> None:
         raise NotImplementedError
 
+    def _anode_potential(self, prep: Any, current_A: np.ndarray, aux: Any, slope: bool = False):
+        """End-of-step anode potential vs Li/Li+ (the ``anode_potential_V`` output) for the
+        currents ``current_A`` evaluated into ``aux``, without changing the state; with
+        ``slope`` also its derivative in each cell's current, ``(a, da/dI)``. This default
+        commits the step on a saved state, reads the output and restores the state, and takes
+        the slope by a forward difference (one more evaluation and commit, ``dI`` = 1e-3 of
+        the 1C current); a model that has the anode potential in its evaluation overrides
+        it with the exact value and slope."""
+        I = np.asarray(current_A, dtype=float)
+        state = self._get_state()
+        try:
+            self._commit(prep, I, aux)
+            a = np.array(self.out["anode_potential_V"], dtype=float)
+            if not slope:
+                return a
+            dI = 1e-3 * self._current_scale()
+            _, aux2 = self._evaluate(prep, I + dI)
+            self._set_state(state)
+            self._commit(prep, I + dI, aux2)
+            a2 = np.array(self.out["anode_potential_V"], dtype=float)
+            return a, (a2 - a) / dI
+        finally:
+            self._set_state(state)
+
     def _get_state(self) -> Any:
         raise NotImplementedError
 
@@ -177,16 +201,48 @@ class CellModel:
         """Fill the outputs for the present state at zero current (before the first step)."""
         return self.step(1e-9, T_K, current_A=0.0)
 
-    def available_power(self, duration_s: float, T_K, v_min: float, v_max: float):
+    def available_power(self, duration_s: float, T_K, v_min: float, v_max: float,
+                        min_anode_potential_V: float | None = None):
         """Power each cell can deliver (discharge, >= 0) and take (charge, <= 0) over a
-        constant-current pulse of ``duration_s`` that ends exactly at ``v_min`` / ``v_max``."""
+        constant-current pulse of ``duration_s`` that ends exactly at ``v_min`` / ``v_max``.
+
+        With ``min_anode_potential_V`` (V vs Li/Li+) the charge pulse also ends with the
+        anode potential (the ``anode_potential_V`` output) at or above it (a plating limit):
+        the current where it reaches that value is solved per cell like the voltage limit
+        (:meth:`_anode_potential`), and the smaller of the two charge currents counts."""
         T = self._cells(T_K)
         prep = self._prepare(float(duration_s), T)
         I_dis, V_dis, _ = self._solve_voltage(prep, np.full(self.n, v_min))
         I_ch, V_ch, _ = self._solve_voltage(prep, np.full(self.n, v_max))
         dis = np.where(np.isfinite(V_dis), np.maximum(I_dis, 0.0) * v_min, 0.0)
         ch = np.where(np.isfinite(V_ch), np.minimum(I_ch, 0.0) * v_max, 0.0)
+        if min_anode_potential_V is None:
+            return dis, ch
+        I_pl, ok = self._solve_anode(prep, float(min_anode_potential_V))
+        I_v = np.where(np.isfinite(V_ch), np.minimum(I_ch, 0.0), 0.0)
+        I_pl = np.where(ok, np.minimum(I_pl, 0.0), 0.0)
+        plating = I_pl > I_v  # the plating limit binds first (a smaller charge current)
+        if plating.any():
+            V_pl, _ = self._evaluate(prep, np.where(plating, I_pl, 0.0))
+            ch = np.where(plating, np.where(np.isfinite(V_pl), I_pl * V_pl, 0.0), ch)
         return dis, ch
+
+    def _solve_anode(self, prep, target: float):
+        """Current at which the end-of-step anode potential is ``target`` (it rises with the
+        current; no solution at a charge current: the limit is certainly crossed); returns
+        the current and where it was found."""
+
+        def residual(I):
+            V, aux = self._evaluate(prep, I)
+            a = self._anode_potential(prep, I, aux)
+            r = target - a
+            return np.where(np.isfinite(V) & np.isfinite(a), r, np.where(I > 0, -np.inf, np.inf))
+
+        I0 = np.zeros(self.n)
+        r0 = residual(I0)
+        step = np.where(r0 > 0, 1.0, -1.0) * 0.1 * self._current_scale()
+        I, V, _ = self._bracketed(prep, residual, I0, r0, step, expand=2.0)
+        return I, np.isfinite(V)
 
     def step(self, h: float, T_K, *, current_A=None, power_W=None, voltage_V=None,
              limits: tuple[float, float] | None = None) -> dict[str, np.ndarray]:

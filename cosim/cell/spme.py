@@ -171,6 +171,18 @@ class SPMe(CellModel):
         res = kern.evaluate(self.data, prep.arrays, prep.T, I, self._guess, self._has_guess, True)
         return res[0], res[1], (I, res[0]) + res[2:7] + ((res[1],) + res[7:],)
 
+    def _anode_potential(self, prep: _Prep, current_A, aux, slope: bool = False):
+        """End-of-step anode potential vs Li/Li+ (the ``anode_potential_V`` output) of the
+        currents ``current_A`` evaluated into ``aux``, and with ``slope`` its exact derivative in each cell's current
+        (:func:`spme_kernels.anode_potential`; ``aux`` must then come from a slope evaluation)."""
+        I, dphi, deriv = current_A, aux[5], aux[7]
+        if slope and deriv is None:
+            raise ValueError("the anode potential's slope needs the aux of a slope evaluation")
+        ddphi0 = deriv[4][0] if slope else dphi[0]
+        a, da = kern.anode_potential(self.data, prep.arrays, prep.T, np.ascontiguousarray(I, dtype=float),
+                                     np.ascontiguousarray(dphi[0]), np.ascontiguousarray(ddphi0), bool(slope))
+        return (a, da) if slope else a
+
     def _solve_strings(self, prep: _Prep, I0: np.ndarray, current, power, R_series: np.ndarray, scale: float,
                        max_iter: int, curvature: np.ndarray, safety: float):
         """The pack's string solve in one compiled call (:func:`spme_kernels.solve_strings`);

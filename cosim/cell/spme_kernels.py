@@ -739,3 +739,52 @@ def outputs(d, T, I, j, eta, cs, dphi, terms, z, c):
             a_pot = a_pot - cur * d.L[0, i] / (6 * d.sigma[0, i]) - (conc - cur * d.L[0, i] / (3 * kappa_n))
         anode[i] = a_pot
     return ocv, q_rxn, q_ohm, q_rev, soc, anode, sto_s, sto_m
+
+
+@_pjit
+def anode_potential(d, prep, T, I, dphi0, ddphi0, slope):
+    """End-of-step negative electrode potential vs Li/Li+ at the separator (as
+    :func:`outputs` gives it after a commit) for currents ``I`` held over the step, from the
+    negative's ``dphi0`` of :func:`evaluate`, and, with ``slope``, its exact derivative in
+    ``I`` (from ``ddphi0``, the affine salt and the conductivity's slope); returns ``(a,
+    da)`` (``da`` zeros without ``slope``)."""
+    kfac, c_free, c_unit = prep[5], prep[6], prep[7]
+    N = I.shape[0]
+    n = c_free.shape[1]
+    nn = d.n_x[0]
+    chi = d.scalars[1]
+    a = np.empty(N)
+    da = np.zeros(N)
+    for i in prange(N):
+        a_pot = dphi0[i]
+        d_pot = ddphi0[i] if slope else 0.0
+        if n > 0:
+            Ii, Ti = I[i], T[i]
+            cur = Ii / d.area[i]
+            dcur = 1.0 / d.area[i]
+            av = dav = 0.0
+            for m in range(n):
+                av += (c_free[i, m] + c_unit[i, m] * Ii) * d.dx[i, m]
+                dav += c_unit[i, m] * d.dx[i, m]
+            av /= d.total[i]
+            dav /= d.total[i]
+            kap, dkap = value_slope(d.kappa_code, d.kappa_p, av)
+            kappa_n = kap * kfac[i] * d.eff[0, i]
+            dkappa_n = dkap * kfac[i] * d.eff[0, i] * dav
+            ln = dln = 0.0
+            for m in range(nn):
+                c = c_free[i, m] + c_unit[i, m] * Ii
+                ln += math.log(c)
+                dln += c_unit[i, m] / c
+            rtf = chi * R * Ti / F
+            c_sep = c_free[i, nn - 1] + c_unit[i, nn - 1] * Ii
+            conc = rtf * (math.log(c_sep) - ln / nn)
+            L = d.L[0, i]
+            a_pot = a_pot - cur * L / (6 * d.sigma[0, i]) - (conc - cur * L / (3 * kappa_n))
+            if slope:
+                dconc = rtf * (c_unit[i, nn - 1] / c_sep - dln / nn)
+                d_pot += (-dcur * L / (6 * d.sigma[0, i]) - dconc
+                          + L / 3 * (dcur / kappa_n - cur * dkappa_n / kappa_n**2))
+        a[i] = a_pot
+        da[i] = d_pot
+    return a, da

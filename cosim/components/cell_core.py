@@ -48,6 +48,11 @@ class CellCoreConfig(ComponentConfig):
     pulse_duration_s: float | None = Field(
         10.0, gt=0.0, description="pulse length of the available-power outputs; none to skip them"
     )
+    min_anode_potential_V: float | None = Field(
+        0.0, description="plating limit of the available charge power [V vs Li/Li+]: the charge pulse keeps the "
+        "anode potential (output anode_potential_V) at or above it at the end of the pulse; 0 = no lithium "
+        "plating, a positive value is a safety margin; none: the voltage limit only"
+    )
     max_step_s: float | None = Field(None, gt=0.0, description="longest internal step (default: the macro step)")
     max_step_halvings: int = Field(6, ge=0)
 
@@ -129,7 +134,9 @@ class CellCore(Component):
             yield out("available_discharge_power_W", "W",
                       f"discharge power for {c.pulse_duration_s:g} s down to {self.v_min:g} V")
             yield out("available_charge_power_W", "W",
-                      f"charge power for {c.pulse_duration_s:g} s up to {self.v_max:g} V (negative)")
+                      f"charge power for {c.pulse_duration_s:g} s up to {self.v_max:g} V"
+                      + ("" if c.min_anode_potential_V is None else f", anode >= {c.min_anode_potential_V:g} V vs Li")
+                      + " (negative)")
 
     # -- lifecycle ------------------------------------------------------------------------
     def _vector(self, value) -> np.ndarray:
@@ -140,7 +147,8 @@ class CellCore(Component):
         values = dict(out)
         values["power_W"] = out["voltage_V"] * out["current_A"]
         if self.config.pulse_duration_s is not None:
-            dis, ch = self.model.available_power(self.config.pulse_duration_s, T, self.v_min, self.v_max)
+            dis, ch = self.model.available_power(self.config.pulse_duration_s, T, self.v_min, self.v_max,
+                                                 min_anode_potential_V=self.config.min_anode_potential_V)
             values["available_discharge_power_W"] = dis
             values["available_charge_power_W"] = ch
         for port in self.outputs:

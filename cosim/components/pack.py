@@ -56,6 +56,11 @@ class PackConfig(ComponentConfig):
     available_power_interval_s: float = Field(
         10.0, gt=0.0, description="how often the available power is recomputed (held in between)"
     )
+    min_anode_potential_V: float | None = Field(
+        0.0, description="plating limit of the available charge power [V vs Li/Li+]: the charge pulse keeps every "
+        "layer's anode potential (output layer_anode_potential_V) at or above it at the end of the pulse; "
+        "0 = no lithium plating, a positive value is a safety margin; none: voltage limits only"
+    )
     max_step_halvings: int = Field(6, ge=0)
 
     @model_validator(mode="after")
@@ -152,8 +157,9 @@ class Pack(Component):
             yield out("available_discharge_power_W", "W",
                       f"pack discharge power over a {c.pulse_duration_s:g} s pulse within the limits "
                       f"(updated every {c.available_power_interval_s:g} s)")
+            plating = "" if c.min_anode_potential_V is None else f" and anode >= {c.min_anode_potential_V:g} V vs Li"
             yield out("available_charge_power_W", "W",
-                      f"pack charge power over a {c.pulse_duration_s:g} s pulse within the limits, negative "
+                      f"pack charge power over a {c.pulse_duration_s:g} s pulse within the limits{plating}, negative "
                       f"(updated every {c.available_power_interval_s:g} s)")
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -186,7 +192,8 @@ class Pack(Component):
         y["layer_resistance_factor"] = self.spread.resistance.reshape(L.shape).copy()
         c = self.config
         if c.pulse_duration_s is not None and (self._next_power_update is None or t >= self._next_power_update - 1e-9):
-            dis, ch = b.available_power(c.pulse_duration_s, T, self.layer_limits, self.pack_limits)
+            dis, ch = b.available_power(c.pulse_duration_s, T, self.layer_limits, self.pack_limits,
+                                        min_anode_potential_V=c.min_anode_potential_V)
             y["available_discharge_power_W"] = dis
             y["available_charge_power_W"] = ch
             self._next_power_update = t + c.available_power_interval_s

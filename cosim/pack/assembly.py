@@ -19,7 +19,10 @@ Electrical model per step (current held over the step, end-of-step voltages):
   linear solve that makes their sum exactly ``I_pack``.
 
 The pack can be driven by current, by power (``V_pack I_pack = P``), and respects voltage
-limits per layer and per pack by holding the worst layer (or the pack) at its limit.
+limits per layer and per pack by holding the worst layer (or the pack) at its limit. Its
+available power (:meth:`AssembledBattery.available_power`) is the pulse that ends at the
+binding voltage limit or, on charge, at the plating limit (every layer's anode potential vs
+Li/Li+ at or above ``min_anode_potential_V``).
 """
 
 from __future__ import annotations
@@ -275,9 +278,17 @@ class AssembledBattery:
         return self._to_limit(prep, res, limits, pack_limits, float(res[0].sum()))[1]
 
     def available_power(self, duration_s: float, T_cells: np.ndarray, limits: tuple[float, float],
-                        pack_limits: tuple[float, float] | None = None, tol_V: float = 1e-6) -> tuple[float, float]:
+                        pack_limits: tuple[float, float] | None = None, tol_V: float = 1e-6,
+                        min_anode_potential_V: float | None = None) -> tuple[float, float]:
         """Discharge (>= 0) and charge (<= 0) power of a constant-current pulse of
         ``duration_s`` that ends with the worst layer (or the pack) at its limit.
+
+        With ``min_anode_potential_V`` (V vs Li/Li+) the charge pulse also keeps every cell's
+        anode potential at the end of the pulse (the ``anode_potential_V`` output, the
+        plating margin) at or above it: a plating limit, handled like a voltage limit with
+        the anode potential's slope in the current from the cell model
+        (:meth:`CellModel._anode_potential`: exact for the SPM/SPMe, a forward difference
+        otherwise). None: voltage limits only. The discharge side ignores it.
 
         The pulse current is split evenly between the strings. Newton on the pack current
         against the binding limit: every cell voltage (and the pack voltage) is linearised in
@@ -292,20 +303,30 @@ class AssembledBattery:
         prep = self.model._prepare(float(duration_s), T_cells)
         S = self.layout.n_strings
 
-        def evaluate(I_pack: float):
-            """Cell and pack voltages of the pulse and their slopes in the pack current."""
-            V, v, _, _, dV, dv = self._string_voltages(prep, np.full(S, I_pack / S), slope=True)
-            ok = bool(np.all(np.isfinite(v)) and np.all(np.isfinite(dv)) and np.all(np.isfinite(V)))
-            return ok, v, dv / S, float(np.mean(V)), float(np.mean(dV)) / S
+        plating = min_anode_potential_V is not None
 
-        def margin(sign, v, V_pack):
+        def evaluate(I_pack: float, sign: float):
+            """Cell and pack voltages of the pulse and their slopes in the pack current, and
+            (charge with a plating limit) the cells' anode potentials and their slopes."""
+            V, v, aux, I_cells, dV, dv = self._string_voltages(prep, np.full(S, I_pack / S), slope=True)
+            ok = bool(np.all(np.isfinite(v)) and np.all(np.isfinite(dv)) and np.all(np.isfinite(V)))
+            anode = None
+            if ok and plating and sign < 0:
+                a, da = self.model._anode_potential(prep, I_cells, aux, slope=True)
+                ok = bool(np.all(np.isfinite(a)) and np.all(np.isfinite(da)))
+                anode = (a, da / S)
+            return ok, v, dv / S, float(np.mean(V)), float(np.mean(dV)) / S, anode
+
+        def margin(sign, v, V_pack, anode=None):
             target = limits[0] if sign > 0 else limits[1]
             m = float(np.min(sign * (v - target)))
             if pack_limits is not None:
                 m = min(m, sign * (V_pack - (pack_limits[0] if sign > 0 else pack_limits[1])))
+            if anode is not None:
+                m = min(m, float(np.min(anode[0] - min_anode_potential_V)))
             return m
 
-        def crossing(sign, I, v, dv, V_pack, dV_pack):
+        def crossing(sign, I, v, dv, V_pack, dV_pack, anode=None):
             """The pack current at which the first limit is crossed, linearised at ``I``."""
             target = limits[0] if sign > 0 else limits[1]
             with np.errstate(divide="ignore", invalid="ignore"):  # v falls as I rises
@@ -314,14 +335,21 @@ class AssembledBattery:
             if pack_limits is not None and dV_pack < 0:
                 step_pack = ((pack_limits[0] if sign > 0 else pack_limits[1]) - V_pack) / dV_pack
                 step = min(step, step_pack) if sign > 0 else max(step, step_pack)
+            if anode is not None:  # charge only: the anode potential falls as the charge current grows
+                a, da = anode
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    steps = np.where(da > 0, (min_anode_potential_V - a) / da, -np.inf)
+                step = max(step, float(np.max(steps)))
             return I + step
 
-        rest = []  # the rest state (zero current), evaluated only when needed
+        rest = {}  # the rest state (zero current) per direction, evaluated only when needed
 
         def rest_margin(sign):
-            if not rest:
-                rest.extend(evaluate(0.0))
-            return margin(sign, rest[1], rest[3]) if rest[0] else -np.inf
+            key = -1.0 if plating and sign < 0 else 1.0  # the same evaluation without a plating limit
+            if key not in rest:
+                rest[key] = evaluate(0.0, key)
+            r = rest[key]
+            return margin(sign, r[1], r[3], r[5]) if r[0] else -np.inf
 
         out = []
         for sign in (1.0, -1.0):
@@ -334,20 +362,20 @@ class AssembledBattery:
                 if not rest_margin(sign) > 0:  # at a limit already
                     out.append(0.0)
                     continue
-                I = crossing(sign, 0.0, *rest[1:])
+                I = crossing(sign, 0.0, *rest[-1.0 if plating and sign < 0 else 1.0][1:])
                 if not np.isfinite(I) or I * sign <= 0:
                     I = sign * self._one_c * S
             good, V_good, bad = 0.0, 0.0, None
             for _ in range(60):
-                ok, v, dv, V, dV = evaluate(I)
-                m = margin(sign, v, V) if ok else -np.inf
+                ok, v, dv, V, dV, anode = evaluate(I, sign)
+                m = margin(sign, v, V, anode) if ok else -np.inf
                 if m >= 0:
                     good, V_good = I, V
                 elif bad is None or abs(I) < abs(bad):
                     bad = I
                 if abs(m) <= tol_V:
                     break
-                I_new = crossing(sign, I, v, dv, V, dV) if ok else np.nan
+                I_new = crossing(sign, I, v, dv, V, dV, anode) if ok else np.nan
                 if I_new * sign <= 0 and not rest_margin(sign) > 0:  # at a limit already at rest
                     good, m = 0.0, np.inf
                     break
