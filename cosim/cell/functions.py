@@ -239,6 +239,13 @@ def _apply(spec, x) -> np.ndarray:
     return _values(spec[0], spec[1], flat).reshape(x.shape)
 
 
+def _apply_at_any_T(spec, x, T) -> np.ndarray:
+    """``spec`` over ``x`` for a function without temperature dependence: a given ``T``
+    only broadcasts the result to its shape."""
+    out = _apply(spec, x)
+    return out if T is None else np.broadcast_arrays(out, _array(T))[0].copy()
+
+
 # --------------------------------------------------------------------------------------
 # generic building blocks
 # --------------------------------------------------------------------------------------
@@ -299,10 +306,7 @@ class Table:
         object.__setattr__(self, "spec", (TABLE, np.concatenate([[float(x.size)], x, y])))
 
     def __call__(self, x, T=None) -> np.ndarray:
-        out = _apply(self.spec, x)
-        if T is not None:
-            out = np.broadcast_arrays(out, _array(T))[0].copy()
-        return out
+        return _apply_at_any_T(self.spec, x, T)
 
     def __reduce__(self):
         return (Table, (self.x.tolist(), self.y.tolist()))
@@ -336,10 +340,7 @@ class PolynomialInC:
         object.__setattr__(self, "spec", (POLYNOMIAL, np.array(head + list(self.coefficients))))
 
     def __call__(self, c_e, T=None) -> np.ndarray:
-        out = _apply(self.spec, c_e)
-        if T is not None:
-            out = np.broadcast_arrays(out, _array(T))[0].copy()
-        return out
+        return _apply_at_any_T(self.spec, c_e, T)
 
 
 @dataclass(frozen=True, eq=False)
@@ -470,10 +471,7 @@ class Nyman2008Conductivity:
     spec: ClassVar[tuple] = (NYMAN2008_KAPPA, np.zeros(1))
 
     def __call__(self, c_e, T=None) -> np.ndarray:
-        out = _apply(self.spec, c_e)
-        if T is not None:
-            out = np.broadcast_arrays(out, _array(T))[0].copy()
-        return out
+        return _apply_at_any_T(self.spec, c_e, T)
 
 
 @dataclass(frozen=True)
@@ -490,10 +488,7 @@ class Nyman2008Diffusivity:
     spec: ClassVar[tuple] = (NYMAN2008_D, np.zeros(1))
 
     def __call__(self, c_e, T=None) -> np.ndarray:
-        out = _apply(self.spec, c_e)
-        if T is not None:
-            out = np.broadcast_arrays(out, _array(T))[0].copy()
-        return out
+        return _apply_at_any_T(self.spec, c_e, T)
 
 
 @dataclass(frozen=True)
