@@ -80,6 +80,15 @@ def _frozen_array(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray
     return arr
 
 
+def check_increasing(x: np.ndarray, name: str) -> None:
+    """ValueError naming the first pair of ``x`` that does not strictly increase."""
+    bad = np.flatnonzero(np.diff(x) <= 0)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must be strictly increasing, but {name}[{i + 1}] = {x[i + 1]:g} follows "
+                         f"{name}[{i}] = {x[i]:g}")
+
+
 # --------------------------------------------------------------------------------------
 # the formulas, as scalar kernels: value and derivative
 # --------------------------------------------------------------------------------------
@@ -294,13 +303,7 @@ class Table:
             raise ValueError(f"a table needs at least 2 points, got {x.size}")
         if y.size != x.size:
             raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
-        bad = np.flatnonzero(np.diff(x) <= 0)
-        if bad.size:
-            i = int(bad[0])
-            raise ValueError(
-                f"x must be strictly increasing, but x[{i + 1}] = {x[i + 1]:g} follows "
-                f"x[{i}] = {x[i]:g}"
-            )
+        check_increasing(x, "x")
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "spec", (TABLE, np.concatenate([[float(x.size)], x, y])))

@@ -103,13 +103,7 @@ class _SampleTable(BaseModel):
         for key, arr in ((xk, x), (yk, y)):
             if not np.all(np.isfinite(arr)):
                 raise ValueError(f"{key} must hold finite numbers only")
-        bad = np.flatnonzero(np.diff(x) <= 0)
-        if bad.size:
-            i = int(bad[0])
-            raise ValueError(
-                f"{xk} must be strictly increasing, but {xk}[{i + 1}] = {x[i + 1]:g} follows "
-                f"{xk}[{i}] = {x[i]:g}"
-            )
+        fn.check_increasing(x, xk)
         lo, hi = self.x_range
         if x.min() < lo or x.max() > hi:
             raise ValueError(f"{xk} values must be in [{_fmt(lo)}, {_fmt(hi)}], got "
