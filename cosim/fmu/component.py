@@ -43,6 +43,7 @@ from pydantic import Field
 from ..components.base import Causality, Component, ComponentConfig, EndOfRun, Port, StepRejected
 from ..components.registry import register
 from ..errors import CosimError
+from ..scenario.issues import did_you_mean
 from ..scenario.types import ScenarioPath
 from . import archive
 from .instance import FmuDiscard, FmuInstance, ValueGroup
@@ -108,13 +109,12 @@ class FmuComponent(Component):
         super().__init__(name, config)
 
     def _choose_interface(self, wanted: str) -> str:
-        have = {"cs": self.md.coSimulation is not None, "me": self.md.modelExchange is not None}
-        if wanted == "auto":
-            if have["cs"] or have["me"]:
-                return "cs" if have["cs"] else "me"
-        elif have[{"co-simulation": "cs", "model-exchange": "me"}[wanted]]:
-            return {"co-simulation": "cs", "model-exchange": "me"}[wanted]
-        offered = [n for n, k in (("co-simulation", "cs"), ("model-exchange", "me")) if have[k]]
+        offered = {name: key for name, key, kind in (("co-simulation", "cs", self.md.coSimulation),
+                                                     ("model-exchange", "me", self.md.modelExchange)) if kind}
+        if wanted == "auto" and offered:
+            return next(iter(offered.values()))  # co-simulation first
+        if wanted in offered:
+            return offered[wanted]
         raise CosimError(f"FMU {self.path.name}: interface {wanted!r} not offered (it has: {', '.join(offered) or 'none'})")
 
     def _check_names(self, config: FmuConfig, by_name: dict) -> None:
@@ -122,9 +122,7 @@ class FmuComponent(Component):
         for key, what in ((config.parameters, "parameters"), (config.rename, "rename"), (config.units, "units")):
             unknown = [k for k in key if k not in by_name]
             if unknown:
-                import difflib
-
-                hints = [f"{k!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, by_name, 1)) else "")
+                hints = [f"{k!r} ({hint[2:]})" if (hint := did_you_mean(k, list(by_name))) else repr(k)
                          for k in unknown]
                 problems.append(f"{what}: no variable {', '.join(hints)} in the FMU")
         fixed = [k for k in config.parameters if k in by_name and not settable(by_name[k])]
