@@ -36,7 +36,7 @@ from ..components.vehicle import OUTPUTS
 from ..vehicle.cycles import Cycle, load_cycle
 from ..vehicle.longitudinal import Vehicle, VehicleSpec, load_vehicle, load_vehicle_spec
 
-__all__ = ["SOURCE_DIR", "MODEL_IDENTIFIER", "FmuVariable", "build_vehicle_fmus", "fmu_variables",
+__all__ = ["SOURCE_DIR", "MODEL_IDENTIFIER", "VehicleVariable", "build_vehicle_fmus", "fmu_variables",
            "render_model_description", "render_config_header", "cycle_csv"]
 
 #: the C sources of the vehicle FMUs
@@ -87,7 +87,7 @@ _LOG_CATEGORIES = (
 
 
 @dataclass(frozen=True)
-class FmuVariable:
+class VehicleVariable:
     """One variable of the vehicle FMUs (``start``: a float, a tuple for arrays, a bool)."""
 
     name: str
@@ -115,19 +115,19 @@ def _bev(vehicle: str | os.PathLike) -> tuple[VehicleSpec, Vehicle]:
     return spec, veh
 
 
-def fmu_variables(spec: VehicleSpec, veh: Vehicle, cycle: Cycle) -> list[FmuVariable]:
+def fmu_variables(spec: VehicleSpec, veh: Vehicle, cycle: Cycle) -> list[VehicleVariable]:
     """The FMUs' variables for a vehicle file and a cycle, in the order they are declared."""
     out = [
-        FmuVariable("time", 0, "independent", "s", "simulation time"),
-        FmuVariable("available_discharge_power_W", 1, "input", "W",
+        VehicleVariable("time", 0, "independent", "s", "simulation time"),
+        VehicleVariable("available_discharge_power_W", 1, "input", "W",
                     "battery discharge power available (forward mode caps the demand)", 1e12),
-        FmuVariable("available_charge_power_W", 2, "input", "W",
+        VehicleVariable("available_charge_power_W", 2, "input", "W",
                     "battery charge power available (sign ignored; caps regen)", -1e12),
     ]
-    out += [FmuVariable(n, _VR[n], "output", u, d) for n, u, d in OUTPUTS]
+    out += [VehicleVariable(n, _VR[n], "output", u, d) for n, u, d in OUTPUTS]
     if cycle.phases:
         names = ", ".join(cycle.phases)
-        out.append(FmuVariable("phase_energy_per_distance_Wh_km", _VR["phase_energy_per_distance_Wh_km"], "output",
+        out.append(VehicleVariable("phase_energy_per_distance_Wh_km", _VR["phase_energy_per_distance_Wh_km"], "output",
                                "Wh/km", f"battery energy per distance in each cycle phase ({names}); 0 before a phase",
                                size=len(cycle.phases),
                                elements=tuple(f"battery energy per distance in the cycle phase {name} "
@@ -135,7 +135,7 @@ def fmu_variables(spec: VehicleSpec, veh: Vehicle, cycle: Cycle) -> list[FmuVari
                                               for name, (a, b) in cycle.phases.items())))
 
     def par(name, unit, description, value):
-        out.append(FmuVariable(name, _VR[name], "parameter", unit, description, float(value)))
+        out.append(VehicleVariable(name, _VR[name], "parameter", unit, description, float(value)))
 
     par("mass_kg", "kg", "vehicle mass as driven (coast-down form: equivalent test weight)", spec.mass.mass_kg)
     par("rotating_inertia_factor", None, "rotating-inertia factor: effective mass = mass_kg (1 + factor)",
@@ -157,12 +157,12 @@ def fmu_variables(spec: VehicleSpec, veh: Vehicle, cycle: Cycle) -> list[FmuVari
         par("motor_efficiency", None, "motor + inverter efficiency, constant", veh.eta_motor)
     else:
         n = len(veh.eta_x)
-        out.append(FmuVariable("motor_efficiency_load_fraction", _VR["motor_efficiency_load_fraction"], "parameter",
+        out.append(VehicleVariable("motor_efficiency_load_fraction", _VR["motor_efficiency_load_fraction"], "parameter",
                                None, "points of |shaft power| / motor_max_power_W (increasing)",
                                tuple(float(x) for x in veh.eta_x), size=n,
                                elements=tuple(f"load fraction |shaft power| / motor_max_power_W of point {k + 1} "
                                               "of the motor efficiency curve" for k in range(n))))
-        out.append(FmuVariable("motor_efficiency_curve", _VR["motor_efficiency_curve"], "parameter", None,
+        out.append(VehicleVariable("motor_efficiency_curve", _VR["motor_efficiency_curve"], "parameter", None,
                                "motor + inverter efficiency at those points (linear between, flat outside)",
                                tuple(float(y) for y in veh.eta_y), size=n,
                                elements=tuple(f"motor + inverter efficiency at point {k + 1} of the curve"
@@ -171,7 +171,7 @@ def fmu_variables(spec: VehicleSpec, veh: Vehicle, cycle: Cycle) -> list[FmuVari
     par("regen_fade_start_speed_mps", "m/s", "no regen below this speed", veh.regen_v0_mps)
     par("regen_fade_end_speed_mps", "m/s", "full regen share above this speed", veh.regen_v1_mps)
     par("auxiliary_power_W", "W", "constant auxiliary electrical load", veh.aux_power_W)
-    out.append(FmuVariable("forward", _VR["forward"], "parameter", None,
+    out.append(VehicleVariable("forward", _VR["forward"], "parameter", None,
                            "true: forward mode (the available discharge power caps the vehicle); "
                            "false: backward mode (the trace is followed exactly)", True, type="Boolean"))
     return out
@@ -185,7 +185,7 @@ def _num(x: float) -> str:
     return repr(x)
 
 
-def _fmi2_scalars(variables: list[FmuVariable]) -> list[tuple[FmuVariable, str, int, object, str]]:
+def _fmi2_scalars(variables: list[VehicleVariable]) -> list[tuple[VehicleVariable, str, int, object, str]]:
     """FMI 2 view: arrays become numbered scalars (name_k, vr base + k)."""
     rows = []
     for v in variables:
