@@ -270,7 +270,7 @@ class CellModel:
             high = (voltage > limits[1]) | (lost & (current < 0))
             if low.any() or high.any():
                 target = np.where(low, limits[0], np.where(high, limits[1], voltage))
-                I_lim, V_lim, aux = self._solve_voltage(prep, target, current0=np.where(lost, 0.0, current))
+                I_lim, _, aux = self._solve_voltage(prep, target, current0=np.where(lost, 0.0, current))
                 clamp = low | high
                 current = np.where(clamp, I_lim, current)
                 voltage, aux = self._evaluate(prep, current)

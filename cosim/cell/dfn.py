@@ -23,7 +23,7 @@ values; gradients use the distance between node centres. The terminal voltage is
 positive solid potential extrapolated linearly to the collector, less ``I R_contact``.
 
 The particle surface concentration at the end of the step is affine in the ``j`` held over
-it (:meth:`ParticleBatch.surface_affine`), so a step is one nonlinear algebraic system,
+it (:mod:`cosim.cell.particle`: ``s0 + s1 j``), so a step is one nonlinear algebraic system,
 solved by a damped Newton method (:mod:`cosim.cell.dfn_system`) with an analytic Jacobian
 (finite differences only for the material functions), in one banded LAPACK factorisation
 for all cells (unknowns interleaved per node; the blocks of different cells do not touch).
@@ -545,11 +545,6 @@ class DFN(DFNSystem, CellModel):
         out["anode_potential_V"] = 1.5 * d[:, -1] - 0.5 * d[:, -2] if nn > 1 else d[:, -1]
 
     # -- extra views ---------------------------------------------------------------------------
-    @property
-    def node_positions(self) -> np.ndarray:
-        """Node centres [m] from the negative current collector, shape (n_cells, n_x_total)."""
-        return np.cumsum(self.dx, axis=1) - 0.5 * self.dx
-
     def lithium_in_particles_mol(self, side: str | None = None) -> np.ndarray:
         """Lithium in the particles of each cell [mol]: all, or those of one electrode
         (``side`` = "negative" or "positive")."""

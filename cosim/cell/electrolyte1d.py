@@ -31,8 +31,6 @@ class ElectrolyteMesh:
         L = [np.broadcast_to(r.thickness_m, (N,)) for r in (params.negative, params.separator, params.positive)]
         eps = [np.broadcast_to(r.porosity, (N,)) for r in (params.negative, params.separator, params.positive)]
         brug = [np.broadcast_to(r.bruggeman, (N,)) for r in (params.negative, params.separator, params.positive)]
-        counts = np.array(n_x)
-        self.region = np.repeat(np.arange(3), counts)  # 0, 1, 2 per node
         self.slices = (slice(0, n_n), slice(n_n, n_n + n_s), slice(n_n + n_s, self.size))
         self.dx = np.concatenate([np.repeat((L[k] / n_x[k])[:, None], n_x[k], axis=1) for k in range(3)], axis=1)
         self.eps = np.concatenate([np.repeat(eps[k][:, None], n_x[k], axis=1) for k in range(3)], axis=1)

@@ -67,7 +67,6 @@ class ParticleBatch:
     def __init__(self, n: int, batch_shape: tuple[int, ...], radius_m: np.ndarray, c_initial: np.ndarray):
         self.n = n
         self.lam, self.phi, self.vol = _modes(n)
-        self.zero_mode = int(np.argmax(self.lam))
         self.b = self.phi[n - 1, :].copy()  # modal weight of the surface flux
         # c_surf = 1.5 c_n - 0.5 c_{n-1} (linear extrapolation from the last two shells)
         w = np.zeros(n)
@@ -97,10 +96,6 @@ class ParticleBatch:
             self._key = (h, D.copy())
         return self._E, self._G
 
-    def surface_affine(self, E: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(s0, s1)`` with the end-of-step surface concentration ``s0 + s1 * j``."""
-        return (E * self.z) @ self.w_surf, G @ self.w_surf
-
     def advance(self, E: np.ndarray, G: np.ndarray, j: np.ndarray) -> None:
         """Commit a step with interfacial current density ``j`` held over it."""
         self.z = E * self.z + G * np.asarray(j)[..., None]
@@ -112,8 +107,3 @@ class ParticleBatch:
     @property
     def mean(self) -> np.ndarray:
         return self.z @ self.w_mean
-
-    @property
-    def concentration(self) -> np.ndarray:
-        """Shell concentrations, shape ``(*batch, n)``, centre first."""
-        return self.z @ self.phi.T
