@@ -51,6 +51,14 @@ class _Prep:
     h: float
     T: np.ndarray
     arrays: tuple  # what spme_kernels.prepare returns
+    hint: tuple | None = None  # (currents, j, dj/dI) of the last slope evaluation of this step
+
+
+def _predicted(hint, I: np.ndarray) -> np.ndarray:
+    """The current split ``j`` of ``hint = (currents, j, dj/dI or None)`` moved to the
+    currents ``I`` along its slope: where a composite electrode's split starts from."""
+    I0, j, dj = hint
+    return j if dj is None else j + dj * (I - I0)
 
 
 def _padded(specs) -> tuple[np.ndarray, np.ndarray]:
@@ -92,8 +100,12 @@ class SPMe(CellModel):
             self._c = np.zeros((N, 0))
         self.data = self._cell_data(parts[0])
         M = self._z.shape[0]
-        self._guess = np.zeros((M, N))  # the last step's split of the current (composites)
-        self._has_guess = np.zeros(2, dtype=bool)
+        # the composite electrodes' split of the last committed step, (currents, j, dj/dI or
+        # None): the next step's splits start from it
+        self._hint: tuple | None = None
+        self._no_guess = np.zeros((M, N))
+        ms = self.data.mat_start
+        self._composite = bool(np.any(np.diff(ms) > 1))
         self._last = None
         self._t = 0.0
 
@@ -161,14 +173,27 @@ class SPMe(CellModel):
         T = np.ascontiguousarray(T, dtype=float)
         return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c))
 
+    _NO_GUESS = np.zeros(2, dtype=bool)
+    _GUESS = np.ones(2, dtype=bool)
+
+    def _start(self, prep: _Prep, I: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the composite electrodes' current split starts for currents ``I``: the
+        last slope evaluation of this step (or else the last committed step) predicted to
+        ``I`` along its slope; ``(guess j, has guess per electrode)``."""
+        hint = prep.hint or self._hint
+        if hint is None or not self._composite:
+            return self._no_guess, self._NO_GUESS
+        return np.ascontiguousarray(_predicted(hint, I)), self._GUESS
+
     def _evaluate(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)
-        res = kern.evaluate(self.data, prep.arrays, prep.T, I, self._guess, self._has_guess, False)
+        res = kern.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), False)
         return res[0], (I, res[0]) + res[2:7] + (None,)
 
     def _evaluate_slope(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)
-        res = kern.evaluate(self.data, prep.arrays, prep.T, I, self._guess, self._has_guess, True)
+        res = kern.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), True)
+        prep.hint = (I, res[2], res[7])
         return res[0], res[1], (I, res[0]) + res[2:7] + ((res[1],) + res[7:],)
 
     def _anode_potential(self, prep: _Prep, current_A, aux, slope: bool = False):
@@ -188,9 +213,13 @@ class SPMe(CellModel):
         """The pack's string solve in one compiled call (:func:`spme_kernels.solve_strings`);
         returns ``(ok, I_strings, V_pack, v_cells, aux, I_cells)``."""
         mode = power is not None
+        I0 = np.ascontiguousarray(I0, dtype=float)
+        guess = self._start(prep, np.repeat(I0, self.n // I0.size))
         ok, I, V_pack, Ic, out = kern.solve_strings(
-            self.data, prep.arrays, prep.T, self._guess, self._has_guess, np.ascontiguousarray(I0, dtype=float),
-            mode, float(power if mode else current), R_series, float(scale), int(max_iter), curvature, float(safety))
+            self.data, prep.arrays, prep.T, *guess, I0, mode, float(power if mode else current), R_series,
+            float(scale), int(max_iter), curvature, float(safety))
+        if out[7].size:
+            prep.hint = (Ic, out[2], out[7])
         return ok, I, V_pack, out[0], (Ic, out[0]) + out[2:7] + (None,), Ic
 
     def _shift(self, aux, dI: np.ndarray):
@@ -207,11 +236,9 @@ class SPMe(CellModel):
     def _commit(self, prep: _Prep, I: np.ndarray, aux) -> None:
         I, V, j, eta, cs, dphi, terms, _ = aux
         kern.commit(prep.arrays, I, j, self._z, self._c)
-        ms = self.data.mat_start
-        for e in range(2):
-            if ms[e + 1] - ms[e] > 1:
-                self._guess[ms[e]:ms[e + 1]] = j[ms[e]:ms[e + 1]]
-                self._has_guess[e] = True
+        if self._composite:
+            hint = prep.hint
+            self._hint = (I, j, hint[2] if hint is not None and hint[2].shape == j.shape else None)
         self._t += prep.h
         self._last = (I, V, prep.T, j, eta, cs, dphi, terms)
         self._out = None
@@ -238,16 +265,14 @@ class SPMe(CellModel):
         out["anode_potential_V"] = anode
 
     def _get_state(self):
-        return (self._z.copy(), self._c.copy(), self._guess.copy(), self._has_guess.copy(),
-                self._last,  # replaced, never mutated, by each step
-                self._t)
+        return (self._z.copy(), self._c.copy(), self._hint,  # the hint and the last step: replaced, never mutated
+                self._last, self._t)
 
     def _set_state(self, state) -> None:
-        z, c, guess, has_guess, last, t = state
+        z, c, hint, last, t = state
         self._z[...] = z
         self._c[...] = c
-        self._guess[...] = guess
-        self._has_guess[...] = has_guess
+        self._hint = hint
         self._last = last
         self._out = None
         self._t = t

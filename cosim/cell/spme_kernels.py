@@ -50,7 +50,7 @@ from .functions import arrhenius_factor, value_slope
 from .params import F, R
 
 _CLIP = 60.0  # bound on alpha F eta / (R T) inside exponentials
-_SPLIT_TOL = 1e-10  # V, on the Newton update of dphi in the current split
+_SPLIT_TOL = 1e-6  # V: the Newton update of dphi that ends the current split (the error left is ~f·step² ≪ 1e-10 V)
 _SPLIT_MAX_ITER = 60
 
 _jit = njit(cache=True, error_model="numpy")
@@ -284,10 +284,11 @@ def _prepare_cell(d, h, T, z, c, E, G, s0, s1, k_eff, kfac, c_free, c_unit, i):
 
 
 @_inline
-def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has_guess, j, eta, cs, w1, w2, slope):
+def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has_guess, j, eta, cs, w, slope):
     """Share ``i_vol`` between the materials k0..k1-1 of an electrode of cell i (the current
-    split; writes j, eta, cs; w1, w2 are scratch of length M); returns ``(dphi, d dphi /
-    dI)``, NaN without a solution."""
+    split; writes j, eta, cs; ``w`` (4, M) is scratch); returns ``(dphi, d dphi / dI)``, NaN
+    without a solution. On return ``w[0, k] + w[1, k] * d dphi`` is ``dj_k`` (with
+    ``slope``)."""
     dT = T - d.scalars[0]
     if has_guess:
         for k in range(k0, k1):
@@ -296,17 +297,18 @@ def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has
         total = 0.0
         for k in range(k0, k1):
             cm = d.c_max[k, i]
-            w = _i0(k_eff[k, i], d.alpha_a[k], d.alpha_c[k], cm, ce, min(max(s0[k, i], 1e-9 * cm), (1 - 1e-9) * cm))
-            w1[k] = 1e-30 if w != w else w
-            total += d.a[k, i] * w1[k]
+            v = _i0(k_eff[k, i], d.alpha_a[k], d.alpha_c[k], cm, ce, min(max(s0[k, i], 1e-9 * cm), (1 - 1e-9) * cm))
+            w[0, k] = 1e-30 if v != v else v
+            total += d.a[k, i] * w[0, k]
         for k in range(k0, k1):
-            j[k, i] = i_vol * w1[k] / total
+            j[k, i] = i_vol * w[0, k] / total
     for k in range(k0, k1):
         cs[k, i] = s0[k, i] + s1[k, i] * j[k, i]
     k = k0
     i0 = _i0(k_eff[k, i], d.alpha_a[k], d.alpha_c[k], d.c_max[k, i], ce, cs[k, i])
     dphi = (_ocp(d, k, cs[k, i] / d.c_max[k, i], dT)[0] + _inverse_bv(j[k, i], i0, f, d.alpha_a[k], d.alpha_c[k])
             + d.film[k, i] * j[k, i])
+    update = math.nan
     for _ in range(_SPLIT_MAX_ITER):
         num = i_vol
         for k in range(k0, k1):
@@ -323,26 +325,32 @@ def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has
             rk = j[k, i] - i0 * (ea - ec)
             # dr_k/dj_k, with the exchange current's dependence on the surface concentration
             jkk = 1.0 + kk * (dU / cm * s1[k, i] + rf) - i0 * _dlni0(aa, ac, cm, cs[k, i]) * s1[k, i] * (ea - ec)
-            w1[k] = -rk / jkk  # dj_k at fixed dphi
-            w2[k] = kk / jkk  # dj_k / d dphi
-            num -= d.a[k, i] * w1[k]
-            den += d.a[k, i] * w2[k]
+            w[0, k] = -rk / jkk  # dj_k at fixed dphi
+            w[1, k] = kk / jkk  # dj_k / d dphi
+            w[2, k] = U
+            w[3, k] = dU / cm
+            num -= d.a[k, i] * w[0, k]
+            den += d.a[k, i] * w[1, k]
         step = num / den
         if step == step:
             step = min(max(step, -0.2), 0.2)
         dphi += step
+        update = abs(step)  # the update in volts: of dphi, and of each j_k as the overpotential it takes
         for k in range(k0, k1):
-            j[k, i] += w1[k] + w2[k] * step
-            cs[k, i] = s0[k, i] + s1[k, i] * j[k, i]
-        if not abs(step) >= _SPLIT_TOL:
+            dj = w[0, k] + w[1, k] * step
+            j[k, i] += dj
+            cs[k, i] += s1[k, i] * dj
+            w[2, k] += w[3, k] * s1[k, i] * dj  # U at the new surface state (to second order)
+            if w[1, k] != 0.0:
+                update = max(update, abs(dj / w[1, k]))
+        if not update >= _SPLIT_TOL:
             break
     total, scale = 0.0, abs(i_vol)
     for k in range(k0, k1):
-        U = _ocp(d, k, cs[k, i] / d.c_max[k, i], dT)[0]
-        eta[k, i] = dphi - U - d.film[k, i] * j[k, i]
+        eta[k, i] = dphi - w[2, k] - d.film[k, i] * j[k, i]
         total += d.a[k, i] * j[k, i]
         scale += abs(d.a[k, i] * j[k, i])
-    if not math.isfinite(dphi) or abs(total - i_vol) > 1e-8 * scale:
+    if not (math.isfinite(dphi) and update < _SPLIT_TOL) or abs(total - i_vol) > 1e-8 * scale:
         return math.nan, math.nan
     if not slope:
         return dphi, 0.0
@@ -352,15 +360,16 @@ def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has
         cm, aa, ac, rf = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i]
         i0 = _i0(k_eff[k, i], aa, ac, cm, ce, cs[k, i])
         dU = _ocp(d, k, cs[k, i] / cm, dT)[1] / cm
+        w[3, k] = dU
         ea = math.exp(_clip(aa * f * eta[k, i]))
         ec = math.exp(_clip(-ac * f * eta[k, i]))
         B = ea - ec
         K = i0 * f * (aa * ea + ac * ec)
         Dk = 1.0 + K * (dU * s1[k, i] + rf) - i0 * _dlni0(aa, ac, cm, cs[k, i]) * s1[k, i] * B
-        w1[k] = (i0 * aa / ce * dce * B) / Dk if dce != 0.0 else 0.0
-        w2[k] = K / Dk
-        num -= d.a[k, i] * w1[k]
-        den += d.a[k, i] * w2[k]
+        w[0, k] = (i0 * aa / ce * dce * B) / Dk if dce != 0.0 else 0.0
+        w[1, k] = K / Dk
+        num -= d.a[k, i] * w[0, k]
+        den += d.a[k, i] * w[1, k]
     ddphi = num / den
     return dphi, ddphi
 
@@ -404,8 +413,7 @@ def _evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i):
     chi = d.scalars[1]
     nn, ns = d.n_x[0], d.n_x[1]
     npos = n - nn - ns
-    w1 = np.empty(M)
-    w2 = np.empty(M)
+    w = np.empty((4, M))
     Ii = I[i]
     Ti = T[i]
     f = F / (R * Ti)
@@ -478,14 +486,12 @@ def _evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i):
         di_vol = sgn / (area * L)
         if k1 - k0 > 1:
             dp, ddp = _split(d, i, k0, k1, i_vol, di_vol, ce_el[e], dce_el[e], Ti, f, s0, s1, k_eff,
-                             guess, has_guess[e], j, eta, cs, w1, w2, slope)
-            if slope:  # dj_k = w1_k + w2_k d dphi (see _split)
+                             guess, has_guess[e], j, eta, cs, w, slope)
+            if slope:  # dj_k = w[0, k] + w[1, k] d dphi (see _split)
                 for k in range(k0, k1):
-                    cm = d.c_max[k, i]
-                    dj_out[k, i] = w1[k] + w2[k] * ddp
+                    dj_out[k, i] = w[0, k] + w[1, k] * ddp
                     dcs_out[k, i] = s1[k, i] * dj_out[k, i]
-                    dU = _ocp(d, k, cs[k, i] / cm, Ti - d.scalars[0])[1] / cm
-                    deta_out[k, i] = ddp - dU * dcs_out[k, i] - d.film[k, i] * dj_out[k, i]
+                    deta_out[k, i] = ddp - w[3, k] * dcs_out[k, i] - d.film[k, i] * dj_out[k, i]
         else:
             k = k0
             cm, aa, ac, rf, a = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i], d.a[k, i]
@@ -597,6 +603,8 @@ def solve_strings(d, prep, T, guess, has_guess, I0, power_mode, demand, R_series
     V, dv, j, eta, cs, dphi, terms, dj, deta, dcs, ddphi, dterms = out
     _evaluate_into(d, prep, T, Ic, guess, has_guess, yes, out)
     dVs_old = np.empty(S)
+    start = np.empty((M, N))
+    every = np.ones(2, dtype=np.bool_)
     step = np.empty(S)
     g = np.empty(S)
     for it in range(max_iter + 1):
@@ -654,8 +662,12 @@ def solve_strings(d, prep, T, guess, has_guess, I0, power_mode, demand, R_series
         for s in range(S):
             dVs_old[s] = dVs[s]
             I[s] += step[s]
+            for c in range(per):  # the next splits start from this one moved along its slope
+                i = s * per + c
+                for k in range(M):
+                    start[k, i] = j[k, i] + dj[k, i] * step[s]
         _fill_strings(I, Ic)
-        _evaluate_into(d, prep, T, Ic, guess, has_guess, yes, out)
+        _evaluate_into(d, prep, T, Ic, start, every, yes, out)
     return False, I, math.nan, Ic, out
 
 
@@ -677,10 +689,11 @@ def commit(prep, I, j, z, c):
             c[i, m] = c_free[i, m] + c_unit[i, m] * I[i]
 
 
-@_jit
+@_pjit
 def outputs(d, T, I, j, eta, cs, dphi, terms, z, c):
     """Outputs after a step: ``(ocv, heat_reaction, heat_ohmic, heat_reversible, soc,
-    anode_potential, sto_surface, sto_mean)`` (the last two (M, N))."""
+    anode_potential, sto_surface, sto_mean)`` (the last two (M, N)); the cells run in
+    threads."""
     M, N, nr = z.shape
     n = c.shape[1]
     nn = d.n_x[0]
@@ -693,7 +706,7 @@ def outputs(d, T, I, j, eta, cs, dphi, terms, z, c):
     anode = np.empty(N)
     sto_s = np.empty((M, N))
     sto_m = np.empty((M, N))
-    for i in range(N):
+    for i in prange(N):
         Ti = T[i]
         u = (0.0, 0.0)
         for e in range(2):
