@@ -178,11 +178,14 @@ class SPMe(CellModel):
 
     def _start(self, prep: _Prep, I: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where the composite electrodes' current split starts for currents ``I``: the
-        last slope evaluation of this step (or else the last committed step) predicted to
-        ``I`` along its slope; ``(guess j, has guess per electrode)``."""
-        hint = prep.hint or self._hint
-        if hint is None or not self._composite:
+        last slope evaluation of this step or the last committed step, whichever ran at
+        currents nearer to ``I``, predicted to ``I`` along its slope; ``(guess j, has guess
+        per electrode)``. (Only the path: the kernel falls back to its own start if a
+        guess does not converge.)"""
+        hints = [h for h in (prep.hint, self._hint) if h is not None]
+        if not hints or not self._composite:
             return self._no_guess, self._NO_GUESS
+        hint = min(hints, key=lambda h: float(np.max(np.abs(I - h[0]))))
         return np.ascontiguousarray(_predicted(hint, I)), self._GUESS
 
     def _evaluate(self, prep: _Prep, I: np.ndarray):

@@ -52,6 +52,7 @@ from .params import F, R
 _CLIP = 60.0  # bound on alpha F eta / (R T) inside exponentials
 _SPLIT_TOL = 1e-6  # V: the Newton update of dphi that ends the current split (the error left is ~f·step² ≪ 1e-10 V)
 _SPLIT_MAX_ITER = 60
+_SPLIT_GUESSED_ITER = 12  # from a guess; then once more from the proportional split
 
 _jit = njit(cache=True, error_model="numpy")
 # the per-cell loops of the costly kernels run in threads
@@ -290,60 +291,67 @@ def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has
     without a solution. On return ``w[0, k] + w[1, k] * d dphi`` is ``dj_k`` (with
     ``slope``)."""
     dT = T - d.scalars[0]
-    if has_guess:
-        for k in range(k0, k1):
-            j[k, i] = guess[k, i]
-    else:  # in proportion to a_k i0_k at the present surface state
-        total = 0.0
-        for k in range(k0, k1):
-            cm = d.c_max[k, i]
-            v = _i0(k_eff[k, i], d.alpha_a[k], d.alpha_c[k], cm, ce, min(max(s0[k, i], 1e-9 * cm), (1 - 1e-9) * cm))
-            w[0, k] = 1e-30 if v != v else v
-            total += d.a[k, i] * w[0, k]
-        for k in range(k0, k1):
-            j[k, i] = i_vol * w[0, k] / total
-    for k in range(k0, k1):
-        cs[k, i] = s0[k, i] + s1[k, i] * j[k, i]
-    k = k0
-    i0 = _i0(k_eff[k, i], d.alpha_a[k], d.alpha_c[k], d.c_max[k, i], ce, cs[k, i])
-    dphi = (_ocp(d, k, cs[k, i] / d.c_max[k, i], dT)[0] + _inverse_bv(j[k, i], i0, f, d.alpha_a[k], d.alpha_c[k])
-            + d.film[k, i] * j[k, i])
     update = math.nan
-    for _ in range(_SPLIT_MAX_ITER):
-        num = i_vol
+    dphi = math.nan
+    # from the guess if there is one (a few iterations), else (or if that fails) from a split
+    # in proportion to a_k i0_k at the present surface state
+    for attempt in range(2 if has_guess else 1):
+        if attempt == 0 and has_guess:
+            for k in range(k0, k1):
+                j[k, i] = guess[k, i]
+        else:
+            total = 0.0
+            for k in range(k0, k1):
+                cm = d.c_max[k, i]
+                v = _i0(k_eff[k, i], d.alpha_a[k], d.alpha_c[k], cm, ce, min(max(s0[k, i], 1e-9 * cm), (1 - 1e-9) * cm))
+                w[0, k] = 1e-30 if v != v else v
+                total += d.a[k, i] * w[0, k]
+            for k in range(k0, k1):
+                j[k, i] = i_vol * w[0, k] / total
         for k in range(k0, k1):
-            num -= d.a[k, i] * j[k, i]
-        den = 0.0
-        for k in range(k0, k1):
-            cm, aa, ac, rf = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i]
-            i0 = _i0(k_eff[k, i], aa, ac, cm, ce, cs[k, i])
-            U, dU = _ocp(d, k, cs[k, i] / cm, dT)
-            e = dphi - U - rf * j[k, i]
-            ea = math.exp(_clip(aa * f * e))
-            ec = math.exp(_clip(-ac * f * e))
-            kk = i0 * f * (aa * ea + ac * ec)  # dj/deta
-            rk = j[k, i] - i0 * (ea - ec)
-            # dr_k/dj_k, with the exchange current's dependence on the surface concentration
-            jkk = 1.0 + kk * (dU / cm * s1[k, i] + rf) - i0 * _dlni0(aa, ac, cm, cs[k, i]) * s1[k, i] * (ea - ec)
-            w[0, k] = -rk / jkk  # dj_k at fixed dphi
-            w[1, k] = kk / jkk  # dj_k / d dphi
-            w[2, k] = U
-            w[3, k] = dU / cm
-            num -= d.a[k, i] * w[0, k]
-            den += d.a[k, i] * w[1, k]
-        step = num / den
-        if step == step:
-            step = min(max(step, -0.2), 0.2)
-        dphi += step
-        update = abs(step)  # the update in volts: of dphi, and of each j_k as the overpotential it takes
-        for k in range(k0, k1):
-            dj = w[0, k] + w[1, k] * step
-            j[k, i] += dj
-            cs[k, i] += s1[k, i] * dj
-            w[2, k] += w[3, k] * s1[k, i] * dj  # U at the new surface state (to second order)
-            if w[1, k] != 0.0:
-                update = max(update, abs(dj / w[1, k]))
-        if not update >= _SPLIT_TOL:
+            cs[k, i] = s0[k, i] + s1[k, i] * j[k, i]
+        k = k0
+        i0 = _i0(k_eff[k, i], d.alpha_a[k], d.alpha_c[k], d.c_max[k, i], ce, cs[k, i])
+        dphi = (_ocp(d, k, cs[k, i] / d.c_max[k, i], dT)[0] + _inverse_bv(j[k, i], i0, f, d.alpha_a[k], d.alpha_c[k])
+                + d.film[k, i] * j[k, i])
+        update = math.nan
+        for _ in range(_SPLIT_GUESSED_ITER if attempt == 0 and has_guess else _SPLIT_MAX_ITER):
+            num = i_vol
+            for k in range(k0, k1):
+                num -= d.a[k, i] * j[k, i]
+            den = 0.0
+            for k in range(k0, k1):
+                cm, aa, ac, rf = d.c_max[k, i], d.alpha_a[k], d.alpha_c[k], d.film[k, i]
+                i0 = _i0(k_eff[k, i], aa, ac, cm, ce, cs[k, i])
+                U, dU = _ocp(d, k, cs[k, i] / cm, dT)
+                e = dphi - U - rf * j[k, i]
+                ea = math.exp(_clip(aa * f * e))
+                ec = math.exp(_clip(-ac * f * e))
+                kk = i0 * f * (aa * ea + ac * ec)  # dj/deta
+                rk = j[k, i] - i0 * (ea - ec)
+                # dr_k/dj_k, with the exchange current's dependence on the surface concentration
+                jkk = 1.0 + kk * (dU / cm * s1[k, i] + rf) - i0 * _dlni0(aa, ac, cm, cs[k, i]) * s1[k, i] * (ea - ec)
+                w[0, k] = -rk / jkk  # dj_k at fixed dphi
+                w[1, k] = kk / jkk  # dj_k / d dphi
+                w[2, k] = U
+                w[3, k] = dU / cm
+                num -= d.a[k, i] * w[0, k]
+                den += d.a[k, i] * w[1, k]
+            step = num / den
+            if step == step:
+                step = min(max(step, -0.2), 0.2)
+            dphi += step
+            update = abs(step)  # the update in volts: of dphi, and of each j_k as the overpotential it takes
+            for k in range(k0, k1):
+                dj = w[0, k] + w[1, k] * step
+                j[k, i] += dj
+                cs[k, i] += s1[k, i] * dj
+                w[2, k] += w[3, k] * s1[k, i] * dj  # U at the new surface state (to second order)
+                if w[1, k] != 0.0:
+                    update = max(update, abs(dj / w[1, k]))
+            if not update >= _SPLIT_TOL:
+                break
+        if update < _SPLIT_TOL:
             break
     total, scale = 0.0, abs(i_vol)
     for k in range(k0, k1):
