@@ -97,6 +97,8 @@ CONSTANT, TABLE, POLYNOMIAL, TANH_STAIRCASE = 0, 1, 2, 3
 CHEN2020_GRAPHITE, CHEN2020_NMC811, NYMAN2008_KAPPA, NYMAN2008_D = 4, 5, 6, 7
 DOYLE1996_COKE, DOYLE1996_SPINEL, MARQUIS2019_LICO2, KIM2011_NCA = 8, 9, 10, 11
 
+#: tanh(y) rounds to exactly +-1.0 in double precision for |y| >= 19.07
+_TANH_IS_ONE = 19.1
 #: the spinel fit's power term is singular at this stoichiometry
 SPINEL_SINGULAR_STO = 0.998432
 #: Dualfoil caps the spinel OCP at this value [V]
@@ -149,7 +151,11 @@ def value_slope(code, p, x):
         n = int(p[0])
         v, d = 0.0, 0.0
         for k in range(n):
-            t = math.tanh((x - p[3 + k]) * p[1])
+            y = (x - p[3 + k]) * p[1]
+            if abs(y) >= _TANH_IS_ONE:  # a step far away: tanh is +-1 to the last bit, no slope
+                v += math.copysign(p[3 + n + k], y)
+                continue
+            t = math.tanh(y)
             v += t * p[3 + n + k]
             d += (1.0 - t * t) * p[1] * p[3 + n + k]
         return p[2] - 0.5 * v, -0.5 * d

@@ -231,7 +231,12 @@ def _prepare_cell(d, h, T, z, c, E, G, s0, s1, k_eff, kfac, c_free, c_unit, i):
         for q in range(nr):
             x = d.lam[q] * tau
             e = math.exp(x)
-            p1 = 1.0 + 0.5 * x if abs(x) < 1e-8 else math.expm1(x) / x
+            if x < -38.0:  # expm1(x) is -1 to the last bit
+                p1 = -1.0 / x
+            elif abs(x) < 1e-8:
+                p1 = 1.0 + 0.5 * x
+            else:
+                p1 = math.expm1(x) / x
             gq = (h * p1 * d.b[q]) * gain
             E[k, i, q] = e
             G[k, i, q] = gq
