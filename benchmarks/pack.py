@@ -6,7 +6,9 @@ thermal network, driven by a power profile at 1 s macro steps.
 Prints for 2 strings x 4 stacks x 48 layers (384 unit cells) over the profile: wall time,
 the ratio to real time (target >= 600x, i.e. <= 3 s for 1800 s) and µs per cell-step; then
 the scaling of µs per cell-step from 16 to 16,384 unit cells over a shorter run (target:
-flat within about 30 %).
+flat within about 30 %); then the mesh trade-off (``particle_shells``,
+``electrolyte_volumes``): µs per cell-step and the largest layer-voltage difference to the
+default mesh.
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ def power_profile(duration_s: float, peak_W: float, seed: int = 1) -> tuple[list
     return times, values
 
 
-def build(pset: str, strings: int, stacks: int, layers: int, duration_s: float, c_rate: float):
+def build(pset: str, strings: int, stacks: int, layers: int, duration_s: float, c_rate: float, **mesh):
     pack = Pack("pack", PackConfig(type="pack", parameter_set=pset, control="power", n_strings=strings,
                                    n_stacks=stacks, n_layers=layers, initial_soc=0.8,
-                                   available_power_interval_s=10.0))
+                                   available_power_interval_s=10.0, **mesh))
     cell_energy_Wh = float(pack.battery._one_c) * 3.7  # 1C current x nominal voltage, per hour
     peak = c_rate * cell_energy_Wh * pack.layout.n_cells
     times, values = power_profile(duration_s, peak)
@@ -54,10 +56,13 @@ def build(pset: str, strings: int, stacks: int, layers: int, duration_s: float, 
     return Orchestrator([source, pack, thermal], edges, start_s=0.0, stop_s=duration_s, step_s=1.0)
 
 
-def timed(pset, strings, stacks, layers, duration_s, c_rate) -> float:
-    orch = build(pset, strings, stacks, layers, duration_s, c_rate)
+def timed(pset, strings, stacks, layers, duration_s, c_rate, samples=None, **mesh) -> float:
+    """Wall time of a run; ``samples`` (a list) collects the layer voltages 200 times."""
+    orch = build(pset, strings, stacks, layers, duration_s, c_rate, **mesh)
+    pack = orch.components["pack"]
+    progress = None if samples is None else (lambda t: samples.append(pack.y["layer_voltage_V"].copy()))
     start = time.perf_counter()
-    orch.run()
+    orch.run(progress=progress)
     return time.perf_counter() - start
 
 
@@ -66,6 +71,7 @@ def main() -> None:
     parser.add_argument("--set", default="seed_bgraphite_sno2_lmo_gel")
     parser.add_argument("--duration", type=float, default=1800.0)
     parser.add_argument("--scaling-duration", type=float, default=30.0)
+    parser.add_argument("--mesh-duration", type=float, default=600.0)
     parser.add_argument("--c-rate", type=float, default=2.0, help="peak power as a C-rate of the pack")
     args = parser.parse_args()
 
@@ -85,6 +91,17 @@ def main() -> None:
         us = w / (args.scaling_duration * cells) * 1e6
         base = base or us
         print(f"  {cells:6d} cells: {us:8.2f} µs per cell-step ({us / base:5.2f}x the 16-cell figure)")
+    print(f"mesh trade-off, {n} unit cells over {args.mesh_duration:g} s:")
+    reference = None
+    for shells, volumes in ((20, [20, 20, 20]), (10, [10, 5, 10]), (6, [5, 3, 5])):
+        samples: list = []
+        w = timed(args.set, 2, 4, 48, args.mesh_duration, args.c_rate, samples,
+                  particle_shells=shells, electrolyte_volumes=volumes)
+        v = np.array(samples)
+        reference = v if reference is None else reference
+        print(f"  particle_shells = {shells:2d}, electrolyte_volumes = {volumes}: "
+              f"{w / (args.mesh_duration * n) * 1e6:6.2f} µs per cell-step, "
+              f"layer voltages within {np.max(np.abs(v - reference)) * 1e3:.3f} mV of the default mesh")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,26 @@ from .registry import register
 _KWARG = {"current": "current_A", "power": "power_W", "voltage": "voltage_V"}
 
 
-class CellCoreConfig(ComponentConfig):
+class CellMeshConfig(ComponentConfig):
+    """The cell model's mesh (shared by ``cell`` and ``pack``): the defaults are PyBaMM's,
+    which reach the reference curves; coarser meshes are faster (``benchmarks/pack.py``
+    prints the trade-off)."""
+
+    particle_shells: int = Field(20, ge=2, le=200, description="finite volumes along each particle's radius")
+    electrolyte_volumes: list[int] = Field(
+        [20, 20, 20], description="finite volumes through the negative electrode, separator and positive electrode "
+        "(SPMe and DFN; at least 2 each)"
+    )
+
+    @model_validator(mode="after")
+    def _mesh(self) -> "CellMeshConfig":
+        v = self.electrolyte_volumes
+        if len(v) != 3 or min(v) < 2 or max(v) > 200:
+            raise ValueError(f"electrolyte_volumes needs 3 numbers (negative, separator, positive) in 2..200, got {v}")
+        return self
+
+
+class CellCoreConfig(CellMeshConfig):
     parameter_set: str | None = Field(None, description="name of a shipped parameter set, e.g. 'chen2020'")
     parameter_file: ScenarioPath | None = Field(None, description="a parameter-set TOML file of your own")
     overrides: dict[str, float] = Field(
@@ -63,15 +82,17 @@ class CellCoreConfig(ComponentConfig):
         return self
 
 
-def make_model(name: str, params):
-    """A batched cell model by name ('spm', 'spme', 'dfn')."""
+def make_model(name: str, params, mesh: CellMeshConfig | None = None):
+    """A batched cell model by name ('spm', 'spme', 'dfn') on the configuration's mesh
+    (the models' defaults without one)."""
     from ..cell.spme import SPM, SPMe
 
+    kwargs = {} if mesh is None else {"n_r": mesh.particle_shells, "n_x": tuple(mesh.electrolyte_volumes)}
     if name == "dfn":
         from ..cell.dfn import DFN
 
-        return DFN(params)
-    return {"spm": SPM, "spme": SPMe}[name](params)
+        return DFN(params, **kwargs)
+    return {"spm": SPM, "spme": SPMe}[name](params, **kwargs)
 
 
 def build_model(config: CellCoreConfig):
@@ -84,7 +105,7 @@ def build_model(config: CellCoreConfig):
     params = pset.to_cell_params(config.n_cells)
     if config.initial_soc is not None:
         params = params.at_soc(config.initial_soc)
-    return make_model(config.model, params)
+    return make_model(config.model, params, config)
 
 
 @register

@@ -21,11 +21,12 @@ from pydantic import Field, model_validator
 
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
-from .base import Causality, Component, ComponentConfig, EndOfRun, Port
+from .base import Causality, Component, EndOfRun, Port
+from .cell_core import CellMeshConfig, make_model
 from .registry import register
 
 
-class PackConfig(ComponentConfig):
+class PackConfig(CellMeshConfig):
     parameter_set: str | None = Field(None, description="shipped parameter set of the unit cell, e.g. 'seed_bgraphite_sno2_lmo_gel'")
     parameter_file: ScenarioPath | None = Field(None, description="a parameter-set TOML file of your own")
     overrides: dict[str, float] = Field(default_factory=dict, description="unit-cell parameter changes by dotted key")
@@ -82,7 +83,6 @@ def build_battery(config: PackConfig):
     from ..cell.parameter_set import load_parameter_set
     from ..pack import AssembledBattery, Layout
     from ..pack.spread import apply, draw
-    from .cell_core import make_model
 
     layout = Layout(config.n_strings, config.n_stacks, config.n_layers)
     pset = load_parameter_set(config.parameter_file or config.parameter_set)
@@ -100,7 +100,7 @@ def build_battery(config: PackConfig):
     if config.initial_soc is not None:
         params = params.at_soc(config.initial_soc)
     r_string = (config.n_stacks - 1) * config.interconnect_resistance_Ohm + config.string_lead_resistance_Ohm
-    battery = AssembledBattery(make_model(config.model, params), layout,
+    battery = AssembledBattery(make_model(config.model, params, config), layout,
                                end_collector_resistance_Ohm=config.stack_end_resistance_Ohm,
                                string_resistance_Ohm=r_string)
     return battery, spread
