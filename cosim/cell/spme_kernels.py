@@ -16,9 +16,11 @@ only implementation. A step is split as :class:`~cosim.cell.base.CellModel` asks
   known and the overpotential is the electrode average of the local inverse Butler-Volmer
   values; with several materials side by side the split of the current between them is
   solved per cell by Newton on ``(dphi, j_1..j_m)`` with the j's eliminated (the
-  materials share ``dphi``; the OCP slope is exact, the exchange current's dependence on
-  the surface concentration is left out of the iteration matrix, which only shapes the
-  path: every cell iterates until its own update of ``dphi`` is below 1e-10 V);
+  materials share ``dphi``; exact Jacobian, so convergence is quadratic: an update of
+  ``dphi`` and of every ``j_k`` (as the overpotential it takes) below 1e-6 V leaves an
+  error of ~1e-12 V). It starts from a guess (the caller's: the last evaluation moved
+  along its slope ``dj/dI``) and, if that does not converge in a few iterations, from a
+  split in proportion to ``a_k i0_k``;
 * :func:`solve_strings` (once per step of an assembled battery): the pack's Newton on its
   string currents around :func:`evaluate`, in one call (see
   :meth:`cosim.pack.assembly.AssembledBattery._solve`);
@@ -50,7 +52,7 @@ from .functions import arrhenius_factor, value_slope
 from .params import F, R
 
 _CLIP = 60.0  # bound on alpha F eta / (R T) inside exponentials
-_SPLIT_TOL = 1e-6  # V: the Newton update of dphi that ends the current split (the error left is ~f·step² ≪ 1e-10 V)
+_SPLIT_TOL = 1e-6  # V: the Newton update (of dphi and every j_k) that ends the current split
 _SPLIT_MAX_ITER = 60
 _SPLIT_GUESSED_ITER = 12  # from a guess; then once more from the proportional split
 
