@@ -239,9 +239,8 @@ class SPMe(CellModel):
     def _commit(self, prep: _Prep, I: np.ndarray, aux) -> None:
         I, V, j, eta, cs, dphi, terms, _ = aux
         kern.commit(prep.arrays, I, j, self._z, self._c)
-        if self._composite:
-            hint = prep.hint
-            self._hint = (I, j, hint[2] if hint is not None and hint[2].shape == j.shape else None)
+        if self._composite:  # the split's slope: of the step's last slope evaluation, if any
+            self._hint = (I, j, None if prep.hint is None else prep.hint[2])
         self._t += prep.h
         self._last = (I, V, prep.T, j, eta, cs, dphi, terms)
         self._out = None

@@ -321,7 +321,6 @@ def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has
         i0 = _i0(k_eff[k, i], d.alpha_a[k], d.alpha_c[k], d.c_max[k, i], ce, cs[k, i])
         dphi = (_ocp(d, k, cs[k, i] / d.c_max[k, i], dT)[0] + _inverse_bv(j[k, i], i0, f, d.alpha_a[k], d.alpha_c[k])
                 + d.film[k, i] * j[k, i])
-        update = math.nan
         for _ in range(_SPLIT_GUESSED_ITER if attempt == 0 and has_guess else _SPLIT_MAX_ITER):
             num = i_vol
             for k in range(k0, k1):
