@@ -106,6 +106,7 @@ class SPMe(CellModel):
         self._no_guess = np.zeros((M, N))
         ms = self.data.mat_start
         self._composite = bool(np.any(np.diff(ms) > 1))
+        self._threads = N >= kern.THREADS_MIN_CELLS  # the kernels' per-cell loops in threads
         self._last = None
         self._t = 0.0
 
@@ -171,7 +172,7 @@ class SPMe(CellModel):
     # -- CellModel hooks ----------------------------------------------------------------
     def _prepare(self, h: float, T: np.ndarray) -> _Prep:
         T = np.ascontiguousarray(T, dtype=float)
-        return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c))
+        return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c, self._threads))
 
     _NO_GUESS = np.zeros(2, dtype=bool)
     _GUESS = np.ones(2, dtype=bool)
@@ -190,12 +191,12 @@ class SPMe(CellModel):
 
     def _evaluate(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)
-        res = kern.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), False)
+        res = kern.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), False, self._threads)
         return res[0], (I, res[0]) + res[2:7] + (None,)
 
     def _evaluate_slope(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)
-        res = kern.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), True)
+        res = kern.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), True, self._threads)
         prep.hint = (I, res[2], res[7])
         return res[0], res[1], (I, res[0]) + res[2:7] + ((res[1],) + res[7:],)
 
@@ -208,7 +209,8 @@ class SPMe(CellModel):
             raise ValueError("the anode potential's slope needs the aux of a slope evaluation")
         ddphi0 = deriv[4][0] if slope else dphi[0]
         a, da = kern.anode_potential(self.data, prep.arrays, prep.T, np.ascontiguousarray(I, dtype=float),
-                                     np.ascontiguousarray(dphi[0]), np.ascontiguousarray(ddphi0), bool(slope))
+                                     np.ascontiguousarray(dphi[0]), np.ascontiguousarray(ddphi0), bool(slope),
+                                     self._threads)
         return (a, da) if slope else a
 
     def _solve_strings(self, prep: _Prep, I0: np.ndarray, current, power, R_series: np.ndarray, scale: float,
@@ -220,7 +222,7 @@ class SPMe(CellModel):
         guess = self._start(prep, np.repeat(I0, self.n // I0.size))
         ok, I, V_pack, Ic, out = kern.solve_strings(
             self.data, prep.arrays, prep.T, *guess, I0, mode, float(power if mode else current), R_series,
-            float(scale), int(max_iter), curvature, float(safety))
+            float(scale), int(max_iter), curvature, float(safety), self._threads)
         if out[7].size:
             prep.hint = (Ic, out[2], out[7])
         return ok, I, V_pack, out[0], (Ic, out[0]) + out[2:7] + (None,), Ic
@@ -252,7 +254,7 @@ class SPMe(CellModel):
 
     def _fill_outputs(self, out: dict, I, V, T, j, eta, cs, dphi, terms) -> None:
         ocv, q_rxn, q_ohm, q_rev, soc, anode, sto_s, sto_m = kern.outputs(
-            self.data, T, I, j, eta, cs, dphi, terms, self._z, self._c)
+            self.data, T, I, j, eta, cs, dphi, terms, self._z, self._c, self._threads)
         k = 0
         for side, el in zip(("negative", "positive"), self.electrodes):
             for m in el.materials:

@@ -57,8 +57,11 @@ _SPLIT_MAX_ITER = 60
 _SPLIT_GUESSED_ITER = 12  # from a guess; then once more from the proportional split
 
 _jit = njit(cache=True, error_model="numpy")
-# the per-cell loops of the costly kernels run in threads
+# the per-cell loops of the costly kernels run in threads (for batches of THREADS_MIN_CELLS
+# cells and more: below, a thread pool's start-up costs more than it saves, and far more on
+# a busy machine, so those loops run serially)
 _pjit = njit(cache=True, error_model="numpy", parallel=True)
+THREADS_MIN_CELLS = 64
 # helpers are inlined into the kernels: a call that passes the CellData tuple would copy it
 _inline = njit(cache=True, error_model="numpy", inline="always")
 
@@ -198,11 +201,11 @@ def _dlni0(aa, ac, c_max, cs):
 # -- prepare ----------------------------------------------------------------------------------
 
 
-@_pjit
-def prepare(d, h, T, z, c):
+@_jit
+def prepare(d, h, T, z, c, threads):
     """Everything of a step of ``h`` s at temperatures ``T`` that does not depend on the
     current: ``(E, G, s0, s1, k_eff, kfac, c_free, c_unit)``; ``z`` (M, N, n_r) are the
-    particle modes, ``c`` (N, n) the salt. The cells run in threads."""
+    particle modes, ``c`` (N, n) the salt. The cells run in threads if ``threads``."""
     M, N, nr = z.shape
     n = c.shape[1]
     E = np.empty_like(z)
@@ -213,14 +216,30 @@ def prepare(d, h, T, z, c):
     kfac = np.ones(N)
     c_free = np.empty((N, n))
     c_unit = np.empty((N, n))
-    for i in prange(N):
-        _prepare_cell(d, h, T, z, c, E, G, s0, s1, k_eff, kfac, c_free, c_unit, i)
-    return E, G, s0, s1, k_eff, kfac, c_free, c_unit
+    res = (E, G, s0, s1, k_eff, kfac, c_free, c_unit)
+    if threads:
+        _prepare_threads(d, h, T, z, c, res)
+    else:
+        _prepare_serial(d, h, T, z, c, res)
+    return res
+
+
+@_pjit
+def _prepare_threads(d, h, T, z, c, res):
+    for i in prange(T.shape[0]):
+        _prepare_cell(d, h, T, z, c, res, i)
 
 
 @_jit
-def _prepare_cell(d, h, T, z, c, E, G, s0, s1, k_eff, kfac, c_free, c_unit, i):
-    """:func:`prepare` of cell ``i``, into the arrays given."""
+def _prepare_serial(d, h, T, z, c, res):
+    for i in range(T.shape[0]):
+        _prepare_cell(d, h, T, z, c, res, i)
+
+
+@_jit
+def _prepare_cell(d, h, T, z, c, res, i):
+    """:func:`prepare` of cell ``i``, into the arrays ``res``."""
+    E, G, s0, s1, k_eff, kfac, c_free, c_unit = res
     M, _, nr = z.shape
     T_ref = d.scalars[0]
     for k in range(M):
@@ -389,14 +408,14 @@ def _split(d, i, k0, k1, i_vol, di_vol, ce, dce, T, f, s0, s1, k_eff, guess, has
 
 
 @_jit
-def evaluate(d, prep, T, I, guess, has_guess, slope):
+def evaluate(d, prep, T, I, guess, has_guess, slope, threads):
     """End-of-step terminal voltage ``V`` of every cell for currents ``I`` held over the
     step at temperatures ``T``, and ``dV/dI`` if ``slope``; returns ``(V, dV, j, eta, cs,
     dphi, terms, dj, deta, dcs, ddphi, dterms)`` with ``terms`` (3, N) = (eta_c, dphi_e,
     dphi_s) and, with ``slope``, the derivatives in ``I`` of j, eta, cs, dphi and terms
     (empty arrays without). NaN where no solution exists (a particle or the salt runs out)."""
     out = _alloc(prep[2].shape[0], I.shape[0], slope)
-    _evaluate_into(d, prep, T, I, guess, has_guess, slope, out)
+    _evaluate_into(d, prep, T, I, guess, has_guess, slope, threads, out)
     return out
 
 
@@ -409,11 +428,25 @@ def _alloc(M, N, slope):
             np.zeros((3, Nd)))
 
 
-@_pjit
-def _evaluate_into(d, prep, T, I, guess, has_guess, slope, out):
+@_jit
+def _evaluate_into(d, prep, T, I, guess, has_guess, slope, threads, out):
     """:func:`evaluate` into the arrays ``out`` (as :func:`_alloc` makes them), the cells in
-    threads."""
+    threads if ``threads``."""
+    if threads:
+        _evaluate_threads(d, prep, T, I, guess, has_guess, slope, out)
+    else:
+        _evaluate_serial(d, prep, T, I, guess, has_guess, slope, out)
+
+
+@_pjit
+def _evaluate_threads(d, prep, T, I, guess, has_guess, slope, out):
     for i in prange(T.shape[0]):
+        _evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i)
+
+
+@_jit
+def _evaluate_serial(d, prep, T, I, guess, has_guess, slope, out):
+    for i in range(T.shape[0]):
         _evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i)
 
 
@@ -587,7 +620,7 @@ def _string_sums(V, dv, I, R_series, Vs, dVs):
 
 @_jit
 def solve_strings(d, prep, T, guess, has_guess, I0, power_mode, demand, R_series, scale, max_iter, curvature,
-                  safety):
+                  safety, threads):
     """The string solve of :meth:`cosim.pack.assembly.AssembledBattery._solve` (without
     ``slopes``) in one call: Newton on the string currents ``I0`` (S,) until every string
     has one voltage, for a pack current (``demand``) or, with ``power_mode``, a pack power;
@@ -610,12 +643,12 @@ def solve_strings(d, prep, T, guess, has_guess, I0, power_mode, demand, R_series
     yes, no = S > 0, S < 0
     if S == 1 and not power_mode:  # one string at a given current: nothing to solve
         out = _alloc(M, N, no)
-        _evaluate_into(d, prep, T, Ic, guess, has_guess, no, out)
+        _evaluate_into(d, prep, T, Ic, guess, has_guess, no, threads, out)
         ok = _string_sums(out[0], out[1][:0], I, R_series, Vs, dVs)
         return ok, I, Vs[0], Ic, out
     out = _alloc(M, N, yes)
     V, dv, j, eta, cs, dphi, terms, dj, deta, dcs, ddphi, dterms = out
-    _evaluate_into(d, prep, T, Ic, guess, has_guess, yes, out)
+    _evaluate_into(d, prep, T, Ic, guess, has_guess, yes, threads, out)
     dVs_old = np.empty(S)
     start = np.empty((M, N))
     every = np.ones(2, dtype=np.bool_)
@@ -681,7 +714,7 @@ def solve_strings(d, prep, T, guess, has_guess, I0, power_mode, demand, R_series
                 for k in range(M):
                     start[k, i] = j[k, i] + dj[k, i] * step[s]
         _fill_strings(I, Ic)
-        _evaluate_into(d, prep, T, Ic, start, every, yes, out)
+        _evaluate_into(d, prep, T, Ic, start, every, yes, threads, out)
     return False, I, math.nan, Ic, out
 
 
@@ -703,115 +736,151 @@ def commit(prep, I, j, z, c):
             c[i, m] = c_free[i, m] + c_unit[i, m] * I[i]
 
 
-@_pjit
-def outputs(d, T, I, j, eta, cs, dphi, terms, z, c):
+@_jit
+def outputs(d, T, I, j, eta, cs, dphi, terms, z, c, threads):
     """Outputs after a step: ``(ocv, heat_reaction, heat_ohmic, heat_reversible, soc,
     anode_potential, sto_surface, sto_mean)`` (the last two (M, N)); the cells run in
-    threads."""
+    threads if ``threads``."""
     M, N, nr = z.shape
+    res = (np.empty(N), np.zeros(N), np.empty(N), np.zeros(N), np.empty(N), np.empty(N), np.empty((M, N)),
+           np.empty((M, N)))
+    if threads:
+        _outputs_threads(d, T, I, j, eta, cs, dphi, terms, z, c, res)
+    else:
+        _outputs_serial(d, T, I, j, eta, cs, dphi, terms, z, c, res)
+    return res
+
+
+@_pjit
+def _outputs_threads(d, T, I, j, eta, cs, dphi, terms, z, c, res):
+    for i in prange(T.shape[0]):
+        _outputs_cell(d, T, I, j, eta, cs, dphi, terms, z, c, res, i)
+
+
+@_jit
+def _outputs_serial(d, T, I, j, eta, cs, dphi, terms, z, c, res):
+    for i in range(T.shape[0]):
+        _outputs_cell(d, T, I, j, eta, cs, dphi, terms, z, c, res, i)
+
+
+@_jit
+def _outputs_cell(d, T, I, j, eta, cs, dphi, terms, z, c, res, i):
+    """:func:`outputs` of cell ``i`` into the arrays ``res``."""
+    ocv, q_rxn, q_ohm, q_rev, soc, anode, sto_s, sto_m = res
+    nr = z.shape[2]
     n = c.shape[1]
     nn = d.n_x[0]
     T_ref, chi = d.scalars[0], d.scalars[1]
-    ocv = np.empty(N)
-    q_rxn = np.zeros(N)
-    q_ohm = np.empty(N)
-    q_rev = np.zeros(N)
-    soc = np.empty(N)
-    anode = np.empty(N)
-    sto_s = np.empty((M, N))
-    sto_m = np.empty((M, N))
-    for i in prange(N):
-        Ti = T[i]
-        u = (0.0, 0.0)
-        for e in range(2):
-            vol = d.area[i] * d.L[2 * e, i]
-            um, w = 0.0, 0.0
-            for k in range(d.mat_start[e], d.mat_start[e + 1]):
-                cm = d.c_max[k, i]
-                a = d.a[k, i]
-                q_rxn[i] += vol * a * j[k, i] * (eta[k, i] + d.film[k, i] * j[k, i])
-                q_rev[i] += vol * a * j[k, i] * Ti * value_slope(d.dUdT_code[k], d.dUdT_p[k], cs[k, i] / cm)[0]
-                mean = 0.0
-                for q in range(nr):
-                    mean += z[k, i, q] * d.w_mean[q]
-                sto_m[k, i] = mean / cm
-                sto_s[k, i] = cs[k, i] / cm
-                um += d.cap[k, i] * _ocp(d, k, sto_m[k, i], Ti - T_ref)[0]
-                w += d.cap[k, i]
-            u = (um / w, 0.0) if e == 0 else (u[0], um / w)
-        ocv[i] = u[1] - u[0]
-        q_ohm[i] = -I[i] * (terms[0, i] + terms[1, i] + terms[2, i]) + I[i] * I[i] * d.contact[i]
-        num = den = 0.0
-        for k in range(d.mat_start[0], d.mat_start[1]):
-            q = d.cap[k, i] * d.L[0, i] * d.area[i] * F
-            num += q * (sto_m[k, i] - d.sto0[k, i])
-            den += q * (d.sto100[k, i] - d.sto0[k, i])
-        soc[i] = num / den
-        # dphi of the negative at the separator: the averaged value corrected by the composite
-        # potential profiles (solid: -i L/(6 sigma), electrolyte: -i L/(3 kappa) and the
-        # concentration term)
-        a_pot = dphi[0, i]
-        if n > 0:
-            cur = I[i] / d.area[i]
-            av = 0.0
-            for m in range(n):
-                av += c[i, m] * d.dx[i, m]
-            av /= d.total[i]
-            kappa_n = (value_slope(d.kappa_code, d.kappa_p, av)[0]
-                       * arrhenius_factor(d.scalars[3], Ti, d.scalars[4])) * d.eff[0, i]
-            ln = 0.0
-            for m in range(nn):
-                ln += math.log(c[i, m])
-            conc = chi * R * Ti / F * (math.log(c[i, nn - 1]) - ln / nn)
-            a_pot = a_pot - cur * d.L[0, i] / (6 * d.sigma[0, i]) - (conc - cur * d.L[0, i] / (3 * kappa_n))
-        anode[i] = a_pot
-    return ocv, q_rxn, q_ohm, q_rev, soc, anode, sto_s, sto_m
+    Ti = T[i]
+    u = (0.0, 0.0)
+    for e in range(2):
+        vol = d.area[i] * d.L[2 * e, i]
+        um, w = 0.0, 0.0
+        for k in range(d.mat_start[e], d.mat_start[e + 1]):
+            cm = d.c_max[k, i]
+            a = d.a[k, i]
+            q_rxn[i] += vol * a * j[k, i] * (eta[k, i] + d.film[k, i] * j[k, i])
+            q_rev[i] += vol * a * j[k, i] * Ti * value_slope(d.dUdT_code[k], d.dUdT_p[k], cs[k, i] / cm)[0]
+            mean = 0.0
+            for q in range(nr):
+                mean += z[k, i, q] * d.w_mean[q]
+            sto_m[k, i] = mean / cm
+            sto_s[k, i] = cs[k, i] / cm
+            um += d.cap[k, i] * _ocp(d, k, sto_m[k, i], Ti - T_ref)[0]
+            w += d.cap[k, i]
+        u = (um / w, 0.0) if e == 0 else (u[0], um / w)
+    ocv[i] = u[1] - u[0]
+    q_ohm[i] = -I[i] * (terms[0, i] + terms[1, i] + terms[2, i]) + I[i] * I[i] * d.contact[i]
+    num = den = 0.0
+    for k in range(d.mat_start[0], d.mat_start[1]):
+        q = d.cap[k, i] * d.L[0, i] * d.area[i] * F
+        num += q * (sto_m[k, i] - d.sto0[k, i])
+        den += q * (d.sto100[k, i] - d.sto0[k, i])
+    soc[i] = num / den
+    # dphi of the negative at the separator: the averaged value corrected by the composite
+    # potential profiles (solid: -i L/(6 sigma), electrolyte: -i L/(3 kappa) and the
+    # concentration term)
+    a_pot = dphi[0, i]
+    if n > 0:
+        cur = I[i] / d.area[i]
+        av = 0.0
+        for m in range(n):
+            av += c[i, m] * d.dx[i, m]
+        av /= d.total[i]
+        kappa_n = (value_slope(d.kappa_code, d.kappa_p, av)[0]
+                   * arrhenius_factor(d.scalars[3], Ti, d.scalars[4])) * d.eff[0, i]
+        ln = 0.0
+        for m in range(nn):
+            ln += math.log(c[i, m])
+        conc = chi * R * Ti / F * (math.log(c[i, nn - 1]) - ln / nn)
+        a_pot = a_pot - cur * d.L[0, i] / (6 * d.sigma[0, i]) - (conc - cur * d.L[0, i] / (3 * kappa_n))
+    anode[i] = a_pot
 
 
-@_pjit
-def anode_potential(d, prep, T, I, dphi0, ddphi0, slope):
+@_jit
+def anode_potential(d, prep, T, I, dphi0, ddphi0, slope, threads):
     """End-of-step negative electrode potential vs Li/Li+ at the separator (as
     :func:`outputs` gives it after a commit) for currents ``I`` held over the step, from the
     negative's ``dphi0`` of :func:`evaluate`, and, with ``slope``, its exact derivative in
     ``I`` (from ``ddphi0``, the affine salt and the conductivity's slope); returns ``(a,
-    da)`` (``da`` zeros without ``slope``)."""
-    kfac, c_free, c_unit = prep[5], prep[6], prep[7]
+    da)`` (``da`` zeros without ``slope``); the cells run in threads if ``threads``."""
     N = I.shape[0]
+    res = (np.empty(N), np.zeros(N))
+    if threads:
+        _anode_threads(d, prep, T, I, dphi0, ddphi0, slope, res)
+    else:
+        _anode_serial(d, prep, T, I, dphi0, ddphi0, slope, res)
+    return res
+
+
+@_pjit
+def _anode_threads(d, prep, T, I, dphi0, ddphi0, slope, res):
+    for i in prange(I.shape[0]):
+        _anode_cell(d, prep, T, I, dphi0, ddphi0, slope, res, i)
+
+
+@_jit
+def _anode_serial(d, prep, T, I, dphi0, ddphi0, slope, res):
+    for i in range(I.shape[0]):
+        _anode_cell(d, prep, T, I, dphi0, ddphi0, slope, res, i)
+
+
+@_jit
+def _anode_cell(d, prep, T, I, dphi0, ddphi0, slope, res, i):
+    """:func:`anode_potential` of cell ``i`` into the arrays ``res``."""
+    a, da = res
+    kfac, c_free, c_unit = prep[5], prep[6], prep[7]
     n = c_free.shape[1]
     nn = d.n_x[0]
     chi = d.scalars[1]
-    a = np.empty(N)
-    da = np.zeros(N)
-    for i in prange(N):
-        a_pot = dphi0[i]
-        d_pot = ddphi0[i] if slope else 0.0
-        if n > 0:
-            Ii, Ti = I[i], T[i]
-            cur = Ii / d.area[i]
-            dcur = 1.0 / d.area[i]
-            av = dav = 0.0
-            for m in range(n):
-                av += (c_free[i, m] + c_unit[i, m] * Ii) * d.dx[i, m]
-                dav += c_unit[i, m] * d.dx[i, m]
-            av /= d.total[i]
-            dav /= d.total[i]
-            kap, dkap = value_slope(d.kappa_code, d.kappa_p, av)
-            kappa_n = kap * kfac[i] * d.eff[0, i]
-            dkappa_n = dkap * kfac[i] * d.eff[0, i] * dav
-            ln = dln = 0.0
-            for m in range(nn):
-                c = c_free[i, m] + c_unit[i, m] * Ii
-                ln += math.log(c)
-                dln += c_unit[i, m] / c
-            rtf = chi * R * Ti / F
-            c_sep = c_free[i, nn - 1] + c_unit[i, nn - 1] * Ii
-            conc = rtf * (math.log(c_sep) - ln / nn)
-            L = d.L[0, i]
-            a_pot = a_pot - cur * L / (6 * d.sigma[0, i]) - (conc - cur * L / (3 * kappa_n))
-            if slope:
-                dconc = rtf * (c_unit[i, nn - 1] / c_sep - dln / nn)
-                d_pot += (-dcur * L / (6 * d.sigma[0, i]) - dconc
-                          + L / 3 * (dcur / kappa_n - cur * dkappa_n / kappa_n**2))
-        a[i] = a_pot
-        da[i] = d_pot
-    return a, da
+    a_pot = dphi0[i]
+    d_pot = ddphi0[i] if slope else 0.0
+    if n > 0:
+        Ii, Ti = I[i], T[i]
+        cur = Ii / d.area[i]
+        dcur = 1.0 / d.area[i]
+        av = dav = 0.0
+        for m in range(n):
+            av += (c_free[i, m] + c_unit[i, m] * Ii) * d.dx[i, m]
+            dav += c_unit[i, m] * d.dx[i, m]
+        av /= d.total[i]
+        dav /= d.total[i]
+        kap, dkap = value_slope(d.kappa_code, d.kappa_p, av)
+        kappa_n = kap * kfac[i] * d.eff[0, i]
+        dkappa_n = dkap * kfac[i] * d.eff[0, i] * dav
+        ln = dln = 0.0
+        for m in range(nn):
+            c = c_free[i, m] + c_unit[i, m] * Ii
+            ln += math.log(c)
+            dln += c_unit[i, m] / c
+        rtf = chi * R * Ti / F
+        c_sep = c_free[i, nn - 1] + c_unit[i, nn - 1] * Ii
+        conc = rtf * (math.log(c_sep) - ln / nn)
+        L = d.L[0, i]
+        a_pot = a_pot - cur * L / (6 * d.sigma[0, i]) - (conc - cur * L / (3 * kappa_n))
+        if slope:
+            dconc = rtf * (c_unit[i, nn - 1] / c_sep - dln / nn)
+            d_pot += (-dcur * L / (6 * d.sigma[0, i]) - dconc
+                      + L / 3 * (dcur / kappa_n - cur * dkappa_n / kappa_n**2))
+    a[i] = a_pot
+    da[i] = d_pot
