@@ -1,15 +1,19 @@
 """Vehicle speed: backward-mode cycles per second, and the flagship run's wall time.
 
-    python benchmarks/vehicle.py [--skip-flagship]
+    python benchmarks/vehicle.py [--skip-flagship] [--side-by-side]
 
 Backward mode on UDDS (FASTSim 2's Rust core does about 53 cycles per second on this
 machine class; target at least 10x that), then the flagship scenario (BEV on WLTC 3b with a
-384-cell bipolar pack and its thermal network; target at least 1000x real time).
+384-cell bipolar pack and its thermal network; target at least 1000x real time). With
+``--side-by-side``, also two flagship runs at once (separate ``cosim run`` processes, as a
+sweep would start them): the wall time of each, against one alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +38,7 @@ def cycles_per_second(vehicle: str, cycle: str, runs: int = 1000, repeats: int =
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-flagship", action="store_true")
+    parser.add_argument("--side-by-side", action="store_true", help="also two flagship runs at once")
     args = parser.parse_args()
     for vehicle in ("nissan_leaf_2016", "nissan_leaf_2022_epa"):
         rate = cycles_per_second(vehicle, "UDDS")
@@ -53,6 +58,20 @@ def main() -> None:
     ratio = simulated / wall
     print(f"flagship {FLAGSHIP.name}: {simulated:g} s simulated in {wall:.1f} s wall, {ratio:.0f}x real time "
           f"(target >= 1000x: {'ok' if ratio >= 1000 else 'MISSED'})")
+    if args.side_by_side:
+        side_by_side(wall)
+
+
+def side_by_side(alone_s: float) -> None:
+    """Two ``cosim run`` processes of the flagship at once; each one's wall time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = ("import sys, time; from cosim.cli import main; t = time.perf_counter(); "
+                  "main(['run', sys.argv[1], '--output', sys.argv[2]]); print(time.perf_counter() - t)")
+        procs = [subprocess.Popen([sys.executable, "-c", script, str(FLAGSHIP), str(Path(tmp) / f"{k}.nc")],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for k in range(2)]
+        walls = [float(p.communicate()[0].split()[-1]) for p in procs]
+    print(f"flagship, two runs side by side: {walls[0]:.1f} s and {walls[1]:.1f} s wall "
+          f"(one alone: {alone_s:.1f} s)")
 
 
 if __name__ == "__main__":
