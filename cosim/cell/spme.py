@@ -174,20 +174,17 @@ class SPMe(CellModel):
         T = np.ascontiguousarray(T, dtype=float)
         return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c, self._threads))
 
-    _NO_GUESS = np.zeros(2, dtype=bool)
-    _GUESS = np.ones(2, dtype=bool)
-
     def _start(self, prep: _Prep, I: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where the composite electrodes' current split starts for currents ``I``: the
         last slope evaluation of this step or the last committed step, whichever ran at
-        currents nearer to ``I``, predicted to ``I`` along its slope; ``(guess j, has guess
-        per electrode)``. (Only the path: the kernel falls back to its own start if a
+        currents nearer to ``I``, predicted to ``I`` along its slope; ``(guess j, whether
+        there is one)``. (Only the path: the kernel falls back to its own start if a
         guess does not converge.)"""
         hints = [h for h in (prep.hint, self._hint) if h is not None]
         if not hints or not self._composite:
-            return self._no_guess, self._NO_GUESS
+            return self._no_guess, False
         hint = min(hints, key=lambda h: float(np.max(np.abs(I - h[0]))))
-        return np.ascontiguousarray(_predicted(hint, I)), self._GUESS
+        return np.ascontiguousarray(_predicted(hint, I)), True
 
     def _evaluate(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)

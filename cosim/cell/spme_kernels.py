@@ -533,7 +533,7 @@ def _evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i):
         di_vol = sgn / (area * L)
         if k1 - k0 > 1:
             dp, ddp = _split(d, i, k0, k1, i_vol, di_vol, ce_el[e], dce_el[e], Ti, f, s0, s1, k_eff,
-                             guess, has_guess[e], j, eta, cs, w, slope)
+                             guess, has_guess, j, eta, cs, w, slope)
             if slope:  # dj_k = w[0, k] + w[1, k] d dphi (see _split)
                 for k in range(k0, k1):
                     dj_out[k, i] = w[0, k] + w[1, k] * ddp
@@ -651,7 +651,6 @@ def solve_strings(d, prep, T, guess, has_guess, I0, power_mode, demand, R_series
     _evaluate_into(d, prep, T, Ic, guess, has_guess, yes, threads, out)
     dVs_old = np.empty(S)
     start = np.empty((M, N))
-    every = np.ones(2, dtype=np.bool_)
     step = np.empty(S)
     g = np.empty(S)
     for it in range(max_iter + 1):
@@ -714,7 +713,7 @@ def solve_strings(d, prep, T, guess, has_guess, I0, power_mode, demand, R_series
                 for k in range(M):
                     start[k, i] = j[k, i] + dj[k, i] * step[s]
         _fill_strings(I, Ic)
-        _evaluate_into(d, prep, T, Ic, start, every, yes, threads, out)
+        _evaluate_into(d, prep, T, Ic, start, yes, yes, threads, out)
     return False, I, math.nan, Ic, out
 
 
