@@ -7,7 +7,9 @@ Two graphs are built from the components' ports and the scenario's connections:
   FMI's ModelStructure). A cycle in it is an **algebraic loop**: values at one instant that
   depend on themselves. A loop must be broken by marking one of its connections
   ``delayed = true`` (that input then takes its source's value from the previous
-  communication point); otherwise the run is refused with the loop spelled out.
+  communication point) or ``iterate = true`` (the orchestrator solves the loop within each
+  macro step by repeating it, see :mod:`cosim.orchestrator`); otherwise the run is refused
+  with the loop spelled out.
 * the **component graph**: an edge from each source component to each target component of a
   connection that is not delayed. Gauss-Seidel steps components in a topological order of
   it, so a target sees its source's output at the end of the current step. Cycles that are
@@ -36,6 +38,12 @@ class Edge:
     target_port: str
     delayed: bool = False
     where: str = ""  # "file:line" of the connection in the scenario, for messages
+    iterate: bool = False  # the target sees the source's value of the same step, found by iteration
+
+    @property
+    def breaks_loops(self) -> bool:
+        """Whether the connection is left out of the loop and ordering graphs."""
+        return self.delayed or self.iterate
 
     def __str__(self) -> str:
         return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
@@ -112,7 +120,7 @@ def _port_graph(components: Mapping[str, Component], edges: Sequence[Edge]) -> d
             for dep in port.depends_on:
                 graph.setdefault(f"{name}.{dep}", []).append(f"{name}.{port.name}")
     for e in edges:
-        if not e.delayed:
+        if not e.breaks_loops:
             graph[f"{e.source}.{e.source_port}"].append(f"{e.target}.{e.target_port}")
     return graph
 
@@ -199,7 +207,8 @@ def check_no_algebraic_loops(components: Mapping[str, Component], edges: Sequenc
         raise CouplingError(
             f"{len(loops)} algebraic loop(s): outputs that depend on themselves within one step:\n"
             + "\n".join(f"  {line}" for line in lines)
-            + "\n  Mark one connection of each loop `delayed = true` to take its value from the previous step."
+            + "\n  Mark one connection of each loop `delayed = true` to take its value from the previous step,"
+            + " or `iterate = true` to solve the loop within each step."
         )
 
 
@@ -222,7 +231,7 @@ def gauss_seidel_order(
     position = {n: i for i, n in enumerate(names)}
     incoming: dict[str, list[Edge]] = {n: [] for n in names}
     for e in edges:
-        if not e.delayed and e.source != e.target:
+        if not e.breaks_loops and e.source != e.target:
             incoming[e.target].append(e)
     order: list[str] = []
     done: set[str] = set()
@@ -247,6 +256,6 @@ def gauss_seidel_order(
 def lagged_edges(order: Sequence[str], edges: Sequence[Edge], jacobi: bool) -> list[Edge]:
     """Connections whose target sees the source's value from the previous communication
     point: delayed ones, all under Jacobi, and under Gauss-Seidel those whose source steps
-    after (or is) the target."""
+    after (or is) the target. Iterated connections are never lagged."""
     rank = {n: i for i, n in enumerate(order)}
-    return [e for e in edges if jacobi or e.delayed or rank[e.source] >= rank[e.target]]
+    return [e for e in edges if not e.iterate and (jacobi or e.delayed or rank[e.source] >= rank[e.target])]

@@ -11,6 +11,13 @@ Per macro step ``[t, t + h]``:
 3. every output is checked to be finite; the first NaN or Inf stops the run naming the
    component and port.
 
+**Iterated connections** (``iterate = true``) close a loop within the step: at every macro
+step their inputs start from the input's start value, the components step, and while any
+iterated input differs from its source's new output (beyond 1e-9 relative) every component
+is rolled back to ``t`` and the step is repeated with those outputs as the inputs (at most
+``max_loop_passes`` passes; then the run stops naming the connection). The converged pass
+is the step. Every component must then be able to save and restore its state.
+
 If a component refuses a step (:class:`~cosim.components.base.StepRejected`) and every
 component can save and restore its state, all of them are restored to ``t`` and the
 interval is covered by two half steps (recursively, at most ``max_step_halvings`` times);
@@ -78,6 +85,7 @@ class Orchestrator:
         order: Sequence[str] | None = None,
         max_step_halvings: int = 8,
         recorded: Sequence[tuple[str, str]] = (),
+        max_loop_passes: int = 20,
     ):
         if coupling not in ("gauss-seidel", "jacobi"):
             raise ValueError(f"coupling must be 'gauss-seidel' or 'jacobi', got {coupling!r}")
@@ -104,6 +112,13 @@ class Orchestrator:
         self.output_every = int(output_every)
         self.max_step_halvings = int(max_step_halvings)
         self.can_roll_back = all(c.can_get_set_state for c in self.components.values())
+        self.iterated = [e for e in self.edges if e.iterate]
+        if self.iterated and not self.can_roll_back:
+            cannot = [c.name for c in self.components.values() if not c.can_get_set_state]
+            raise CosimError(f"the iterated connection {self.iterated[0]} ({self.iterated[0].where}) repeats steps, "
+                             f"but {', '.join(cannot)} cannot save and restore state")
+        self.max_loop_passes = int(max_loop_passes)
+        self.n_loop_repeats = 0  # macro-step passes repeated to converge iterated connections
         for comp_name, port in recorded:
             comp = self.components.get(comp_name)
             if comp is None or port not in comp.ports:
@@ -123,7 +138,7 @@ class Orchestrator:
 
     def _compile(self) -> None:
         """Precompute, per component, the input copies and output checks of a step."""
-        lagged = set(map(id, self.lagged))
+        lagged = set(map(id, self.lagged + self.iterated))
         self._lagged_transfers = [self._transfer(e) for e in self.lagged]
         self._stages = []
         for name in self.order:
@@ -133,7 +148,8 @@ class Orchestrator:
             arrays = tuple(p.name for p in comp.outputs if p.shape)
             self._stages.append((comp, fresh, scalars, arrays))
         self._init_transfers = {
-            name: [(e.source, self._transfer(e)) for e in self.edges if e.target == name] for name in self.order
+            name: [(e.source, self._transfer(e)) for e in self.edges if e.target == name and not e.iterate]
+            for name in self.order
         }
 
     def describe(self) -> dict[str, str]:
@@ -142,6 +158,7 @@ class Orchestrator:
             "coupling": self.coupling,
             "coupling_order": " -> ".join(self.order),
             "coupling_lagged_connections": "; ".join(map(str, self.lagged)) or "none",
+            "coupling_iterated_connections": "; ".join(map(str, self.iterated)) or "none",
             "step_s": self.step_s,
             "output_interval_s": self.step_s * self.output_every,
         }
@@ -217,7 +234,9 @@ class Orchestrator:
     def _macro_step(self, t: float, h: float, depth: int) -> None:
         states = [c.get_state() for c in self.components.values()] if self.can_roll_back else None
         try:
-            self._sweep(t, h)
+            ending = self._sweep(t, h) if not self.iterated else self._iterate(t, h, states)
+            if ending is not None:
+                raise ending
         except StepRejected as exc:
             self.n_rejections += 1
             comp = getattr(exc, "component", "?")
@@ -238,7 +257,34 @@ class Orchestrator:
             self._macro_step(t, h / 2, depth + 1)
             self._macro_step(t + h / 2, h / 2, depth + 1)
 
-    def _sweep(self, t: float, h: float) -> None:
+    def _iterate(self, t: float, h: float, states) -> EndOfRun | None:
+        """Repeat the step until every iterated input equals its source's new output."""
+        guess = [self.components[e.target].ports[e.target_port].default_value() for e in self.iterated]
+        for k in range(self.max_loop_passes):
+            for e, value in zip(self.iterated, guess):
+                u = self.components[e.target].u
+                if np.ndim(value):
+                    np.copyto(u[e.target_port], value)
+                else:
+                    u[e.target_port] = value
+            ending = self._sweep(t, h)
+            new = [np.array(self.components[e.source].y[e.source_port], dtype=float) for e in self.iterated]
+            if all(np.allclose(a, b, rtol=1e-9, atol=1e-12) for a, b in zip(new, guess)):
+                return ending
+            if k + 1 == self.max_loop_passes:
+                e, a, b = next((e, a, b) for e, a, b in zip(self.iterated, new, guess)
+                               if not np.allclose(a, b, rtol=1e-9, atol=1e-12))
+                raise ComponentError(e.target, "do_step", t,
+                                     f"the iterated connection {e} ({e.where}) did not converge in "
+                                     f"{self.max_loop_passes} passes (last input {b}, output {a})")
+            self.n_loop_repeats += 1
+            for c, s in zip(self.components.values(), states):
+                c.set_state(s)
+            guess = [a if np.ndim(a) else float(a) for a in new]
+        return None  # not reached
+
+    def _sweep(self, t: float, h: float) -> EndOfRun | None:
+        """Step every component once over ``[t, t + h]``; returns the first EndOfRun."""
         _apply(self._lagged_transfers)
         ending = None
         for comp, fresh, scalars, arrays in self._stages:
@@ -263,8 +309,7 @@ class Orchestrator:
             for key in arrays:
                 if not np.isfinite(y[key]).all():
                     self._check_finite(comp, scalars, arrays, t, "do_step")
-        if ending is not None:
-            raise ending
+        return ending
 
     @staticmethod
     def _check_finite(comp: Component, scalars, arrays, t: float, phase: str) -> None:

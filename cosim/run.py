@@ -114,7 +114,7 @@ def run_scenario(
     for i, c in enumerate(scenario.connections):
         file, line = loaded.locate(f"connections.{i}")
         edges.append(Edge(c.source_component, c.source_port, c.target_component, c.target_port,
-                          c.delayed, where=f"{file}:{line}" if line else str(file)))
+                          c.delayed, where=f"{file}:{line}" if line else str(file), iterate=c.iterate))
     recorded = _select_outputs(components, out.variables)
     interval = out.interval_s if out.interval_s is not None else sim.step_s
     orchestrator = Orchestrator(
@@ -188,7 +188,9 @@ def run_scenario(
     finally:
         if bar is not None:
             bar.close()
-    reason = f"ended early by {orchestrator.end_reason}" if orchestrator.end_reason else ""
+    notes = [note for c in components for note in c.run_notes()]
+    reason = "; ".join(([f"ended early by {orchestrator.end_reason}"] if orchestrator.end_reason else []) + notes)
     recorder.close("complete", reason, attrs={"n_macro_steps": orchestrator.n_macro_steps,
-                                              "n_step_rejections": orchestrator.n_rejections})
+                                              "n_step_rejections": orchestrator.n_rejections,
+                                              "n_loop_repeats": orchestrator.n_loop_repeats})
     return RunOutcome(path=path, status="complete", n_records=recorder.n_records)

@@ -51,7 +51,10 @@ Contract for implementers (subclass :class:`Component`):
    ``can_get_set_state = True`` and implement ``_get_state()`` (return an object that stays
    valid after later steps; copy arrays) and ``_set_state(state)``. The orchestrator rolls
    back a macro step only if every component can.
-8. Optionally implement ``_terminate()`` to release resources; it is called exactly once,
+8. Optionally override ``run_notes()``: remarks on the run so far that its user must see
+   (e.g. "a limit bound in N steps"), each one line naming the component; they are
+   appended to the result's status reason. The default has none.
+9. Optionally implement ``_terminate()`` to release resources; it is called exactly once,
    also after a failure.
 
 Any other exception raised from a hook stops the run; the orchestrator reports it with the
@@ -81,6 +84,9 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: a power limit that does not limit (start value of limit inputs, "no limit" of limit outputs)
+UNLIMITED_W = 1e12
 _DIMENSIONLESS = {"", "1", "-"}
 
 
@@ -289,6 +295,10 @@ class Component:
         self._set_state(inner)
         self.y.clear()
         self.y.update(outputs)
+
+    def run_notes(self) -> list[str]:
+        """Remarks on the run so far for the result's status reason (contract item 8)."""
+        return []
 
     def terminate(self) -> None:
         """Step 4: release resources; safe to call more than once."""

@@ -21,7 +21,7 @@ from pydantic import Field, model_validator
 
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
-from .base import Causality, Component, EndOfRun, Port
+from .base import UNLIMITED_W, Causality, Component, EndOfRun, Port
 from .cell_core import CellMeshConfig, make_model
 from .registry import register
 
@@ -139,7 +139,7 @@ class Pack(Component):
 
         yield out("voltage_V", "V", "pack terminal voltage")
         yield out("current_A", "A", "pack current (positive on discharge)")
-        yield out("power_W", "W", "pack power (positive on discharge)")
+        yield out("power_W", "W", "power delivered at the pack terminals, mean over the step (positive on discharge)")
         yield out("soc", "1", "pack state of charge (mean of the unit cells)")
         yield out("heat_W", "W", "heat of the whole pack (cells, collectors, interconnects)")
         yield out("string_current_A", "A", "current of each parallel string", (c.n_strings,), ("string",))
@@ -148,6 +148,10 @@ class Pack(Component):
         yield out("layer_soc", "1", "unit-cell state of charge", grid, gdims)
         yield out("layer_heat_W", "W", "heat generated in each unit cell (incl. its collector)", grid, gdims)
         yield out("layer_anode_potential_V", "V", "negative electrode potential vs Li/Li+ (plating margin)", grid, gdims)
+        yield out("limited", "1", "1 when the pack was at a voltage limit in the step (it delivered the most it could)")
+        yield out("power_limit_W", "W",
+                  "power the pack could deliver over the step when a limit bound (= power_W), +-1e12 when none did; "
+                  "feed it to a vehicle's battery_power_limit_W with iterate = true")
         yield out("min_layer_voltage_V", "V", "lowest unit-cell voltage")
         yield out("max_layer_voltage_V", "V", "highest unit-cell voltage")
         yield out("layer_capacity_factor", "1", "capacity factor of the cell-to-cell spread", grid, gdims, ())
@@ -166,7 +170,7 @@ class Pack(Component):
     def _T(self) -> np.ndarray:
         return np.broadcast_to(np.asarray(self.u["layer_temperature_K"], dtype=float), self.layout.shape).reshape(-1)
 
-    def _publish(self, T: np.ndarray, t: float) -> None:
+    def _publish(self, T: np.ndarray, t: float, power_W: float) -> None:
         b, L = self.battery, self.layout
         out = b.model.out
         v = out["voltage_V"].reshape(L.shape)
@@ -176,7 +180,7 @@ class Pack(Component):
         y = self.y
         y["voltage_V"] = float(b.voltage)
         y["current_A"] = float(I_s.sum())
-        y["power_W"] = float(b.voltage * I_s.sum())
+        y["power_W"] = power_W
         y["soc"] = float(out["soc"].mean())
         y["heat_W"] = float(heat.sum()) + series_heat
         y["string_current_A"] = I_s.copy()
@@ -202,7 +206,10 @@ class Pack(Component):
         T = self._T()
         self.battery.step(1e-9, T, current_A=0.0)
         self._next_power_update = None
-        self._publish(T, t0)
+        self._short = (0, 0, 0.0, 0.0, 0.0, 0.0)  # steps at a limit, cut back; the worst cut: W, t, asked, delivered
+        self._step_limit = (None, None, 0.0)  # (t, h, power) of the last step a limit cut back
+        self.y["limited"], self.y["power_limit_W"] = 0.0, UNLIMITED_W
+        self._publish(T, t0, 0.0)
 
     def _do_step(self, t: float, h: float) -> None:
         T = self._T()
@@ -214,10 +221,43 @@ class Pack(Component):
                                  f"{self.config.max_layer_temperature_K:g} K")
         setpoint = float(self.u["current_setpoint_A" if self.config.control == "current" else "power_setpoint_W"])
         self._ending = None
+        self._energy_J, self._limited = 0.0, False
         self._step(t, h, setpoint, T, 0)
-        self._publish(T, t + h)
+        power = self._energy_J / h
+        self._limits_of_step(t, h, setpoint, power)
+        self._publish(T, t + h, power)
         if self._ending:
             raise EndOfRun(self._ending)
+
+    def _limits_of_step(self, t: float, h: float, setpoint: float, power: float) -> None:
+        """The ``limited`` and ``power_limit_W`` outputs of the step ``[t, t + h]`` and the
+        count of limited steps. ``power_limit_W`` is the delivered power when a limit cut the
+        set point back; when the step is repeated (an iterated connection) with a set point
+        that reaches the limit found in an earlier pass of it, that is still the limit (the
+        pack remembers the last step's limit outside its state, since a repeat restores
+        the state); otherwise +-1e12 W (no limit)."""
+        sign = 1.0 if setpoint >= 0.0 else -1.0
+        if self._limited:
+            self._step_limit = (t, h, power)
+        memo = self._step_limit
+        at_limit = self._limited or (memo[0] == t and memo[1] == h and power * memo[2] >= 0.0
+                                     and abs(power) >= abs(memo[2]) * (1.0 - 1e-9))
+        self.y["limited"] = float(at_limit)
+        self.y["power_limit_W"] = power if at_limit else sign * UNLIMITED_W
+        if at_limit:
+            asked = setpoint * self.battery.voltage if self.config.control == "current" else setpoint
+            n, cut, worst = self._short[0] + 1, self._short[1] + self._limited, abs(asked - power)
+            self._short = (n, cut, worst, t + h, asked, power) if worst > self._short[2] else (n, cut) + self._short[2:]
+
+    def run_notes(self) -> list[str]:
+        n, cut, _, t, asked, got = getattr(self, "_short", (0,) * 6)
+        if not n:
+            return []
+        note = f"pack '{self.name}': at a limit in {n} step(s)"
+        if cut:
+            note += (f", the set point cut back in {cut} of them, the most at t = {t:g} s (asked {asked:.6g} W, "
+                     f"delivered {got:.6g} W)")
+        return [note]
 
     def _step(self, t: float, h: float, setpoint: float, T: np.ndarray, depth: int) -> None:
         from ..cell.base import ConvergenceError
@@ -228,6 +268,9 @@ class Pack(Component):
         try:  # a step that finds no solution leaves the battery as it was: retry it in halves
             self.battery.step(h, T, **kwargs, limits=self.layer_limits if clamp else None,
                               pack_limits=self.pack_limits if clamp else None)
+            b = self.battery
+            self._energy_J += b.voltage * float(b.string_current.sum()) * h
+            self._limited = self._limited or b.limited
         except ConvergenceError as exc:
             if depth >= c.max_step_halvings:
                 raise ComponentError(self.name, "do_step", t,
@@ -252,7 +295,7 @@ class Pack(Component):
     def _get_state(self):
         b = self.battery
         return (b.model.get_state(), b.string_current.copy(), b.voltage, self._next_power_update,
-                b._curvature.copy(), dict(b._last_pulse), b._trend)
+                b._curvature.copy(), dict(b._last_pulse), b._trend, self._short)
 
     def _set_state(self, state) -> None:
         self.battery.model.set_state(state[0])
@@ -260,3 +303,4 @@ class Pack(Component):
         self.battery._curvature[:] = state[4]
         self.battery._last_pulse = dict(state[5])
         self.battery._trend = state[6]  # replaced, never mutated, by each step
+        self._short = state[7]

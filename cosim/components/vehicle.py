@@ -21,6 +21,16 @@ Gauss-Seidel orchestrator steps the vehicle before the pack). Speeds, distance, 
 and energy per distance are the values at ``t + h``. Steps need not align with the cycle's
 samples: the trace is linear between samples and the model splits a step at them.
 
+**The pack's own limit within the step**: the input ``battery_power_limit_W``, fed from a
+pack's ``power_limit_W`` through an iterated connection (``iterate = true``), is the power
+the battery could deliver over this very step when one of its limits bound (beyond
+±1e11 W: none). In forward mode it caps the battery power like the available powers (a
+capped step books exactly that power; if even a standstill needs more, e.g. the
+auxiliaries alone, the rest of the auxiliary load is shed), so the vehicle's speed and
+energy books use the power the pack delivered. In backward mode the trace is still
+followed; a step whose discharge demand the pack could not meet is counted, and the run's
+status reason says so (:meth:`run_notes`).
+
 No output depends directly on an input (``depends_on = ()``): the limits read at ``t`` act
 over ``[t, t + h]``, so a vehicle-pack loop has no algebraic loop. After the last repetition
 the last sample is held (``at_end = "hold"``) or the run ends (``"end"``).
@@ -48,11 +58,9 @@ from ..scenario.types import ScenarioPath
 from ..vehicle.cycles import available_cycles, load_cycle
 from ..vehicle.hybrid import hybrid_split
 from ..vehicle.longitudinal import power_balance, available_vehicles, load_vehicle, solve_speed
-from .base import Causality, Component, ComponentConfig, EndOfRun, Port
+from .base import UNLIMITED_W, Causality, Component, ComponentConfig, EndOfRun, Port
 from .registry import register
 
-#: start value of the unconnected limit inputs ("unlimited")
-UNLIMITED_W = 1e12
 
 #: outputs of every vehicle: name, unit, long name (the vehicle FMUs declare the same)
 OUTPUTS = (
@@ -133,6 +141,9 @@ class VehicleComponent(Component):
                    long_name="battery discharge power available (forward mode caps the demand)")
         yield Port("available_charge_power_W", Causality.INPUT, unit="W", start=-UNLIMITED_W,
                    long_name="battery charge power available (sign ignored; caps regen)")
+        yield Port("battery_power_limit_W", Causality.INPUT, unit="W", start=UNLIMITED_W,
+                   long_name="battery power the pack could deliver over this step when a limit bound (from an "
+                   "iterated connection; beyond +-1e11 W: no limit)")
         if self._hev:
             yield Port("soc", Causality.INPUT, unit="1", start=HEV_START_SOC,
                        long_name="battery state of charge (energy management feedback)")
@@ -172,7 +183,8 @@ class VehicleComponent(Component):
         self._t0 = t0
         v = float(self._cv[0])
         n = len(self._phases)
-        self._state = {"v": v, "d": 0.0, "E": 0.0, "F": 0.0, "Ep": (0.0,) * n, "dp": (0.0,) * n}
+        self._state = {"v": v, "d": 0.0, "E": 0.0, "F": 0.0, "Ep": (0.0,) * n, "dp": (0.0,) * n,
+                       "short": (0, 0.0, 0.0, 0.0, 0.0)}  # limited steps; worst shortfall: W, t, asked, got
         if self._hev:  # engine off at the start, no starts yet
             self._state.update(on=False, N=0, ton=np.inf)
         res = self._balance(v, v, 1.0, float(self._cg[0]), np.inf)
@@ -190,7 +202,7 @@ class VehicleComponent(Component):
         charge = veh.hybrid.charge_limit(soc, charge)  # regen obeys the controller's cap too
         res = power_balance(veh, v0, v1, dt, grade, charge)
         split = hybrid_split(veh, res, 0.5 * (np.asarray(v0) + np.asarray(v1)), soc,
-                             float(self.u["available_discharge_power_W"]), charge, dt,
+                             self._discharge_limit(), charge, dt,
                              *((self._state["on"], self._state["ton"]) if engine is None else engine))
         res = dict(res)
         res.update(split)
@@ -228,7 +240,7 @@ class VehicleComponent(Component):
         a, b = self._local(t), self._local(t + h)
         ts = self._knots(a, b)
         dts = np.diff(ts)
-        charge = abs(float(self.u["available_charge_power_W"]))
+        charge = self._charge_limit()
         s = self._state
         if self.config.mode == "backward":
             v = self._target(ts)
@@ -241,8 +253,10 @@ class VehicleComponent(Component):
                 s_new["F"] = s["F"] + means["fuel_rate_kg_s"] * h
                 s_new["on"], s_new["ton"] = bool(res["engine_on"][-1]), float(res["on_time_s"][-1])
                 s_new["N"] = s["N"] + int(np.sum(res["engine_starts"]))
+            s_new["short"] = self._shortfall(s["short"], means["battery_power_W"], t + h)
         else:
             means, s_new = self._forward(ts, dts, h, charge)
+            s_new["short"] = s["short"]
         if self._phases:  # the step's energy and distance go to the phase of its midpoint
             k = self._phase_of(0.5 * (a + b))
             Ep, dp = list(s["Ep"]), list(s["dp"])
@@ -257,9 +271,42 @@ class VehicleComponent(Component):
         if self.config.at_end == "end" and b >= self._ct[-1] - 1e-9:
             raise EndOfRun(f"vehicle '{self.name}': end of the drive cycle at {t + h:g} s")
 
+    def _cap(self) -> float | None:
+        """The pack's limit of this step (``battery_power_limit_W``), None if it has none."""
+        cap = float(self.u["battery_power_limit_W"])
+        return cap if abs(cap) < 0.1 * UNLIMITED_W else None
+
+    def _discharge_limit(self) -> float:
+        """Discharge power the battery can give over this step: the available power, and
+        the pack's own limit of this step where it bound on discharge."""
+        limit, cap = float(self.u["available_discharge_power_W"]), self._cap()
+        return min(limit, cap) if cap is not None and cap >= 0.0 else limit
+
+    def _charge_limit(self) -> float:
+        """Charge power (magnitude) the battery can take over this step, likewise."""
+        limit, cap = abs(float(self.u["available_charge_power_W"])), self._cap()
+        return min(limit, -cap) if cap is not None and cap <= 0.0 else limit
+
+    def _shortfall(self, short: tuple, asked: float, t: float) -> tuple:
+        """Backward mode: count a step whose discharge demand exceeds the pack's limit and
+        keep the worst (shortfall, t, asked, got)."""
+        cap = self._cap()
+        if cap is None or cap < 0.0 or asked <= cap * (1.0 + 1e-9) + 1e-9:
+            return short
+        n, worst = short[0] + 1, short[1]
+        return (n, asked - cap, t, asked, cap) if asked - cap > worst else (n,) + short[1:]
+
+    def run_notes(self) -> list[str]:
+        n, _, t, asked, got = self._state["short"]
+        if not n:
+            return []
+        return [f"vehicle '{self.name}' (backward mode): the pack could not deliver the trace's demand in {n} "
+                f"step(s), worst at t = {t:g} s (asked {asked:.6g} W, the pack's limit {got:.6g} W); use forward "
+                "mode to let the limit slow the vehicle"]
+
     def _forward(self, ts, dts, h, charge):
         veh = self.vehicle
-        limit = float(self.u["available_discharge_power_W"])
+        limit = self._discharge_limit()
         v0, d, E = self._state["v"], self._state["d"], self._state["E"]
         acc = dict.fromkeys(self._keys, 0.0)
         if self._hev:
@@ -295,7 +342,13 @@ class VehicleComponent(Component):
             d += 0.5 * (v0 + v1) * dt
             v0 = v1
         means = {k: acc[k] / h for k in self._keys}
-        s_new = {"v": v0, "d": d, "E": E + acc["battery_power_W"]}
+        cap = self._cap()
+        P = means["battery_power_W"]
+        if cap is not None and (P >= cap * (1.0 - 1e-6) >= 0.0 if P >= 0.0 else P <= cap * (1.0 - 1e-6) <= 0.0):
+            # held at the pack's limit (the speed solve leaves ~1e-9) or above it (the rest of the aux
+            # load shed): the battery gives exactly the limit
+            means["battery_power_W"] = cap
+        s_new = {"v": v0, "d": d, "E": E + means["battery_power_W"] * h}
         if self._hev:
             s_new["F"] = self._state["F"] + acc["fuel_rate_kg_s"]
             (s_new["on"], s_new["ton"]), s_new["N"] = engine, n_starts

@@ -78,6 +78,7 @@ class AssembledBattery:
         # |d^2 V_s / dI_s^2| per string, from the slopes of the last two evaluations of a solve
         self._curvature = np.full(layout.n_strings, np.nan)
         self._trend = None  # (demand, string currents) of the step before the last
+        self.limited = False  # whether the last step's set point was cut back by a limit
 
     # -- one evaluation: string voltages for given string currents ------------------------
     def _string_voltages(self, prep, I_strings: np.ndarray, slope: bool = False):
@@ -175,9 +176,17 @@ class AssembledBattery:
     # -- public ---------------------------------------------------------------------------
     def step(self, h: float, T_cells: np.ndarray, *, current_A: float | None = None, power_W: float | None = None,
              limits: tuple[float, float] | None = None, pack_limits: tuple[float, float] | None = None) -> dict:
-        """Advance by ``h`` with the pack current (or power) held. ``limits`` (per layer) and
-        ``pack_limits`` (terminal): if given and crossed, the pack current is reduced so the
-        binding limit is met (CV behaviour); otherwise the step is taken as asked."""
+        """Advance by ``h`` with the pack current (or power) held over the step.
+
+        Without limits the step is taken as asked (:class:`ConvergenceError` if it has no
+        solution). With ``limits`` (per layer) and/or ``pack_limits`` (terminal) the pack
+        delivers, in the direction of the set point and never the other way, the set point
+        if it is reachable inside the limits, otherwise the most it can: the current at the
+        binding limit in that direction (the lower limits on discharge, the upper ones on
+        charge), or on discharge the maximum-power current if that comes first
+        (:meth:`_within_limits`). ``self.limited`` then says whether the set point was cut
+        back, and ``self.voltage * self.string_current.sum()`` is the power delivered over
+        the step (end-of-step voltage with the current held, as the cell model steps)."""
         if (current_A is None) == (power_W is None):
             raise ValueError("give exactly one of current_A and power_W")
         prep = self.model._prepare(float(h), T_cells)
@@ -186,8 +195,9 @@ class AssembledBattery:
         if I0 is not None and self._trend is not None and self._trend[0] == demand:
             I0 = 2.0 * I0 - self._trend[1]  # the same demand again: extrapolate the drift of the currents
         res = self._solve(prep, current=current_A, power=power_W, I0=I0)
+        self.limited = False
         if limits is not None or pack_limits is not None:
-            res = self._respect_limits(prep, res, limits, pack_limits)
+            res, self.limited = self._within_limits(prep, res, current_A, power_W, limits, pack_limits)
         I_s, V_pack, v, aux, I_cells, _ = res
         if v is None or not np.all(np.isfinite(v)):
             bad = np.flatnonzero(~np.isfinite(v)) if v is not None else np.array([0])
@@ -202,80 +212,138 @@ class AssembledBattery:
         self.voltage = V_pack
         return self.model.out
 
+    # -- limits ---------------------------------------------------------------------------
     @staticmethod
-    def _margin(res, limits, pack_limits) -> float:
-        """Smallest distance to a limit [V] (< 0: crossed); -inf without a solution."""
-        I_s, V_pack, v, *_ = res
+    def _margin(v, V_pack, sign: float, limits, pack_limits) -> float:
+        """Distance [V] to the limits that a current of ``sign`` drives towards (the lower
+        ones on discharge, the upper ones on charge); < 0: crossed; -inf: no solution."""
         if v is None or not (np.all(np.isfinite(v)) and np.isfinite(V_pack)):
             return -np.inf
         worst = np.inf
         if limits is not None:
-            worst = min(worst, np.min(v - limits[0]), np.min(limits[1] - v))
+            worst = float(np.min(v - limits[0]) if sign > 0 else np.min(limits[1] - v))
         if pack_limits is not None:
-            worst = min(worst, V_pack - pack_limits[0], pack_limits[1] - V_pack)
+            worst = min(worst, V_pack - pack_limits[0] if sign > 0 else pack_limits[1] - V_pack)
         return worst
 
-    def _limit_current(self, res, limits, pack_limits, I_pack: float) -> float:
-        """Pack current (same sign as ``I_pack``) at which the binding limit is reached,
-        by linearising every cell voltage (and the pack voltage) in the pack current at
-        ``res``; the demand itself if no limit binds in that direction."""
+    def _probe(self, prep, x: float, sign: float, I0, limits, pack_limits):
+        """The step at pack current ``sign * x`` (x >= 0): ``(res, margin, dmargin/dx, p,
+        dp/dx)`` with ``p = sign * V_pack * I_pack`` the power in the direction ``sign`` and
+        the slopes from the cell model's exact ``dv/dI`` (the strings share a change of the
+        pack current by their conductances)."""
+        res = self._solve(prep, current=sign * x, I0=I0, slopes=True)
         I_s, V_pack, v, _, _, dv = res
-        if dv is None:  # no solution here: halve the current
-            return 0.5 * I_pack
-        share = I_s / I_s.sum() if I_s.sum() != 0 else np.full(len(I_s), 1.0 / len(I_s))
-        slope = dv * np.repeat(share, self.layout.n_stacks * self.layout.n_layers)  # -dv/dI_pack
-        cand = []
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if limits is not None:
-                target = limits[0] if I_pack > 0 else limits[1]
-                cand.append(np.where(slope > 0, I_pack + (v - target) / slope, np.nan))
-            if pack_limits is not None:
-                target = pack_limits[0] if I_pack > 0 else pack_limits[1]
-                slope_pack = float((slope.reshape(self.layout.n_strings, -1).sum(axis=1) * share).sum())
-                if slope_pack > 0:
-                    cand.append(np.array([I_pack + (V_pack - target) / slope_pack]))
-        c = np.concatenate(cand) if cand else np.array([])
-        c = c[np.isfinite(c) & (np.sign(c) == np.sign(I_pack))]
-        if not c.size:
-            return I_pack
-        return float(c.min()) if I_pack > 0 else float(c.max())
+        m = self._margin(v, V_pack, sign, limits, pack_limits)
+        if dv is None or m == -np.inf:
+            return res, -np.inf, np.nan, np.nan, np.nan
+        g = 1.0 / (dv.reshape(self.layout.n_strings, -1).sum(axis=1) + self.R_series)  # dv = -dv/dI
+        dV_dx = -sign / g.sum()
+        dm = np.inf
+        if limits is not None:  # the slope of the worst cell's margin
+            dv_dx = -sign * dv * np.repeat(g / g.sum(), self._per_string)
+            k = int(np.argmin(v - limits[0]) if sign > 0 else np.argmin(limits[1] - v))
+            dm = sign * dv_dx[k]
+        if pack_limits is not None and (limits is None or
+                                        m == (V_pack - pack_limits[0] if sign > 0 else pack_limits[1] - V_pack)):
+            dm = sign * dV_dx
+        return res, m, dm, V_pack * x, V_pack + x * dV_dx
 
-    def _to_limit(self, prep, res, limits, pack_limits, I_pack: float, tol_V: float = 1e-7, tol: float = 1e-10):
-        """Newton on the binding limit from ``res`` (solved at ``I_pack``); ends on the
-        feasible side, within ``tol_V`` of the limit."""
-        for _ in range(30):  # without a solution at all: back off first
-            if np.isfinite(self._margin(res, limits, pack_limits)) or abs(I_pack) < 1e-12:
+    def _limit_current(self, prep, sign: float, x: float, I0, limits, pack_limits, tol_V: float = 1e-7):
+        """The largest ``x`` (pack current ``sign * x``) whose step ends inside the limits,
+        within ``tol_V`` of the binding one (or, where the model runs out of range first, of
+        the edge of its range, within 1e-10 relative); Newton on the margin with its exact
+        slope, kept inside the bracket of feasible and infeasible currents found so far.
+        Returns ``(x, probe)``; ``x = 0`` with the rest state's probe when even that is
+        beyond a limit."""
+        scale = self._one_c * self.layout.n_strings
+        good, bad = None, np.inf  # (x, probe) of the largest feasible current; smallest infeasible
+        x = max(float(x), 1e-6 * scale)
+        for _ in range(80):
+            pr = self._probe(prep, x, sign, I0, limits, pack_limits)
+            m, dm = pr[1], pr[2]
+            if m >= 0:
+                if good is None or x > good[0]:
+                    good = (x, pr)
+                I0 = pr[0][0]
+                if m <= tol_V:
+                    break
+            else:
+                bad = min(bad, x)
+            lo = good[0] if good is not None else 0.0
+            if np.isfinite(bad) and bad - lo <= 1e-10 * max(bad, scale):
                 break
-            I_pack *= 0.5
-            res = self._solve(prep, current=I_pack, slopes=True, tol=tol)
-        if res[5] is None and np.isfinite(self._margin(res, limits, pack_limits)):
-            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True, tol=tol)
-        for _ in range(12):
-            margin = self._margin(res, limits, pack_limits)
-            if 0 <= margin <= tol_V:
+            x_new = x - m / dm if np.isfinite(m) and np.isfinite(dm) and dm < 0 else np.nan
+            if not lo < x_new < bad:
+                x_new = 0.5 * (lo + bad) if np.isfinite(bad) else 2.0 * x
+            if good is None and x_new < 1e-9 * scale:
                 break
-            I_new = self._limit_current(res, limits, pack_limits, I_pack)
-            if margin < 0:
-                I_new = min(I_new, I_pack * (1 - 1e-12)) if I_pack > 0 else max(I_new, I_pack * (1 - 1e-12))
-            if I_new == I_pack:
-                break
-            I_pack = I_new
-            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True, tol=tol)
-        back = 1e-6
-        for _ in range(40):  # the last bit, onto the feasible side
-            if self._margin(res, limits, pack_limits) >= 0 or abs(I_pack) <= 1e-12:
-                break
-            I_pack *= 1 - back
-            back = min(2 * back, 0.5)
-            res = self._solve(prep, current=I_pack, I0=res[0], slopes=True, tol=tol)
-        return I_pack, res
+            x = x_new
+        if good is None:  # even a tiny current crosses: deliver nothing
+            pr = self._probe(prep, 0.0, sign, None, limits, pack_limits)
+            return 0.0, pr
+        return good
 
-    def _respect_limits(self, prep, res, limits, pack_limits):
-        if self._margin(res, limits, pack_limits) >= 0:
-            return res
-        if res[5] is None and np.isfinite(res[1]):
-            res = self._solve(prep, current=float(res[0].sum()), I0=res[0], slopes=True)
-        return self._to_limit(prep, res, limits, pack_limits, float(res[0].sum()))[1]
+    def _power_point(self, prep, p_target: float, sign: float, x_top: float, top, I0):
+        """The current ``x`` in ``[0, x_top]`` whose step delivers ``p_target`` (> 0) in the
+        direction ``sign``, on the low-current branch (p rises with x there): Newton with
+        the exact slope inside the shrinking bracket ``[lo, hi]``, to 1e-10 relative."""
+        lo, p_lo, hi = 0.0, 0.0, x_top
+        x = x_top * p_target / top[3] if top[3] > 0 else 0.5 * x_top
+        pr = top
+        for _ in range(80):
+            pr = self._probe(prep, x, sign, I0, None, None)
+            p, dp = pr[3], pr[4]
+            if not np.isfinite(p):
+                hi = x
+            elif p < p_target:
+                lo, p_lo = x, p
+                I0 = pr[0][0]
+            else:
+                hi = x
+                I0 = pr[0][0]
+            if np.isfinite(p) and abs(p - p_target) <= 1e-10 * p_target:
+                break
+            x_new = x - (p - p_target) / dp if np.isfinite(p) and dp > 0 else np.nan
+            if not lo < x_new < hi:
+                x_new = 0.5 * (lo + hi)
+            if hi - lo <= 1e-13 * x_top:
+                break
+            x = x_new
+        return pr
+
+    def _within_limits(self, prep, res, current, power, limits, pack_limits):
+        """The step of a set point inside the limits (see :meth:`step`): ``(res, limited)``."""
+        demand = current if current is not None else power
+        sign = 1.0 if demand > 0 else -1.0
+        I_s, V_pack, v = res[0], res[1], res[2]
+        I_pack = float(I_s.sum())
+        if demand == 0.0 or (np.isfinite(V_pack) and np.all(np.isfinite(v)) and I_pack * sign > 0
+                             and self._margin(v, V_pack, sign, limits, pack_limits) >= 0
+                             and (current is not None or abs(V_pack * I_pack - power) <= 1e-8 * abs(power))):
+            return res, False  # reachable as solved
+        want = abs(current) if current is not None else abs(power)
+        x0 = abs(I_pack) if np.isfinite(V_pack) and I_pack * sign > 0 else (
+            want if current is not None else want / max(abs(self.voltage), 1e-9))
+        I0 = I_s if np.isfinite(V_pack) and I_pack * sign > 0 else None
+        x_top, top = self._limit_current(prep, sign, x0, I0, limits, pack_limits)
+        if sign > 0 and x_top > 0 and top[4] < 0:  # past the maximum-power point: find it (dp/dx = 0)
+            lo, hi = 0.0, x_top
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                pr = self._probe(prep, mid, sign, top[0][0], None, None)
+                if pr[4] > 0:
+                    lo = mid
+                else:
+                    hi, x_top, top = mid, mid, pr
+                if hi - lo <= 1e-9 * x_top:
+                    break
+        if current is not None:
+            if x_top >= want:  # reachable (the fast solve failed, the careful one did not)
+                return self._probe(prep, want, sign, top[0][0], None, None)[0], False
+            return top[0], True
+        if x_top <= 0 or top[3] <= want:
+            return top[0], True
+        return self._power_point(prep, want, sign, x_top, top, top[0][0])[0], False
 
     def available_power(self, duration_s: float, T_cells: np.ndarray, limits: tuple[float, float],
                         pack_limits: tuple[float, float] | None = None, tol_V: float = 1e-6,

@@ -146,6 +146,18 @@ class Connection(BaseModel):
         description="take the source's value from the previous macro step (breaks an "
         "algebraic loop)",
     )
+    iterate: bool = Field(
+        False,
+        description="the target takes the source's value of the same macro step, found by repeating the "
+        "step until they agree (closes a loop exactly, e.g. a pack's power_limit_W -> a vehicle's "
+        "battery_power_limit_W; every component must be able to roll back)",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Connection":
+        if self.delayed and self.iterate:
+            raise ValueError("a connection is either delayed or iterated, not both")
+        return self
 
     @field_validator("source", "target")
     @classmethod
@@ -171,7 +183,8 @@ class Connection(BaseModel):
         return self.target.split(".", 1)[1]
 
     def __str__(self) -> str:
-        return f"{self.source} -> {self.target}" + (" (delayed)" if self.delayed else "")
+        return f"{self.source} -> {self.target}" + (" (delayed)" if self.delayed else "") + (
+            " (iterated)" if self.iterate else "")
 
 
 class _ScenarioFields(BaseModel):
