@@ -194,7 +194,8 @@ class SPMe(CellModel):
     def _evaluate_slope(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)
         res = kern.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), True, self._threads)
-        prep.hint = (I, res[2], res[7])
+        if np.all(np.isfinite(res[0])):  # a failed evaluation is no place to start from
+            prep.hint = (I, res[2], res[7])
         return res[0], res[1], (I, res[0]) + res[2:7] + ((res[1],) + res[7:],)
 
     def _anode_potential(self, prep: _Prep, current_A, aux, slope: bool = False):
@@ -220,7 +221,7 @@ class SPMe(CellModel):
         ok, I, V_pack, Ic, out = kern.solve_strings(
             self.data, prep.arrays, prep.T, *guess, I0, mode, float(power if mode else current), R_series,
             float(scale), int(max_iter), curvature, float(safety), self._threads)
-        if out[7].size:
+        if out[7].size and np.all(np.isfinite(out[0])):
             prep.hint = (Ic, out[2], out[7])
         return ok, I, V_pack, out[0], (Ic, out[0]) + out[2:7] + (None,), Ic
 

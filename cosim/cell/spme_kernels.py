@@ -423,7 +423,7 @@ def evaluate(d, prep, T, I, guess, has_guess, slope, threads):
 def _alloc(M, N, slope):
     """Result arrays of :func:`evaluate` (derivatives empty without ``slope``)."""
     Nd = N if slope else 0
-    return (np.empty(N), np.zeros(N), np.empty((M, N)), np.empty((M, N)), np.empty((M, N)), np.empty((2, N)),
+    return (np.empty(N), np.zeros(N), np.zeros((M, N)), np.zeros((M, N)), np.zeros((M, N)), np.zeros((2, N)),
             np.zeros((3, N)), np.zeros((M, Nd)), np.zeros((M, Nd)), np.zeros((M, Nd)), np.zeros((2, Nd)),
             np.zeros((3, Nd)))
 

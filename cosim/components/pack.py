@@ -243,7 +243,7 @@ class Pack(Component):
         at_limit = self._limited or (memo[0] == t and memo[1] == h and power * memo[2] >= 0.0
                                      and abs(power) >= abs(memo[2]) * (1.0 - 1e-9))
         self.y["limited"] = float(at_limit)
-        self.y["power_limit_W"] = power if at_limit else sign * UNLIMITED_W
+        self.y["power_limit_W"] = power if at_limit else UNLIMITED_W
         if at_limit:
             asked = setpoint * self.battery.voltage if self.config.control == "current" else setpoint
             n, cut, worst = self._short[0] + 1, self._short[1] + self._limited, abs(asked - power)

@@ -250,8 +250,8 @@ class AssembledBattery:
 
     def _limit_current(self, prep, sign: float, x: float, I0, limits, pack_limits, tol_V: float = 1e-7):
         """The largest ``x`` (pack current ``sign * x``) whose step ends inside the limits,
-        within ``tol_V`` of the binding one (or, where the model runs out of range first, of
-        the edge of its range, within 1e-10 relative); Newton on the margin with its exact
+        within ``tol_V`` of the binding one (or, where the model runs out of range first,
+        0.1 % short of the edge of its range, found to 1e-10 relative); Newton on the margin with its exact
         slope, kept inside the bracket of feasible and infeasible currents found so far.
         Returns ``(x, probe)``; ``x = 0`` with the rest state's probe when even that is
         beyond a limit."""
@@ -281,6 +281,12 @@ class AssembledBattery:
         if good is None:  # even a tiny current crosses: deliver nothing
             pr = self._probe(prep, 0.0, sign, None, limits, pack_limits)
             return 0.0, pr
+        if good[1][1] > tol_V:
+            # the edge of the model's range (the electrolyte or a particle runs out) before any
+            # limit: its voltage is ill-conditioned there (log of a vanishing concentration),
+            # so the limit is taken 0.1 % of the current short of it, where it is not
+            x = good[0] * (1.0 - 1e-3)
+            return x, self._probe(prep, x, sign, good[1][0][0], limits, pack_limits)
         return good
 
     def _power_point(self, prep, p_target: float, sign: float, x_top: float, top, I0):
