@@ -207,7 +207,7 @@ class Pack(Component):
         self.battery.step(1e-9, T, current_A=0.0)
         self._next_power_update = None
         self._short = (0, 0, 0.0, 0.0, 0.0, 0.0)  # steps at a limit, cut back; the worst cut: W, t, asked, delivered
-        self._step_limit = (None, None, 0.0)  # (t, h, power) of the last step a limit cut back
+        self._step_limit = (None, None, 0.0, None)  # (t, h, power, pack current) of the last step cut back
         self.y["limited"], self.y["power_limit_W"] = 0.0, UNLIMITED_W
         self._publish(T, t0, 0.0)
 
@@ -221,13 +221,39 @@ class Pack(Component):
                                  f"{self.config.max_layer_temperature_K:g} K")
         setpoint = float(self.u["current_setpoint_A" if self.config.control == "current" else "power_setpoint_W"])
         self._ending = None
-        self._energy_J, self._limited = 0.0, False
-        self._step(t, h, setpoint, T, 0)
+        self._energy_J, self._limited, self._substeps = 0.0, False, 0
+        memo = self._step_limit
+        if (memo[0] == t and memo[1] == h and memo[3] is not None and setpoint * memo[2] > 0.0
+                and abs(setpoint) >= abs(memo[2]) * (1.0 - 1e-9)):
+            # a repeated pass asking at least the limit an earlier pass found: take that very step
+            # again (its current was found inside the limits), not a new search that may land a
+            # hair apart and keep an iterated loop from converging
+            self._replay(t, h, setpoint, T, memo[3])
+        else:
+            self._step(t, h, setpoint, T, 0)
         power = self._energy_J / h
         self._limits_of_step(t, h, setpoint, power)
         self._publish(T, t + h, power)
         if self._ending:
             raise EndOfRun(self._ending)
+
+    def _replay(self, t: float, h: float, setpoint: float, T: np.ndarray, I_pack: float) -> None:
+        """The step at the current of the limit found in an earlier pass; if that has no
+        solution now or would give more than asked, the ordinary step."""
+        from ..cell.base import ConvergenceError
+
+        b = self.battery
+        state = self._get_state()
+        try:
+            b.step(h, T, current_A=I_pack)
+            power = b.voltage * float(b.string_current.sum())
+        except ConvergenceError:
+            power = np.inf
+        if abs(power) <= abs(setpoint) * (1.0 + 1e-12):
+            self._energy_J, self._limited, self._substeps = power * h, True, 1
+            return
+        self._set_state(state)
+        self._step(t, h, setpoint, T, 0)
 
     def _limits_of_step(self, t: float, h: float, setpoint: float, power: float) -> None:
         """The ``limited`` and ``power_limit_W`` outputs of the step ``[t, t + h]`` and the
@@ -235,10 +261,11 @@ class Pack(Component):
         set point back; when the step is repeated (an iterated connection) with a set point
         that reaches the limit found in an earlier pass of it, that is still the limit (the
         pack remembers the last step's limit outside its state, since a repeat restores
-        the state); otherwise +-1e12 W (no limit)."""
+        the state); otherwise 1e12 W (no limit)."""
         sign = 1.0 if setpoint >= 0.0 else -1.0
         if self._limited:
-            self._step_limit = (t, h, power)
+            I_pack = float(self.battery.string_current.sum()) if self._substeps == 1 else None
+            self._step_limit = (t, h, power, I_pack)
         memo = self._step_limit
         at_limit = self._limited or (memo[0] == t and memo[1] == h and power * memo[2] >= 0.0
                                      and abs(power) >= abs(memo[2]) * (1.0 - 1e-9))
@@ -270,6 +297,7 @@ class Pack(Component):
                               pack_limits=self.pack_limits if clamp else None)
             b = self.battery
             self._energy_J += b.voltage * float(b.string_current.sum()) * h
+            self._substeps += 1
             self._limited = self._limited or b.limited
         except ConvergenceError as exc:
             if depth >= c.max_step_halvings:
