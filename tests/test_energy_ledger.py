@@ -47,11 +47,11 @@ def test_flagship_thermal_network_receives_all_of_the_pack_heat(flagship):
     assert ds.attrs["status"] == "complete"
     generated = float(ds["thermal.heat_generated_J"].values[-1])
     pack_heat = _held_at_end(ds, "pack.heat_W")
-    assert generated == pytest.approx(pack_heat, rel=1e-9)
+    assert generated == pytest.approx(pack_heat, rel=1e-15)  # measured 2.7e-16 (issue: 1e-9)
     # the series heat is what the pack's total adds to its cells' heat
     cells = ds["pack.layer_heat_W"].sum(("string", "stack", "layer"))
     series = ds["pack.stack_end_heat_W"].sum(("string", "stack")) + ds["pack.interconnect_heat_W"].sum(("string", "stack"))
-    np.testing.assert_allclose((cells + series).values, ds["pack.heat_W"].values, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose((cells + series).values, ds["pack.heat_W"].values, rtol=1e-14, atol=0)
     # ... and is I_s^2 R: each stack's two end collectors (2e-4 Ohm, the default), and per
     # string three interconnects of 1e-4 Ohm (the default) and no lead
     I = ds["pack.string_current_A"].values
@@ -91,7 +91,7 @@ def test_flagship_vehicle_and_thermal_books_close(flagship):
     ledger = json.loads(flagship.attrs["energy_ledger"])
     v = ledger["components"]["vehicle"]
     # battery = wheel + losses, piece by piece: closes to round-off of the largest book
-    assert abs(v["residual_J"]) <= 1e-12 * v["in_J"]
+    assert abs(v["residual_J"]) <= 3e-16 * v["in_J"]  # measured 8.8e-17
     # stored = kinetic energy change (a flat cycle): 1/2 m_eff (v_end^2 - v_0^2), with the
     # Leaf's mass and rotating-inertia factor from its vehicle file
     from cosim.vehicle.longitudinal import load_vehicle
@@ -100,7 +100,7 @@ def test_flagship_vehicle_and_thermal_books_close(flagship):
     speed = flagship["vehicle.speed_mps"].values
     assert v["stored_J"] == pytest.approx(0.5 * m_eff * (speed[-1] ** 2 - speed[0] ** 2), rel=1e-9)
     th = ledger["components"]["thermal"]
-    assert abs(th["residual_J"]) <= 1e-9 * th["in_J"]
+    assert abs(th["residual_J"]) <= 2e-15 * th["in_J"]  # measured 6.4e-16
     assert th["in_J"] == pytest.approx(sum(th["ports_J"].values()), rel=1e-12)
 
 
@@ -181,7 +181,7 @@ def test_pack_soc_moves_with_the_charge_throughput_over_the_capacity(tmp_path):
         assert np.ptp(Q_cell) > 0.1 * Q_cell.mean()  # a real spread
         Q_pack = Q_cell.min(axis=1).sum()
         # dSOC/dt = -I_pack / Q_pack: the SOC follows the throughput to round-off
-        np.testing.assert_allclose(soc - soc[0], -charge / Q_pack, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(soc - soc[0], -charge / Q_pack, rtol=0, atol=6e-16)  # measured 1.8e-16
         assert abs(charge).max() / Q_pack > 1e-3  # and it moved by far more than that
         # the plain mean of the cells misses it by far more
         mean = layer.mean(axis=(1, 2))
@@ -203,7 +203,7 @@ def test_pack_capacity_from_its_parameters_is_the_measured_one(tmp_path):
         layer = ds["pack.layer_soc"].values.reshape(len(t), 2, -1)
         measured = (q[:, None] / (layer[0] - layer[10])).ravel()
     pack = Pack("pack", load_scenario(tmp_path / "small.toml").scenario.components["pack"])
-    np.testing.assert_allclose(pack.cell_capacity_C, measured, rtol=1e-9)
+    np.testing.assert_allclose(pack.cell_capacity_C, measured, rtol=1.2e-13)  # measured 4.0e-14
 
 
 def test_a_lagged_heat_connection_is_a_mismatch_in_the_status_reason(tmp_path, caplog):
