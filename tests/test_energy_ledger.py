@@ -282,3 +282,23 @@ def test_cosim_info_prints_the_ledger(tmp_path, capsys):
         assert row in text
     assert "pack.layer_heat_W -> thermal.heat_W (lagged)" in text and "above tolerance" in text
     assert "pack.stack_end_heat_W -> thermal.stack_end_heat_W:" in text
+
+
+def test_a_rolled_back_step_is_not_booked():
+    from cosim.components.vehicle import VehicleComponent, VehicleConfig
+
+    th = Thermal("th", ThermalConfig(type="thermal", n_stacks=2, n_layers=4))
+    veh = VehicleComponent("veh", VehicleConfig(type="vehicle", vehicle="nissan_leaf_2016", cycle="WLTC3b"))
+    for comp, heat in ((th, True), (veh, False)):
+        comp.initialize(0.0)
+        if heat:
+            comp.u["heat_W"] = np.full((1, 2, 4), 0.5)
+            comp.u["interconnect_heat_W"] = np.array([[1.0, 2.0]])
+        comp.do_step(0.0, 20.0)
+        before = comp.energy_books()
+        state = comp.get_state()
+        comp.do_step(20.0, 20.0)
+        assert comp.energy_books() != before
+        comp.set_state(state)
+        assert comp.energy_books() == before
+    assert th.energy_books().in_J == pytest.approx(20.0 * 7.0, rel=1e-14)
