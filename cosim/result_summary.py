@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from .energy_ledger import format_ledger
 from .errors import CosimError
 
 __all__ = ["summarize"]
@@ -21,7 +23,8 @@ def _fmt_time(t: float) -> str:
 
 def summarize(path: str | os.PathLike[str]) -> str:
     """Describe a result dataset: status, time range, dimensions, variables (dims, units,
-    long name) and provenance. Only the time coordinate is read."""
+    long name), the energy ledger (:mod:`cosim.energy_ledger`) and provenance. Only the time
+    coordinate is read."""
     path = Path(path)
     if not path.is_file():
         raise CosimError(f"no result file at {path}")
@@ -67,6 +70,14 @@ def summarize(path: str | os.PathLike[str]) -> str:
             for r in rows:
                 row = "  " + "  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3]
                 lines.append(row.rstrip())
+
+        if "energy_ledger" in ds.attrs:
+            try:
+                lines.extend(format_ledger(json.loads(str(ds.attrs["energy_ledger"]))))
+            except (ValueError, KeyError, TypeError) as exc:
+                lines.append(f"energy ledger: unreadable ({type(exc).__name__}: {exc})")
+        elif "energy_ledger_error" in ds.attrs:
+            lines.append(f"energy ledger: {ds.attrs['energy_ledger_error']}")
 
         prov = [(key, ds.attrs[key]) for key in _PROVENANCE if key in ds.attrs]
         if prov:

@@ -2,7 +2,10 @@
 
 Whatever stops a run (the stop time, an error in a component, a NaN, Ctrl-C or SIGTERM),
 the result file stays on disk with what was recorded so far; its ``status`` attribute says
-``complete`` or ``incomplete`` and ``status_reason`` says why.
+``complete`` or ``incomplete`` and ``status_reason`` says why. Either way the energy ledger
+(:mod:`cosim.energy_ledger`) is written into the attributes; a connection whose two ends'
+books differ by more than its tolerance is logged as a warning and appended to
+``status_reason``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Any
 
 from .components import registry
 from .components.base import Component
+from .energy_ledger import collect as collect_ledger
+from .energy_ledger import result_attrs as ledger_attrs
 from .coupling import Edge
 from .errors import ComponentError, CosimError, RunInterrupted
 from .orchestrator import Orchestrator
@@ -69,6 +74,19 @@ def _select_outputs(components: list[Component], patterns: list[str]) -> list[tu
         names = ", ".join(f"{c.name}.{p}" for c, p in outputs)
         raise CosimError(f"output.variables: {unused} match no output (outputs are: {names})")
     return chosen
+
+
+def _close(recorder: Recorder, orchestrator: Orchestrator, status: str, reason: str, attrs: dict) -> None:
+    """Close the results with the energy ledger in their attributes and its warnings appended
+    to the reason (a ledger that cannot be read never keeps the file from closing)."""
+    attrs = dict(attrs)
+    try:
+        ledger = collect_ledger(orchestrator.components, orchestrator.edges, orchestrator.lagged)
+        attrs.update(ledger_attrs(ledger))
+        reason = "; ".join([r for r in (reason, *ledger.warnings) if r])
+    except Exception as exc:  # noqa: BLE001 - the results matter more than their ledger
+        attrs["energy_ledger_error"] = f"{type(exc).__name__}: {exc}"
+    recorder.close(status, reason, attrs=attrs)
 
 
 def default_result_path(loaded: LoadedScenario, results_dir: Path) -> Path:
@@ -177,11 +195,11 @@ def run_scenario(
     except KeyboardInterrupt as exc:
         why = str(exc) or "SIGINT"
         reason = f"interrupted by the user ({why}) at t = {orchestrator.time:g} s"
-        recorder.close("incomplete", reason, attrs={"n_macro_steps": orchestrator.n_macro_steps})
+        _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
         raise RunInterrupted(f"{reason}; {recorder.n_records} records kept in {path}") from None
     except BaseException as exc:
         reason = str(exc) if isinstance(exc, CosimError) else f"{type(exc).__name__}: {exc}"
-        recorder.close("incomplete", reason, attrs={"n_macro_steps": orchestrator.n_macro_steps})
+        _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
         if isinstance(exc, CosimError):
             raise CosimError(f"{reason}\n  {recorder.n_records} records kept in {path} (status incomplete)") from exc
         raise
@@ -190,7 +208,7 @@ def run_scenario(
             bar.close()
     notes = [note for c in components for note in c.run_notes()]
     reason = "; ".join(([f"ended early by {orchestrator.end_reason}"] if orchestrator.end_reason else []) + notes)
-    recorder.close("complete", reason, attrs={"n_macro_steps": orchestrator.n_macro_steps,
-                                              "n_step_rejections": orchestrator.n_rejections,
-                                              "n_loop_repeats": orchestrator.n_loop_repeats})
+    _close(recorder, orchestrator, "complete", reason, {"n_macro_steps": orchestrator.n_macro_steps,
+                                                        "n_step_rejections": orchestrator.n_rejections,
+                                                        "n_loop_repeats": orchestrator.n_loop_repeats})
     return RunOutcome(path=path, status="complete", n_records=recorder.n_records)

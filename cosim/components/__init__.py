@@ -1,6 +1,6 @@
 """Components: the models the orchestrator couples (see :mod:`cosim.components.base`)."""
 
-from .base import Causality, Component, ComponentConfig, EndOfRun, Port, StepRejected
+from .base import Causality, Component, ComponentConfig, EndOfRun, EnergyBooks, Port, StepRejected
 from .registry import available, get, register
 
 from . import cell_core as _cell_core  # noqa: E402,F401  (registers the built-in types)
@@ -15,6 +15,7 @@ __all__ = [
     "Component",
     "ComponentConfig",
     "EndOfRun",
+    "EnergyBooks",
     "Port",
     "StepRejected",
     "available",

@@ -56,6 +56,29 @@ Contract for implementers (subclass :class:`Component`):
    appended to the result's status reason. The default has none.
 9. Optionally implement ``_terminate()`` to release resources; it is called exactly once,
    also after a failure.
+9. Optionally keep energy books: implement ``_energy_books()`` returning an
+   :class:`EnergyBooks` of everything since ``initialize`` up to the component's current
+   time (``self.time``; the run reads it at the end, also after a failure, so it must work
+   after any completed step). The books say:
+
+   a. ``in_J`` and ``out_J``: energy the component took in and gave out (each >= 0, gross
+      over the run, e.g. battery discharge and charge energy; a component chooses what
+      its inputs and outputs are and says so in ``notes``);
+   b. ``stored_J``: the change of the energy stored in it since ``initialize`` (NaN if it
+      cannot tell);
+   c. ``dissipated_J``: energy it turned into heat or lost (NaN if not itemised);
+      ``residual_J = in - out - stored - dissipated`` is then what its own books fail to
+      close by (discretisation, or NaN);
+   d. ``ports``: per port name, the energy [J] that passed through that port over the
+      steps taken, *as the component booked it*, in the port's own sign (a ``W`` port:
+      the integral of the power the component actually used or delivered; a heat input:
+      the heat it put into its model). The run compares the books of the two ends of
+      every connection whose ends both have one (:mod:`cosim.energy_ledger`);
+   e. ``details``: further named energies [J] (e.g. regen, friction brakes), for reading.
+
+   The books must be part of the state that ``_get_state``/``_set_state`` save and
+   restore (a rolled-back step is not booked). A component without books (the default,
+   e.g. an FMU) returns None and is left out of the ledger.
 
 Any other exception raised from a hook stops the run; the orchestrator reports it with the
 component's name, the phase and the time, and keeps what was recorded so far.
@@ -67,7 +90,7 @@ import enum
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -78,6 +101,7 @@ __all__ = [
     "Component",
     "ComponentConfig",
     "EndOfRun",
+    "EnergyBooks",
     "Port",
     "StepRejected",
     "same_unit",
@@ -157,6 +181,24 @@ class Port:
         if self.start is None:
             return 0.0 if self.dtype == "float64" else np.dtype(self.dtype).type(0).item()
         return self.start
+
+
+@dataclass(frozen=True)
+class EnergyBooks:
+    """A component's energy books since ``initialize`` (contract item 9), all in J."""
+
+    in_J: float
+    out_J: float
+    stored_J: float = math.nan
+    dissipated_J: float = math.nan
+    ports: Mapping[str, float] = field(default_factory=dict)
+    details: Mapping[str, float] = field(default_factory=dict)
+    notes: str = ""
+
+    @property
+    def residual_J(self) -> float:
+        """``in - out - stored - dissipated``: what the component's own books fail to close by."""
+        return self.in_J - self.out_J - self.stored_J - self.dissipated_J
 
 
 class ComponentConfig(BaseModel):
@@ -299,6 +341,11 @@ class Component:
     def run_notes(self) -> list[str]:
         """Remarks on the run so far for the result's status reason (contract item 8)."""
         return []
+    def energy_books(self) -> EnergyBooks | None:
+        """Optional (contract item 9): the energy books since ``initialize``, or None."""
+        if self.time is None:
+            return None
+        return self._energy_books()
 
     def terminate(self) -> None:
         """Step 4: release resources; safe to call more than once."""
@@ -328,6 +375,9 @@ class Component:
 
     def _terminate(self) -> None:
         pass
+
+    def _energy_books(self) -> EnergyBooks | None:
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} '{self.name}'>"

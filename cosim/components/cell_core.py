@@ -12,6 +12,12 @@ with an error naming the cell, the time and the voltage; ``"end"`` ends it norma
 follows from the voltage, as in the CV phase of a charge).
 A step that does not converge is retried in halves (up to ``max_step_halvings``) before the
 run stops with the cell index, time and state.
+
+Energy books (contract item 9), summed over the cells, every output at a step's end held over
+the step (what a component connected to it receives): ``in_J``/``out_J`` the charge and
+discharge energy at the terminals, ``stored_J`` from the model's ``stored_energy_J()`` if it
+has one (NaN otherwise), ``dissipated_J`` the heat (reaction + ohmic + reversible); ports
+``power_W``, the power set point (power control) and the three heat outputs.
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from pydantic import Field, model_validator
 
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
-from .base import Causality, Component, ComponentConfig, EndOfRun, Port
+from .base import Causality, Component, ComponentConfig, EndOfRun, EnergyBooks, Port
 from .registry import register
 
 _KWARG = {"current": "current_A", "power": "power_W", "voltage": "voltage_V"}
+_HEAT = ("heat_reaction_W", "heat_ohmic_W", "heat_reversible_W")
 
 
 class CellMeshConfig(ComponentConfig):
@@ -180,6 +187,36 @@ class CellCore(Component):
         T = self._vector(self.u["temperature_K"])
         self.model.rest_outputs(T)
         self._publish(self.model.out, T)
+        self._books = {"t": t0, "in": 0.0, "out": 0.0, "power_W": 0.0, **dict.fromkeys(_HEAT, 0.0)}
+        self._stored0 = self._stored_energy_J()
+
+    # -- energy books (contract item 9) ---------------------------------------------------
+    def _stored_energy_J(self) -> float:
+        stored = getattr(self.model, "stored_energy_J", None)
+        return float(np.sum(stored())) if callable(stored) else float("nan")
+
+    def _book(self, t: float) -> None:
+        b, y = dict(self._books), self.y
+        h = t - b["t"]
+        power = np.asarray(y["power_W"], dtype=float)
+        b["t"] = t
+        b["power_W"] += float(power.sum()) * h
+        b["out"] += float(np.maximum(power, 0.0).sum()) * h
+        b["in"] += float(np.maximum(-power, 0.0).sum()) * h
+        for k in _HEAT:
+            b[k] += float(np.sum(y[k])) * h
+        self._books = b  # replaced, never mutated: saved states keep theirs
+
+    def _energy_books(self) -> EnergyBooks:
+        b = self._books
+        ports = {k: b[k] for k in (*_HEAT, "power_W")}
+        if self.config.control == "power":
+            ports["power_setpoint_W"] = b["power_W"]
+        return EnergyBooks(
+            in_J=b["in"], out_J=b["out"], stored_J=self._stored_energy_J() - self._stored0,
+            dissipated_J=sum(b[k] for k in _HEAT), ports=ports,
+            notes="in/out: charge/discharge energy at the terminals, summed over the cells; stored: the model's "
+                  "stored_energy_J (NaN without one); dissipated: reaction + ohmic + reversible heat")
 
     def _do_step(self, t: float, h: float) -> None:
         c = self.config
@@ -192,6 +229,7 @@ class CellCore(Component):
             if self._ending:
                 break
         self._publish(self.model.out, T)
+        self._book(t + h)
         if self._ending:
             raise EndOfRun(self._ending)
 
@@ -230,7 +268,8 @@ class CellCore(Component):
                 )
 
     def _get_state(self):
-        return self.model.get_state()
+        return self.model.get_state(), self._books
 
     def _set_state(self, state) -> None:
-        self.model.set_state(state)
+        self.model.set_state(state[0])
+        self._books = state[1]

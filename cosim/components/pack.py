@@ -21,7 +21,8 @@ from pydantic import Field, model_validator
 
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
-from .base import UNLIMITED_W, Causality, Component, EndOfRun, Port
+from ..pack.pack_soc import cell_capacity_C, pack_soc
+from .base import UNLIMITED_W, Causality, Component, EndOfRun, EnergyBooks, Port
 from .cell_core import CellMeshConfig, make_model
 from .registry import register
 
@@ -122,6 +123,12 @@ class Pack(Component):
         self.layer_limits = (config.layer_lower_voltage_V or p.lower_voltage_V, config.layer_upper_voltage_V or p.upper_voltage_V)
         self.pack_limits = (config.pack_lower_voltage_V or n_series * self.layer_limits[0],
                             config.pack_upper_voltage_V or n_series * self.layer_limits[1])
+        #: capacity [C] of every unit cell, for the pack SOC (:mod:`cosim.pack.pack_soc`)
+        self.cell_capacity_C = cell_capacity_C(p)
+        #: resistance of the connection at each stack's high end: the interconnect to the next
+        #: stack, and for the last stack the string lead (shared by the string's two terminals)
+        self.connection_resistance_Ohm = np.full(config.n_stacks, config.interconnect_resistance_Ohm)
+        self.connection_resistance_Ohm[-1] = config.string_lead_resistance_Ohm
         super().__init__(name, config)
 
     def _declare_ports(self):
@@ -140,8 +147,15 @@ class Pack(Component):
         yield out("voltage_V", "V", "pack terminal voltage")
         yield out("current_A", "A", "pack current (positive on discharge)")
         yield out("power_W", "W", "power delivered at the pack terminals, mean over the step (positive on discharge)")
-        yield out("soc", "1", "pack state of charge (mean of the unit cells)")
+        yield out("soc", "1", "pack state of charge: charge the strings can deliver (each down to its emptiest "
+                  "unit cell) over their capacity (each its smallest unit cell's)")
+        yield out("min_layer_soc", "1", "lowest unit-cell state of charge")
+        yield out("max_layer_soc", "1", "highest unit-cell state of charge")
         yield out("heat_W", "W", "heat of the whole pack (cells, collectors, interconnects)")
+        yield out("stack_end_heat_W", "W", "heat of each stack's two end collectors and terminals (I_s^2 R_end; "
+                  "half at each end)", grid[:2], gdims[:2])
+        yield out("interconnect_heat_W", "W", "heat of the connection at each stack's high end: the interconnect to "
+                  "the next stack, for the last stack the string lead (I_s^2 R)", grid[:2], gdims[:2])
         yield out("string_current_A", "A", "current of each parallel string", (c.n_strings,), ("string",))
         yield out("stack_voltage_V", "V", "voltage of each bipolar stack", grid[:2], gdims[:2])
         yield out("layer_voltage_V", "V", "unit-cell voltage", grid, gdims)
@@ -181,8 +195,14 @@ class Pack(Component):
         y["voltage_V"] = float(b.voltage)
         y["current_A"] = float(I_s.sum())
         y["power_W"] = power_W
-        y["soc"] = float(out["soc"].mean())
+        soc = out["soc"]
+        y["soc"] = pack_soc(soc, self.cell_capacity_C, L.n_strings)
+        y["min_layer_soc"] = float(soc.min())
+        y["max_layer_soc"] = float(soc.max())
         y["heat_W"] = float(heat.sum()) + series_heat
+        I2 = (I_s**2)[:, None]
+        y["stack_end_heat_W"] = np.broadcast_to(I2 * b.R_end, L.shape[:2]).copy()
+        y["interconnect_heat_W"] = I2 * self.connection_resistance_Ohm[None, :]
         y["string_current_A"] = I_s.copy()
         y["stack_voltage_V"] = v.sum(axis=2) - I_s[:, None] * b.R_end
         y["layer_voltage_V"] = v.copy()
@@ -201,6 +221,46 @@ class Pack(Component):
             y["available_discharge_power_W"] = dis
             y["available_charge_power_W"] = ch
             self._next_power_update = t + c.available_power_interval_s
+        self._book(t)
+
+    # -- energy books (contract item 9) ---------------------------------------------------
+    _HEAT_PORTS = ("heat_W", "layer_heat_W", "stack_end_heat_W", "interconnect_heat_W")
+
+    def _stored_energy_J(self) -> float:
+        """Chemical energy stored in all unit cells [J], if the cell model can tell (NaN if not)."""
+        stored = getattr(self.battery.model, "stored_energy_J", None)
+        return float(np.sum(stored())) if callable(stored) else float("nan")
+
+    def _book(self, t: float) -> None:
+        """Book the step that ended at ``t`` with the outputs just published: every power held
+        over the step at its end-of-step value, as the step computed it (the heat the thermal
+        network receives for that step; the power of a step solved at the set point)."""
+        if self._books is None:  # initialize
+            self._books = {"t": t, "in": 0.0, "out": 0.0, **{k: 0.0 for k in self._HEAT_PORTS}, "power_W": 0.0}
+            self._stored0 = self._stored_energy_J()
+            return
+        h = t - self._books["t"]
+        y, books = self.y, dict(self._books)
+        P = y["power_W"]
+        books["t"] = t
+        books["power_W"] += P * h
+        books["out" if P > 0 else "in"] += abs(P) * h
+        for k in self._HEAT_PORTS:
+            books[k] += float(np.sum(y[k])) * h
+        self._books = books  # replaced, never mutated: the saved states keep theirs
+
+    def _energy_books(self) -> EnergyBooks:
+        b = self._books
+        ports = {k: b[k] for k in self._HEAT_PORTS}
+        ports["power_W"] = b["power_W"]
+        if self.config.control == "power":
+            ports["power_setpoint_W"] = b["power_W"]
+        return EnergyBooks(
+            in_J=b["in"], out_J=b["out"], stored_J=self._stored_energy_J() - self._stored0, dissipated_J=b["heat_W"],
+            ports=ports,
+            notes="in/out: charge/discharge energy at the terminals (power_W at each step's end held over the step); "
+                  "stored: the cells' stored_energy_J (NaN if the cell model has none); dissipated: heat_W "
+                  "(cells + series I^2 R)")
 
     def _initialize(self, t0: float) -> None:
         T = self._T()
@@ -209,6 +269,7 @@ class Pack(Component):
         self._short = (0, 0, 0.0, 0.0, 0.0, 0.0)  # steps at a limit, cut back; the worst cut: W, t, asked, delivered
         self._step_limit = (None, None, 0.0, None)  # (t, h, power, pack current) of the last step cut back
         self.y["limited"], self.y["power_limit_W"] = 0.0, UNLIMITED_W
+        self._books = None
         self._publish(T, t0, 0.0)
 
     def _do_step(self, t: float, h: float) -> None:
@@ -323,7 +384,7 @@ class Pack(Component):
     def _get_state(self):
         b = self.battery
         return (b.model.get_state(), b.string_current.copy(), b.voltage, self._next_power_update,
-                b._curvature.copy(), dict(b._last_pulse), b._trend, self._short)
+                b._curvature.copy(), dict(b._last_pulse), b._trend, self._short, self._books)
 
     def _set_state(self, state) -> None:
         self.battery.model.set_state(state[0])
@@ -332,3 +393,4 @@ class Pack(Component):
         self.battery._last_pulse = dict(state[5])
         self.battery._trend = state[6]  # replaced, never mutated, by each step
         self._short = state[7]
+        self._books = state[8]  # replaced, never mutated, by each step

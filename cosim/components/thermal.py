@@ -10,7 +10,14 @@ the coolant and ambient temperatures held over the step (zero-order hold).
 Inputs: ``heat_W`` per unit cell, shape ``(n_strings, n_stacks, n_layers)`` (or, with
 ``per_layer_heat = false``, one scalar for every unit cell, e.g. from a profile);
 ``coolant_temperature_K`` and ``ambient_temperature_K`` (scalars; the configuration's values
-while unconnected). Outputs: every unit cell's temperature (a cell in a group sees the
+while unconnected). The pack's series I²R heat, outside its unit cells, enters at the stack
+ends (the end plates; without end plates, the outermost node of cells):
+``stack_end_heat_W`` ``(n_strings, n_stacks)`` (a stack's two end collectors: half onto each
+end) and ``interconnect_heat_W`` ``(n_strings, n_stacks)`` (the connection at each stack's
+high end: half onto that end, half onto the low end of the next stack of the string; the
+last stack's entry is the string lead, half onto its high end and half onto the low end of
+the string's first stack, where the string's two terminals are). Both are 0 while
+unconnected. Outputs: every unit cell's temperature (a cell in a group sees the
 group's), every node's temperature, the hottest cell, and the energy ledger since the start
 (generated = stored + removed to round-off). Temperatures are states, so no output depends
 directly on an input: a pack <-> thermal loop has no algebraic loop.
@@ -24,10 +31,11 @@ import numpy as np
 from pydantic import Field
 
 from ..thermal.builder import BOUNDARIES, PackThermalGeometry, build_pack_network
-from .base import Causality, Component, ComponentConfig, Port
+from .base import Causality, Component, ComponentConfig, EnergyBooks, Port
 from .registry import register
 
 _LAYER_DIMS = ("string", "stack", "layer")
+_SERIES_PORTS = ("stack_end_heat_W", "interconnect_heat_W")
 
 
 class ThermalConfig(PackThermalGeometry, ComponentConfig):
@@ -79,6 +87,11 @@ class Thermal(Component):
         else:
             yield Port("heat_W", Causality.INPUT, unit="W", start=0.0,
                        long_name="heat generated in every unit cell (the same in each)")
+        yield Port("stack_end_heat_W", Causality.INPUT, unit="W", shape=shape[:2], dims=_LAYER_DIMS[:2], start=0.0,
+                   long_name="heat of each stack's end collectors (half onto each end)")
+        yield Port("interconnect_heat_W", Causality.INPUT, unit="W", shape=shape[:2], dims=_LAYER_DIMS[:2], start=0.0,
+                   long_name="heat of the connection at each stack's high end (the last: the string lead), "
+                   "half onto each of the two stack ends it joins")
         yield Port("coolant_temperature_K", Causality.INPUT, unit="K", start=c.coolant_temperature_K,
                    long_name="coolant temperature")
         yield Port("ambient_temperature_K", Causality.INPUT, unit="K", start=c.ambient_temperature_K,
@@ -114,18 +127,47 @@ class Thermal(Component):
     def _initialize(self, t0: float) -> None:
         self.network.set_temperature(self.config.initial_temperature_K)
         self.network.reset_ledger()
+        self._books = dict.fromkeys(_SERIES_PORTS, 0.0)
         self._publish()
+
+    def _series_heat(self) -> tuple[np.ndarray | None, float, float]:
+        """Node heat [W] of the series inputs (None if both are 0) and each input's total."""
+        end, link = self.u["stack_end_heat_W"], self.u["interconnect_heat_W"]
+        if not (end.any() or link.any()):
+            return None, 0.0, 0.0
+        end_sum, link_sum = float(end.sum()), float(link.sum())
+        low, high = 0.5 * end, 0.5 * end + 0.5 * link
+        low = low + 0.5 * np.roll(link, 1, axis=1)  # stack p's low end: the connection from stack p-1 (the lead: p = 0)
+        return self.pack.stack_end_heat(low, high), end_sum, link_sum
+
+    def _energy_books(self) -> EnergyBooks:
+        generated, stored, removed = self.network.ledger_totals()
+        ports = dict(self._books)
+        ports["heat_W"] = generated - math.fsum(ports.values())
+        return EnergyBooks(
+            in_J=generated, out_J=math.fsum(removed.tolist()), stored_J=stored, dissipated_J=0.0, ports=ports,
+            details={f"heat_removed_to_{b}_J": float(v) for b, v in zip(BOUNDARIES, removed)},
+            notes="in: heat generated in the network (its EnergyLedger); out: heat removed to coolant and ambient; "
+                  "heat_W: the generated heat less the series heat inputs")
 
     def _do_step(self, t: float, h: float) -> None:
         u = self.u
         heat = u["heat_W"]
         q = self.pack.node_heat(heat) if self.config.per_layer_heat else self._cells_per_node * float(heat)
+        series, end_sum, link_sum = self._series_heat()
+        if series is not None:
+            q = q + series
         Tb = np.array([float(u["coolant_temperature_K"]), float(u["ambient_temperature_K"])])
         if not (math.isfinite(float(q.sum())) and math.isfinite(float(Tb.sum()))):
             self._refuse_non_finite(heat, Tb, t)
         n_sub = 1 if self.config.max_step_s is None else max(1, math.ceil(h / self.config.max_step_s - 1e-9))
         for _ in range(n_sub):
             self.network.step(h / n_sub, q, Tb, check=False)
+        if series is not None:
+            books = dict(self._books)  # replaced, never mutated: saved states keep theirs
+            books["stack_end_heat_W"] += h * end_sum
+            books["interconnect_heat_W"] += h * link_sum
+            self._books = books
         self._publish()
 
     def _refuse_non_finite(self, heat, Tb, t: float):
@@ -134,12 +176,18 @@ class Thermal(Component):
         if bad.size:
             s, p, k = (int(i) for i in bad[0])
             raise ValueError(f"heat_W of string {s}, stack {p}, layer {k} is not finite ({heat[s, p, k]}) at t = {t:g} s")
+        for port in _SERIES_PORTS:
+            bad = np.argwhere(~np.isfinite(self.u[port]))
+            if bad.size:
+                s, p = (int(i) for i in bad[0])
+                raise ValueError(f"{port} of string {s}, stack {p} is not finite ({self.u[port][s, p]}) at t = {t:g} s")
         for b, v in zip(BOUNDARIES, Tb):
             if not math.isfinite(v):
                 raise ValueError(f"{b}_temperature_K is not finite ({v}) at t = {t:g} s")
 
     def _get_state(self):
-        return self.network.get_state()
+        return self.network.get_state(), self._books
 
     def _set_state(self, state) -> None:
-        self.network.set_state(state)
+        self.network.set_state(state[0])
+        self._books = state[1]

@@ -45,6 +45,15 @@ both available powers in either mode; in forward mode a shortfall becomes trace 
 the BEV). The engine's on/off state (off at the start time) and the start count are part of
 the component's state, so a start is counted, and its cranking energy and fuel charged, only
 on an off -> on change, also across steps and after a rollback.
+
+**Energy books** (contract item 9), from the exact mean powers of every piece of a step
+(between the trace's samples): ``in_J`` the battery's discharge energy (plus, for a hybrid,
+the fuel's energy at its lower heating value), ``out_J`` the energy sent back into the
+battery, ``stored_J`` kinetic (with the rotating masses) plus potential energy,
+``dissipated_J`` road load (without the grade), friction brakes, drivetrain and motor losses
+and auxiliaries (a BEV; a hybrid's losses are not itemised: NaN). The port
+``battery_power_W`` is booked as the battery energy the vehicle used (its mean power times
+each step), exactly what a pack that holds it over the same step receives.
 """
 
 from __future__ import annotations
@@ -58,7 +67,8 @@ from ..scenario.types import ScenarioPath
 from ..vehicle.cycles import available_cycles, load_cycle
 from ..vehicle.hybrid import hybrid_split
 from ..vehicle.longitudinal import power_balance, available_vehicles, load_vehicle, solve_speed
-from .base import UNLIMITED_W, Causality, Component, ComponentConfig, EndOfRun, Port
+from ..vehicle.longitudinal import G_MPS2
+from .base import UNLIMITED_W, Causality, Component, ComponentConfig, EndOfRun, EnergyBooks, Port
 from .registry import register
 
 
@@ -76,6 +86,9 @@ OUTPUTS = (
 )
 _POWER_KEYS = ("battery_power_W", "tractive_power_W", "braking_power_W", "regen_power_W")
 _HEV_KEYS = ("engine_power_W", "fuel_rate_kg_s", "unmet_power_W")
+#: the vehicle's energy books [J] (see the module docstring)
+_BOOKS = ("battery", "battery_discharge", "battery_charge", "kinetic", "potential", "road_load", "tractive", "braking",
+          "regen", "friction_brake", "drivetrain_loss", "motor_loss", "aux", "fuel")
 #: start value of the unconnected ``soc`` input of a hybrid
 HEV_START_SOC = 0.55
 
@@ -185,6 +198,7 @@ class VehicleComponent(Component):
         n = len(self._phases)
         self._state = {"v": v, "d": 0.0, "E": 0.0, "F": 0.0, "Ep": (0.0,) * n, "dp": (0.0,) * n,
                        "short": (0, 0.0, 0.0, 0.0, 0.0)}  # limited steps; worst shortfall: W, t, asked, got
+        self._state["books"] = dict.fromkeys(_BOOKS, 0.0)
         if self._hev:  # engine off at the start, no starts yet
             self._state.update(on=False, N=0, ton=np.inf)
         res = self._balance(v, v, 1.0, float(self._cg[0]), np.inf)
@@ -248,7 +262,8 @@ class VehicleComponent(Component):
             res = self._balance(v[:-1], v[1:], dts, 0.5 * (g[1:] + g[:-1]), charge)
             means = {k: float(np.dot(res[k], dts)) / h for k in self._keys}
             s_new = {"v": float(v[-1]), "d": s["d"] + float(np.dot(0.5 * (v[1:] + v[:-1]), dts)),
-                     "E": s["E"] + means["battery_power_W"] * h}
+                     "E": s["E"] + means["battery_power_W"] * h,
+                     "books": self._book(s["books"], res, v[:-1], v[1:], dts, 0.5 * (g[1:] + g[:-1]))}
             if self._hev:
                 s_new["F"] = s["F"] + means["fuel_rate_kg_s"] * h
                 s_new["on"], s_new["ton"] = bool(res["engine_on"][-1]), float(res["on_time_s"][-1])
@@ -308,6 +323,7 @@ class VehicleComponent(Component):
         veh = self.vehicle
         limit = self._discharge_limit()
         v0, d, E = self._state["v"], self._state["d"], self._state["E"]
+        books = self._state["books"]
         acc = dict.fromkeys(self._keys, 0.0)
         if self._hev:
             engine, n_starts = (self._state["on"], self._state["ton"]), self._state["N"]
@@ -325,6 +341,7 @@ class VehicleComponent(Component):
                     res = self._balance(v0, v1, dt, g, charge, engine)
                 for k in self._keys:
                     acc[k] += _scalar(res[k]) * dt
+                books = self._book(books, res, v0, v1, dt, g)
                 engine = (bool(res["engine_on"][0]), float(res["on_time_s"][0]))
                 n_starts += int(res["engine_starts"][0])
                 d += 0.5 * (v0 + v1) * dt
@@ -339,6 +356,7 @@ class VehicleComponent(Component):
                 res = power_balance(veh, v0, v1, dt, g, charge)
             for k in _POWER_KEYS:
                 acc[k] += float(res[k]) * dt
+            books = self._book(books, res, v0, v1, dt, g)
             d += 0.5 * (v0 + v1) * dt
             v0 = v1
         means = {k: acc[k] / h for k in self._keys}
@@ -348,11 +366,50 @@ class VehicleComponent(Component):
             # held at the pack's limit (the speed solve leaves ~1e-9) or above it (the rest of the aux
             # load shed): the battery gives exactly the limit
             means["battery_power_W"] = cap
-        s_new = {"v": v0, "d": d, "E": E + means["battery_power_W"] * h}
+        s_new = {"v": v0, "d": d, "E": E + means["battery_power_W"] * h, "books": books}
         if self._hev:
             s_new["F"] = self._state["F"] + acc["fuel_rate_kg_s"]
             (s_new["on"], s_new["ton"]), s_new["N"] = engine, n_starts
         return means, s_new
+
+    # -- energy books (contract item 9) ---------------------------------------------------
+    def _book(self, books: dict, res: dict, v0, v1, dt, grade) -> dict:
+        """``books`` plus the energies [J] of intervals ``v0 -> v1`` of ``dt`` with the power
+        balance ``res`` (a new dict; the saved states keep theirs)."""
+        dt = np.asarray(dt, dtype=float)
+
+        def energy(power) -> float:
+            return float(np.sum(np.asarray(power, dtype=float) * dt))
+
+        veh = self.vehicle
+        battery = np.asarray(res["battery_power_W"], dtype=float)
+        potential = veh.mass_kg * G_MPS2 * np.sin(np.asarray(grade, dtype=float)) * 0.5 * (np.asarray(v0) + np.asarray(v1))
+        new = dict(books)
+        for key, power in (
+            ("battery", battery), ("battery_discharge", np.maximum(battery, 0.0)),
+            ("battery_charge", np.maximum(-battery, 0.0)), ("kinetic", res["inertial_power_W"]),
+            ("potential", potential), ("road_load", np.asarray(res["road_load_power_W"]) - potential),
+            ("tractive", res["tractive_power_W"]), ("braking", res["braking_power_W"]),
+            ("regen", res["regen_power_W"]), ("friction_brake", res["friction_brake_power_W"]),
+            ("drivetrain_loss", res["drivetrain_loss_W"]), ("motor_loss", res["motor_loss_W"]),
+            ("aux", res["aux_power_W"]),
+        ):
+            new[key] += energy(power)
+        if self._hev:
+            new["fuel"] += energy(res["fuel_rate_kg_s"]) * veh.hybrid.lhv_J_per_kg
+        return new
+
+    def _energy_books(self) -> EnergyBooks:
+        b = self._state["books"]
+        losses = ("road_load", "friction_brake", "drivetrain_loss", "motor_loss", "aux")
+        dissipated = float("nan") if self._hev else sum(b[k] for k in losses)
+        details = {f"{k}_J": b[k] for k in _BOOKS if k != "fuel" or self._hev}
+        return EnergyBooks(
+            in_J=b["battery_discharge"] + b["fuel"], out_J=b["battery_charge"], stored_J=b["kinetic"] + b["potential"],
+            dissipated_J=dissipated, ports={"battery_power_W": b["battery"]}, details=details,
+            notes="in: battery discharge energy" + (" + fuel at its lower heating value" if self._hev else "")
+                  + "; out: energy into the battery; stored: kinetic + potential; dissipated: road load, friction "
+                  "brakes, drivetrain, motor, auxiliaries" + (" (not itemised for a hybrid)" if self._hev else ""))
 
     def _wheel_budget(self, limit_W: float) -> float:
         """Largest motor shaft power with electrical power <= limit − aux and <= the motor's peak."""

@@ -146,6 +146,9 @@ class PackThermalNetwork:
     node_names: list[str]
     #: node indices per stack, shape (n_strings, n_stacks) of lists, in chain order
     stack_nodes: list[list[list[int]]] = field(default_factory=list)
+    #: the outermost node at each stack's low and high end, shape (n_strings, n_stacks, 2):
+    #: the end plates, or without them the outermost groups of unit cells
+    stack_end_nodes: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -154,6 +157,13 @@ class PackThermalNetwork:
     def node_heat(self, layer_heat_W) -> np.ndarray:
         """Heat per node [W] from heat per unit cell ``(n_strings, n_stacks, n_layers)``."""
         return np.bincount(self._flat_nodes, weights=np.ravel(layer_heat_W), minlength=self.n_nodes)
+
+    def stack_end_heat(self, low_W, high_W) -> np.ndarray:
+        """Heat per node [W] from heat at each stack's low and high end ``(n_strings, n_stacks)``
+        (onto :attr:`stack_end_nodes`)."""
+        heat = np.stack([np.broadcast_to(low_W, self.stack_end_nodes.shape[:2]),
+                         np.broadcast_to(high_W, self.stack_end_nodes.shape[:2])], axis=-1)
+        return np.bincount(self.stack_end_nodes.ravel(), weights=heat.ravel(), minlength=self.n_nodes)
 
     def layer_temperature(self, node_temperature_K=None) -> np.ndarray:
         """Temperature of every unit cell ``(n_strings, n_stacks, n_layers)`` (a new array)."""
@@ -268,4 +278,5 @@ def build_pack_network(geometry: PackThermalGeometry | None = None, *, initial_t
         node_names=names,
         initial_temperature_K=initial_temperature_K,
     )
-    return PackThermalNetwork(net, geometry, layer_node, names, stack_nodes)
+    ends = np.array([(lo, hi) for lo, _, hi, _ in outer], dtype=np.int64).reshape(g.n_strings, g.n_stacks, 2)
+    return PackThermalNetwork(net, geometry, layer_node, names, stack_nodes, ends)
