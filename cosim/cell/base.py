@@ -51,7 +51,16 @@ OUTPUTS: dict[str, tuple[str, str]] = {
     "heat_reaction_W": ("W", "irreversible heat of the electrode reactions"),
     "heat_ohmic_W": ("W", "irreversible ohmic heat (electrolyte, solid, contacts, concentration polarisation)"),
     "heat_reversible_W": ("W", "reversible (entropic) heat"),
+    "heat_mixing_W": ("W", "heat of mixing of the particle concentration gradients"),
 }
+
+#: the outputs whose sum is a cell's heat (what a thermal model needs)
+HEAT_OUTPUTS = ("heat_reaction_W", "heat_ohmic_W", "heat_reversible_W", "heat_mixing_W")
+
+
+def total_heat_W(out) -> np.ndarray:
+    """A cell's total heat from its outputs: the sum of :data:`HEAT_OUTPUTS`."""
+    return sum(np.asarray(out[k], dtype=float) for k in HEAT_OUTPUTS)
 
 
 class LazyOutputs(dict):
@@ -180,6 +189,46 @@ class CellModel:
 
     def _get_state(self) -> Any:
         raise NotImplementedError
+
+    def _particle_shells(self):
+        """Every particle's shells: yields ``(material, sto, mol)`` per active material, with
+        ``sto`` the shell stoichiometries (cells on axis 0, shells on the last axis) and
+        ``mol`` (broadcast against ``sto``) the lithium capacity ``c_max * volume`` of those
+        shells in all of the cell's particles of that material [mol]."""
+        raise NotImplementedError
+
+    def stored_energy_J(self) -> np.ndarray:
+        """Energy stored in each cell's particles [J]: the enthalpy of their lithium relative
+        to empty particles (and lithium metal), with the sign that makes it fall on discharge::
+
+            E = -F sum_(electrodes, materials) int_particles int_0^c U_H(c') dc' dV,
+            U_H(c) = U_ref(c) - T_ref dU/dT(c)
+
+        (:mod:`cosim.cell.energy`; the integral over the particles is the models' own
+        quadrature: the finite-volume shells, uniform within each). Moving lithium from the
+        negative to the positive electrode lowers E by ``F (U_H,p - U_H,n)`` per mole, so
+        between two states ``E(start) - E(end)`` is the electrical energy delivered plus all
+        the heat (reaction, ohmic, reversible and mixing: the books close,
+        ``tests/test_cell_energy.py``). Both electrodes carry the same sign (-F times the
+        integral): the lithium's molar enthalpy is ``-F U_H`` in either.
+
+        The electrolyte's free energy is left out: a model's ohmic heat books the
+        concentration polarisation ``-i_e . grad(phi_e)`` (which contains the rate of change of
+        the salt's free energy) as heat when it occurs, so between two states with the same
+        uniform salt (rest to equilibrium: the salt is conserved) it cancels exactly; between
+        states with salt gradients E misses their free energy."""
+        from .energy import EnthalpyIntegral
+        from .params import F
+
+        cache = self.__dict__.setdefault("_enthalpy_cache", {})
+        E = np.zeros(self.n)
+        for mat, sto, mol in self._particle_shells():
+            key = id(mat)
+            if key not in cache:
+                cache[key] = (mat, EnthalpyIntegral(mat.ocp_V, mat.entropic_V_K, self.params.T_ref_K))
+            G = cache[key][1](sto)
+            E -= F * (mol * G).reshape(self.n, -1).sum(axis=1)
+        return E
 
     def _set_state(self, state: Any) -> None:
         raise NotImplementedError

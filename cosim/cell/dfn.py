@@ -544,6 +544,13 @@ class DFN(DFNSystem, CellModel):
         d = ps[:, :nn] - pe[:, :nn]
         out["anode_potential_V"] = 1.5 * d[:, -1] - 0.5 * d[:, -2] if nn > 1 else d[:, -1]
 
+    def _particle_shells(self):
+        for m in self.mats:
+            pb = m["pb"]
+            eps_s = m["a"] * m["mat"].particle_radius_m / 3.0
+            mol = (eps_s * self.dx_e[m["e"]] * self.area * m["cmax"])[:, None, None] * pb.shell_fractions
+            yield m["mat"], pb.shells / m["cmax"][:, None, None], mol
+
     # -- extra views ---------------------------------------------------------------------------
     def lithium_in_particles_mol(self, side: str | None = None) -> np.ndarray:
         """Lithium in the particles of each cell [mol]: all, or those of one electrode
