@@ -512,6 +512,7 @@ class DFN(DFNSystem, CellModel):
         out["heat_reaction_W"] = (aj * (ps[:, se] - pe[:, sn] - U)).sum(axis=1) * area
         dUdT = np.concatenate([m["mat"].entropic_V_K(sto[:, m["sl"]]) for m in self.mats], axis=1)
         out["heat_reversible_W"] = (aj * Tc * dUdT).sum(axis=1) * area
+        out["heat_mixing_W"] = self._heat_mixing(T, j)
         # ohmic: -i.grad(phi) summed over faces (electrolyte, solid incl. the collector
         # half-cells), plus the contact resistance
         kap = self.kappa_fn(c, Tc) * self.tor
@@ -550,6 +551,33 @@ class DFN(DFNSystem, CellModel):
             eps_s = m["a"] * m["mat"].particle_radius_m / 3.0
             mol = (eps_s * self.dx_e[m["e"]] * self.area * m["cmax"])[:, None, None] * pb.shell_fractions
             yield m["mat"], pb.shells / m["cmax"][:, None, None], mol
+
+    def _heat_mixing(self, T: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Heat of mixing of the particles [W] (K. E. Thomas and J. Newman, J. Electrochem.
+        Soc. 150 (2003) A176: ``F int D (-dU_H/dc) |dc/dr|^2 dV`` over every particle), in the
+        finite-volume form of :func:`cosim.cell.spme_kernels._mixing` (faces between shells
+        plus the half shell to the extrapolated surface), so that it is exactly what the
+        particles' stored energy (:meth:`stored_energy_J`) misses of the reaction's
+        ``a j U_H(c_surf)``."""
+        Tref = self.params.T_ref_K
+        q = np.zeros(self.n)
+        for m, D in zip(self.mats, self._diffusivities(T)):
+            pb, mat, cmax = m["pb"], m["mat"], m["cmax"][:, None, None]
+            uH = lambda sto: mat.ocp_V(sto) - Tref * mat.entropic_V_K(sto)  # noqa: E731
+            c = pb.shells
+            u = uH(c / cmax)
+            faces = (pb.face * (c[..., 1:] - c[..., :-1]) * (u[..., :-1] - u[..., 1:])).sum(axis=2)
+            eps_s = m["a"] * mat.particle_radius_m / 3.0
+            inner = (3.0 * F * eps_s * D / mat.particle_radius_m**2)[:, None] * faces  # W/m^3 per site
+            surface = m["a"][:, None] * j[:, m["sl"]] * (uH(pb.surface / cmax[..., 0]) - u[..., -1])
+            q += ((inner + surface).sum(axis=1)) * self.dx_e[m["e"]] * self.area
+        return q
+
+    def _diffusivities(self, T: np.ndarray) -> list:
+        """Solid diffusivity of every material at the temperatures ``T`` (n,)."""
+        Tref = self.params.T_ref_K
+        return [_cells(m["mat"].diffusivity_m2_s, self.n) * arrhenius(m["mat"].diffusivity_activation_J_mol, T, Tref)
+                for m in self.mats]
 
     # -- extra views ---------------------------------------------------------------------------
     def lithium_in_particles_mol(self, side: str | None = None) -> np.ndarray:

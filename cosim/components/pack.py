@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..cell.base import total_heat_W
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
 from .base import Causality, Component, EndOfRun, Port
@@ -170,7 +171,7 @@ class Pack(Component):
         b, L = self.battery, self.layout
         out = b.model.out
         v = out["voltage_V"].reshape(L.shape)
-        heat = out["heat_reaction_W"] + out["heat_ohmic_W"] + out["heat_reversible_W"]
+        heat = total_heat_W(out)  # reaction, ohmic, reversible and mixing
         I_s = b.string_current
         series_heat = float((I_s**2 * b.R_series).sum())
         y = self.y
