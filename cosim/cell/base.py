@@ -266,13 +266,15 @@ class CellModel:
         (:meth:`_anode_potential`), and the smaller of the two charge currents counts."""
         T = self._cells(T_K)
         prep = self._prepare_pulse(float(duration_s), T)
-        I_dis, V_dis, _ = self._solve_voltage(prep, np.full(self.n, v_min), pulse=True)
-        I_ch, V_ch, _ = self._solve_voltage(prep, np.full(self.n, v_max), pulse=True)
+        zero = np.zeros(self.n)
+        V0, aux0 = self._evaluate(prep, zero)  # where each search starts: evaluated once
+        I_dis, V_dis, _ = self._solve_voltage(prep, np.full(self.n, v_min), pulse=V0)
+        I_ch, V_ch, _ = self._solve_voltage(prep, np.full(self.n, v_max), pulse=V0)
         dis = np.where(np.isfinite(V_dis), np.maximum(I_dis, 0.0) * v_min, 0.0)
         ch = np.where(np.isfinite(V_ch), np.minimum(I_ch, 0.0) * v_max, 0.0)
         if min_anode_potential_V is None:
             return dis, ch
-        I_pl, ok = self._solve_anode(prep, float(min_anode_potential_V))
+        I_pl, ok = self._solve_anode(prep, float(min_anode_potential_V), (V0, self._anode_potential(prep, zero, aux0)))
         I_v = np.where(np.isfinite(V_ch), np.minimum(I_ch, 0.0), 0.0)
         I_pl = np.where(ok, np.minimum(I_pl, 0.0), 0.0)
         plating = I_pl > I_v  # the plating limit binds first (a smaller charge current)
@@ -281,7 +283,7 @@ class CellModel:
             ch = np.where(plating, np.where(np.isfinite(V_pl), I_pl * V_pl, 0.0), ch)
         return dis, ch
 
-    def _solve_anode(self, prep, target: float):
+    def _solve_anode(self, prep, target: float, at_zero=None):
         """Current at which the end-of-step anode potential is ``target`` (it rises with the
         current; no solution at a charge current: the limit is certainly crossed); returns
         the current and where it was found."""
@@ -292,21 +294,28 @@ class CellModel:
             r = target - a
             return np.where(np.isfinite(V) & np.isfinite(a), r, np.where(I > 0, -np.inf, np.inf))
 
-        I, V, _ = self._pulse_root(prep, residual)
+        r0 = None
+        if at_zero is not None:  # (voltage, anode potential) at zero current
+            V0, a0 = at_zero
+            r0 = np.where(np.isfinite(V0) & np.isfinite(a0), target - a0, np.inf)
+        I, V, _ = self._pulse_root(prep, residual, r0)
         return I, np.isfinite(V)
 
-    def _pulse_root(self, prep, residual):
+    def _pulse_root(self, prep, residual, r0=None):
         """Root of a residual that falls with the current (a voltage or potential limit of
         a pulse; ±inf where a current has no solution) from zero current, in few
         evaluations: the first trial step of 0.1 C is extended along the secant through
         zero and it, 1.5 times as far (the voltage curves bend away from their secant, so
         that usually brackets the root), then bracketed and refined as
         :meth:`_bracketed` does, to 1e-7 of the 1C current (a pulse power to ~1e-7 of
-        the 1C power: where the limit is the edge of the model's range, the last ~25
-        bisections of the 1e-12 that a step's solves use cost most of the time)."""
+        the 1C power) or, where the limit is the edge of the model's range (a particle
+        surface or the salt runs out before the voltage limit: bisection), to 1e-5 of the
+        current, on the side inside the range: the bisections to the 1e-12 that a step's
+        solves use cost most of the time there."""
         scale = self._current_scale()
         I0 = np.zeros(self.n)
-        r0 = residual(I0)
+        if r0 is None:
+            r0 = residual(I0)
         step = np.where(r0 > 0, 1.0, -1.0) * 0.1 * scale
         I1 = I0 + step
         r1 = residual(I1)
@@ -318,7 +327,7 @@ class CellModel:
         a = np.where(go, I1, I0)
         ra = np.where(go, r1, r0)
         ext = np.where(go, 1.5 * secant, step)
-        return self._bracketed(prep, residual, a, ra, ext, expand=2.0, tol=1e-7)
+        return self._bracketed(prep, residual, a, ra, ext, expand=2.0, tol=1e-7, edge_rtol=1e-5)
 
     def step(self, h: float, T_K, *, current_A=None, power_W=None, voltage_V=None,
              limits: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
@@ -365,19 +374,20 @@ class CellModel:
     def _cells(self, value) -> np.ndarray:
         return np.broadcast_to(np.asarray(value, dtype=float), (self.n,)).copy()
 
-    def _solve_voltage(self, prep, target: np.ndarray, current0=None, pulse: bool = False):
+    def _solve_voltage(self, prep, target: np.ndarray, current0=None, pulse=None):
         """Current giving ``target`` terminal voltage. V falls with I; where no solution
         exists at a trial current (a particle or the electrolyte runs out) the limit is
-        certainly beyond, so a bracket is always found within the model's range. ``pulse``:
-        from zero current by :meth:`_pulse_root` (far from zero, in fewer evaluations)."""
+        certainly beyond, so a bracket is always found within the model's range. ``pulse`` (the
+        voltages at zero current): from zero current by :meth:`_pulse_root` (a root far from
+        zero, in fewer evaluations)."""
 
         def residual(I):
             V, _ = self._evaluate(prep, I)
             r = V - target
             return np.where(np.isfinite(V), r, np.where(I > 0, -np.inf, np.inf))
 
-        if pulse:
-            return self._pulse_root(prep, residual)
+        if pulse is not None:
+            return self._pulse_root(prep, residual, np.where(np.isfinite(pulse), pulse - target, np.inf))
 
         I0 = np.zeros(self.n) if current0 is None else np.asarray(current0, dtype=float)
         r0 = residual(I0)
@@ -397,9 +407,11 @@ class CellModel:
         step = power / np.where(V0 > 0, V0, 1.0)
         return self._bracketed(prep, residual, I0, residual(I0), step, expand=1.3)
 
-    def _bracketed(self, prep, residual, I0, r0, step, expand, tol=1e-12, max_iter=80):
+    def _bracketed(self, prep, residual, I0, r0, step, expand, tol=1e-12, max_iter=80, edge_rtol=0.0):
         """Root of a residual per cell: bracket by expanding steps from ``I0``, then the
-        Illinois variant of regula falsi (bisection where an end is infinite)."""
+        Illinois variant of regula falsi (bisection where an end is infinite), until the
+        bracket is below ``tol`` of the 1C current or, where an end is infinite (the root is
+        the edge of the model's range), below ``edge_rtol`` of the current."""
         scale = self._current_scale()
         a, ra = I0.copy(), r0.copy()
         b = I0 + np.where(step == 0, 1e-9 * scale, step)
@@ -414,7 +426,9 @@ class CellModel:
             rb = np.where(need, residual(b), rb)
         ok = np.isfinite(ra) & ~np.isnan(rb) & ((np.sign(ra) != np.sign(rb)) | (ra == 0))
         for _ in range(max_iter):
-            if np.all(~ok | (np.abs(b - a) <= tol * scale)):
+            width = np.abs(b - a)
+            edge = ~(np.isfinite(ra) & np.isfinite(rb)) & (width <= edge_rtol * np.maximum(np.abs(a), np.abs(b)))
+            if np.all(~ok | (width <= tol * scale) | edge):
                 break
             finite = np.isfinite(ra) & np.isfinite(rb)
             with np.errstate(invalid="ignore", divide="ignore"):
