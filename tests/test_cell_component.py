@@ -31,6 +31,7 @@ to = "cell.current_setpoint_A"
 
 
 def run(tmp_path, *, stop=4000.0, step=10.0, current=5.0, extra=""):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "cell.toml"
     path.write_text(CELL.format(stop=stop, step=step, current=current, extra=extra))
     out = tmp_path / "r.nc"
@@ -122,3 +123,34 @@ def test_bad_mesh_is_refused_at_load(tmp_path):
     path.write_text(CELL.format(stop=10, step=1, current=1.0, extra="electrolyte_volumes = [8, 1, 8]"))
     with pytest.raises(CosimError, match=r"electrolyte_volumes needs 3 numbers .* got \[8, 1, 8\]"):
         load_scenario(path)
+
+
+def test_total_heat_output_is_the_sum_of_the_heat_terms(tmp_path):
+    with run(tmp_path, stop=600.0, extra='model = "spm"') as ds:
+        parts = sum(ds[f"cell.{k}"].values for k in ("heat_reaction_W", "heat_ohmic_W", "heat_reversible_W",
+                                                     "heat_mixing_W"))
+        np.testing.assert_allclose(ds["cell.heat_W"].values, parts, rtol=1e-14, atol=1e-14)
+        assert (ds["cell.heat_mixing_W"].values[1:] > 0).all()
+
+
+def test_available_power_can_be_switched_off_and_is_held_between_updates(tmp_path):
+    with run(tmp_path / "off", stop=100.0, step=2.0, extra="available_power = false") as ds:
+        assert "cell.available_discharge_power_W" not in ds
+    with run(tmp_path / "on", stop=100.0, step=2.0, extra="available_power_interval_s = 10.0") as ds:
+        p = ds["cell.available_discharge_power_W"].values
+        t = ds["time"].values
+        assert np.all(p > 0)
+        # recomputed at t = 0, 10, 20, ... and held in between
+        for k in range(len(t) - 1):
+            if round(t[k + 1]) % 10 != 0:
+                assert p[k + 1] == p[k]
+        assert len(np.unique(p)) == len(np.unique(np.floor(t / 10.0 + 1e-9)))
+
+
+def test_pulse_duration_must_be_a_number():
+    from pydantic import ValidationError
+
+    from cosim.components.cell_core import CellCoreConfig
+
+    with pytest.raises(ValidationError):
+        CellCoreConfig(parameter_set="chen2020", pulse_duration_s=None)

@@ -51,7 +51,16 @@ OUTPUTS: dict[str, tuple[str, str]] = {
     "heat_reaction_W": ("W", "irreversible heat of the electrode reactions"),
     "heat_ohmic_W": ("W", "irreversible ohmic heat (electrolyte, solid, contacts, concentration polarisation)"),
     "heat_reversible_W": ("W", "reversible (entropic) heat"),
+    "heat_mixing_W": ("W", "heat of mixing of the particle concentration gradients"),
 }
+
+#: the outputs whose sum is a cell's heat (what a thermal model needs)
+HEAT_OUTPUTS = ("heat_reaction_W", "heat_ohmic_W", "heat_reversible_W", "heat_mixing_W")
+
+
+def total_heat_W(out) -> np.ndarray:
+    """A cell's total heat from its outputs: the sum of :data:`HEAT_OUTPUTS`."""
+    return sum(np.asarray(out[k], dtype=float) for k in HEAT_OUTPUTS)
 
 
 class LazyOutputs(dict):
@@ -137,6 +146,11 @@ class CellModel:
     def _evaluate(self, prep: Any, current_A: np.ndarray) -> tuple[np.ndarray, Any]:
         raise NotImplementedError
 
+    def _prepare_pulse(self, h: float, T_K: np.ndarray) -> Any:
+        """:meth:`_prepare` for the trial pulses of :meth:`available_power` (a model may
+        trade robustness it needs only in real steps for speed there)."""
+        return self._prepare(h, T_K)
+
     def _evaluate_slope(self, prep: Any, current_A: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
         """``(voltage, dV/dI, aux)``: :meth:`_evaluate` with the slope of each cell's voltage
         in its own current. This default takes a forward difference (one more evaluation);
@@ -181,6 +195,46 @@ class CellModel:
     def _get_state(self) -> Any:
         raise NotImplementedError
 
+    def _particle_shells(self):
+        """Every particle's shells: yields ``(material, sto, mol)`` per active material, with
+        ``sto`` the shell stoichiometries (cells on axis 0, shells on the last axis) and
+        ``mol`` (broadcast against ``sto``) the lithium capacity ``c_max * volume`` of those
+        shells in all of the cell's particles of that material [mol]."""
+        raise NotImplementedError
+
+    def stored_energy_J(self) -> np.ndarray:
+        """Energy stored in each cell's particles [J]: the enthalpy of their lithium relative
+        to empty particles (and lithium metal), with the sign that makes it fall on discharge::
+
+            E = -F sum_(electrodes, materials) int_particles int_0^c U_H(c') dc' dV,
+            U_H(c) = U_ref(c) - T_ref dU/dT(c)
+
+        (:mod:`cosim.cell.energy`; the integral over the particles is the models' own
+        quadrature: the finite-volume shells, uniform within each). Moving lithium from the
+        negative to the positive electrode lowers E by ``F (U_H,p - U_H,n)`` per mole, so
+        between two states ``E(start) - E(end)`` is the electrical energy delivered plus all
+        the heat (reaction, ohmic, reversible and mixing: the books close,
+        ``tests/test_cell_energy.py``). Both electrodes carry the same sign (-F times the
+        integral): the lithium's molar enthalpy is ``-F U_H`` in either.
+
+        The electrolyte's free energy is left out: a model's ohmic heat books the
+        concentration polarisation ``-i_e . grad(phi_e)`` (which contains the rate of change of
+        the salt's free energy) as heat when it occurs, so between two states with the same
+        uniform salt (rest to equilibrium: the salt is conserved) it cancels exactly; between
+        states with salt gradients E misses their free energy."""
+        from .energy import EnthalpyIntegral
+        from .params import F
+
+        cache = self.__dict__.setdefault("_enthalpy_cache", {})
+        E = np.zeros(self.n)
+        for mat, sto, mol in self._particle_shells():
+            key = id(mat)
+            if key not in cache:
+                cache[key] = (mat, EnthalpyIntegral(mat.ocp_V, mat.entropic_V_K, self.params.T_ref_K))
+            G = cache[key][1](sto)
+            E -= F * (mol * G).reshape(self.n, -1).sum(axis=1)
+        return E
+
     def _set_state(self, state: Any) -> None:
         raise NotImplementedError
 
@@ -211,14 +265,16 @@ class CellModel:
         the current where it reaches that value is solved per cell like the voltage limit
         (:meth:`_anode_potential`), and the smaller of the two charge currents counts."""
         T = self._cells(T_K)
-        prep = self._prepare(float(duration_s), T)
-        I_dis, V_dis, _ = self._solve_voltage(prep, np.full(self.n, v_min))
-        I_ch, V_ch, _ = self._solve_voltage(prep, np.full(self.n, v_max))
+        prep = self._prepare_pulse(float(duration_s), T)
+        zero = np.zeros(self.n)
+        V0, aux0 = self._evaluate(prep, zero)  # where each search starts: evaluated once
+        I_dis, V_dis, _ = self._solve_voltage(prep, np.full(self.n, v_min), pulse=V0)
+        I_ch, V_ch, _ = self._solve_voltage(prep, np.full(self.n, v_max), pulse=V0)
         dis = np.where(np.isfinite(V_dis), np.maximum(I_dis, 0.0) * v_min, 0.0)
         ch = np.where(np.isfinite(V_ch), np.minimum(I_ch, 0.0) * v_max, 0.0)
         if min_anode_potential_V is None:
             return dis, ch
-        I_pl, ok = self._solve_anode(prep, float(min_anode_potential_V))
+        I_pl, ok = self._solve_anode(prep, float(min_anode_potential_V), (V0, self._anode_potential(prep, zero, aux0)))
         I_v = np.where(np.isfinite(V_ch), np.minimum(I_ch, 0.0), 0.0)
         I_pl = np.where(ok, np.minimum(I_pl, 0.0), 0.0)
         plating = I_pl > I_v  # the plating limit binds first (a smaller charge current)
@@ -227,7 +283,7 @@ class CellModel:
             ch = np.where(plating, np.where(np.isfinite(V_pl), I_pl * V_pl, 0.0), ch)
         return dis, ch
 
-    def _solve_anode(self, prep, target: float):
+    def _solve_anode(self, prep, target: float, at_zero=None):
         """Current at which the end-of-step anode potential is ``target`` (it rises with the
         current; no solution at a charge current: the limit is certainly crossed); returns
         the current and where it was found."""
@@ -238,11 +294,40 @@ class CellModel:
             r = target - a
             return np.where(np.isfinite(V) & np.isfinite(a), r, np.where(I > 0, -np.inf, np.inf))
 
-        I0 = np.zeros(self.n)
-        r0 = residual(I0)
-        step = np.where(r0 > 0, 1.0, -1.0) * 0.1 * self._current_scale()
-        I, V, _ = self._bracketed(prep, residual, I0, r0, step, expand=2.0)
+        r0 = None
+        if at_zero is not None:  # (voltage, anode potential) at zero current
+            V0, a0 = at_zero
+            r0 = np.where(np.isfinite(V0) & np.isfinite(a0), target - a0, np.inf)
+        I, V, _ = self._pulse_root(prep, residual, r0)
         return I, np.isfinite(V)
+
+    def _pulse_root(self, prep, residual, r0=None):
+        """Root of a residual that falls with the current (a voltage or potential limit of
+        a pulse; ±inf where a current has no solution) from zero current, in few
+        evaluations: the first trial step of 0.1 C is extended along the secant through
+        zero and it, 1.5 times as far (the voltage curves bend away from their secant, so
+        that usually brackets the root), then bracketed and refined as
+        :meth:`_bracketed` does, to 1e-7 of the 1C current (a pulse power to ~1e-7 of
+        the 1C power) or, where the limit is the edge of the model's range (a particle
+        surface or the salt runs out before the voltage limit: bisection), to 1e-5 of the
+        current, on the side inside the range: the bisections to the 1e-12 that a step's
+        solves use cost most of the time there."""
+        scale = self._current_scale()
+        I0 = np.zeros(self.n)
+        if r0 is None:
+            r0 = residual(I0)
+        step = np.where(r0 > 0, 1.0, -1.0) * 0.1 * scale
+        I1 = I0 + step
+        r1 = residual(I1)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            secant = -r1 * step / (r1 - r0)
+        go = (np.isfinite(r0) & np.isfinite(r1) & (np.sign(r1) == np.sign(r0)) & (r0 != 0)
+              & np.isfinite(secant) & (secant * step > 0))
+        # from (I1, r1) where the first step did not bracket the root, else from zero again
+        a = np.where(go, I1, I0)
+        ra = np.where(go, r1, r0)
+        ext = np.where(go, 1.5 * secant, step)
+        return self._bracketed(prep, residual, a, ra, ext, expand=2.0, tol=1e-7, edge_rtol=1e-5)
 
     def step(self, h: float, T_K, *, current_A=None, power_W=None, voltage_V=None,
              limits: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
@@ -289,15 +374,20 @@ class CellModel:
     def _cells(self, value) -> np.ndarray:
         return np.broadcast_to(np.asarray(value, dtype=float), (self.n,)).copy()
 
-    def _solve_voltage(self, prep, target: np.ndarray, current0=None):
+    def _solve_voltage(self, prep, target: np.ndarray, current0=None, pulse=None):
         """Current giving ``target`` terminal voltage. V falls with I; where no solution
         exists at a trial current (a particle or the electrolyte runs out) the limit is
-        certainly beyond, so a bracket is always found within the model's range."""
+        certainly beyond, so a bracket is always found within the model's range. ``pulse`` (the
+        voltages at zero current): from zero current by :meth:`_pulse_root` (a root far from
+        zero, in fewer evaluations)."""
 
         def residual(I):
             V, _ = self._evaluate(prep, I)
             r = V - target
             return np.where(np.isfinite(V), r, np.where(I > 0, -np.inf, np.inf))
+
+        if pulse is not None:
+            return self._pulse_root(prep, residual, np.where(np.isfinite(pulse), pulse - target, np.inf))
 
         I0 = np.zeros(self.n) if current0 is None else np.asarray(current0, dtype=float)
         r0 = residual(I0)
@@ -317,9 +407,11 @@ class CellModel:
         step = power / np.where(V0 > 0, V0, 1.0)
         return self._bracketed(prep, residual, I0, residual(I0), step, expand=1.3)
 
-    def _bracketed(self, prep, residual, I0, r0, step, expand, tol=1e-12, max_iter=80):
+    def _bracketed(self, prep, residual, I0, r0, step, expand, tol=1e-12, max_iter=80, edge_rtol=0.0):
         """Root of a residual per cell: bracket by expanding steps from ``I0``, then the
-        Illinois variant of regula falsi (bisection where an end is infinite)."""
+        Illinois variant of regula falsi (bisection where an end is infinite), until the
+        bracket is below ``tol`` of the 1C current or, where an end is infinite (the root is
+        the edge of the model's range), below ``edge_rtol`` of the current."""
         scale = self._current_scale()
         a, ra = I0.copy(), r0.copy()
         b = I0 + np.where(step == 0, 1e-9 * scale, step)
@@ -334,7 +426,9 @@ class CellModel:
             rb = np.where(need, residual(b), rb)
         ok = np.isfinite(ra) & ~np.isnan(rb) & ((np.sign(ra) != np.sign(rb)) | (ra == 0))
         for _ in range(max_iter):
-            if np.all(~ok | (np.abs(b - a) <= tol * scale)):
+            width = np.abs(b - a)
+            edge = ~(np.isfinite(ra) & np.isfinite(rb)) & (width <= edge_rtol * np.maximum(np.abs(a), np.abs(b)))
+            if np.all(~ok | (width <= tol * scale) | edge):
                 break
             finite = np.isfinite(ra) & np.isfinite(rb)
             with np.errstate(invalid="ignore", divide="ignore"):

@@ -58,7 +58,7 @@ _STACKED = ("hdx2",)  # context arrays with the cells on axis 1
 
 class _Prep:
     # recent: the last two successful evaluations of this step [(current, solution, voltage, ok)]
-    __slots__ = ("h", "T", "coeffs", "D", "ctx", "recent")
+    __slots__ = ("h", "T", "coeffs", "D", "ctx", "recent", "halvings")
 
 
 def _needs_T(fn, T_ref: float) -> bool:
@@ -92,6 +92,7 @@ class DFN(DFNSystem, CellModel):
     """
 
     name = "DFN"
+    pulse_halvings = 5
 
     def __init__(
         self,
@@ -351,6 +352,7 @@ class DFN(DFNSystem, CellModel):
         prep = _Prep()
         prep.h, prep.T, prep.D = h, T_K, self._T_D
         prep.recent = []
+        prep.halvings = self.max_halvings
         prep.coeffs = [(E, G) for E, G, _ in coef]
         s0 = [(E * m["pb"].z) @ m["pb"].w_surf for m, (E, _, _) in zip(self.mats, coef)]
         prep.ctx = self._state_ctx(self._ctx_base, h, self.c, s0, [s1 for _, _, s1 in coef])
@@ -401,7 +403,7 @@ class DFN(DFNSystem, CellModel):
         ok, X, V = self._newton(prep.ctx, ia, X0)
         prep.recent = [(current_A.copy(), X, V, ok)] + recent[:1]  # entries of failed cells unused
         sub = None
-        if not ok.all():
+        if not ok.all() and prep.halvings > 0:
             cells = np.flatnonzero(~ok)
             okc, Xc, Vc, zc = self._substeps(prep, ia, current_A, cells)
             X[cells] = Xc
@@ -409,9 +411,35 @@ class DFN(DFNSystem, CellModel):
             sub = (cells, zc)
         return V, (X, V, sub)
 
+    def _prepare_pulse(self, h: float, T_K: np.ndarray) -> _Prep:
+        """:meth:`_prepare` for the available power's trial pulses: a trial current whose
+        Newton fails is beyond the cell's range unless ``pulse_halvings`` sub-step halvings
+        (instead of ``max_halvings``) find it; the limits are searched by bisection there, so
+        the deep retries of an infeasible current cost most of the search."""
+        prep = self._prepare(h, T_K)
+        prep.halvings = min(self.pulse_halvings, self.max_halvings)
+        return prep
+
+    def _anode_potential(self, prep: _Prep, current_A, aux, slope: bool = False):
+        """End-of-step anode potential (the ``anode_potential_V`` output) read from the
+        evaluated solution in ``aux`` (no commit); the slope, if asked, by a forward
+        difference (one more evaluation)."""
+        a = self._anode_of(aux[0])
+        if not slope:
+            return a
+        dI = 1e-3 * self._current_scale()
+        _, aux2 = self._evaluate(prep, np.asarray(current_A, dtype=float) + dI)
+        return a, (self._anode_of(aux2[0]) - a) / dI
+
+    def _anode_of(self, X: np.ndarray) -> np.ndarray:
+        """phi_s - phi_e of the negative electrode extrapolated to the separator."""
+        N, nn = self.N, self.n_x[0]
+        d = X[:, 2 * N:2 * N + nn] - X[:, N:N + nn]
+        return 1.5 * d[:, -1] - 0.5 * d[:, -2] if nn > 1 else d[:, -1].copy()
+
     def _substeps(self, prep: _Prep, ia: np.ndarray, current_A: np.ndarray, cells: np.ndarray):
         """Step the cells ``cells`` alone with sub-steps h / 2^k, halving after a failure."""
-        K = self.max_halvings
+        K = prep.halvings
         nc = cells.size
         level = np.ones(nc, dtype=int)
         remaining = np.full(nc, 2**K)  # in units of h / 2^K
@@ -512,6 +540,7 @@ class DFN(DFNSystem, CellModel):
         out["heat_reaction_W"] = (aj * (ps[:, se] - pe[:, sn] - U)).sum(axis=1) * area
         dUdT = np.concatenate([m["mat"].entropic_V_K(sto[:, m["sl"]]) for m in self.mats], axis=1)
         out["heat_reversible_W"] = (aj * Tc * dUdT).sum(axis=1) * area
+        out["heat_mixing_W"] = self._heat_mixing(T, j)
         # ohmic: -i.grad(phi) summed over faces (electrolyte, solid incl. the collector
         # half-cells), plus the contact resistance
         kap = self.kappa_fn(c, Tc) * self.tor
@@ -541,8 +570,41 @@ class DFN(DFNSystem, CellModel):
                 soc_den = soc_den + cap * (mat.sto_at_soc100 - mat.sto_at_soc0)
         out["ocv_V"] = ocv[1] / wsum[1] - ocv[0] / wsum[0]
         out["soc"] = soc_num / soc_den
-        d = ps[:, :nn] - pe[:, :nn]
-        out["anode_potential_V"] = 1.5 * d[:, -1] - 0.5 * d[:, -2] if nn > 1 else d[:, -1]
+        out["anode_potential_V"] = self._anode_of(X)
+
+    def _particle_shells(self):
+        for m in self.mats:
+            pb = m["pb"]
+            eps_s = m["a"] * m["mat"].particle_radius_m / 3.0
+            mol = (eps_s * self.dx_e[m["e"]] * self.area * m["cmax"])[:, None, None] * pb.shell_fractions
+            yield m["mat"], pb.shells / m["cmax"][:, None, None], mol
+
+    def _heat_mixing(self, T: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Heat of mixing of the particles [W] (K. E. Thomas and J. Newman, J. Electrochem.
+        Soc. 150 (2003) A176: ``F int D (-dU_H/dc) |dc/dr|^2 dV`` over every particle), in the
+        finite-volume form of :func:`cosim.cell.spme_kernels._mixing` (faces between shells
+        plus the half shell to the extrapolated surface), so that it is exactly what the
+        particles' stored energy (:meth:`stored_energy_J`) misses of the reaction's
+        ``a j U_H(c_surf)``."""
+        Tref = self.params.T_ref_K
+        q = np.zeros(self.n)
+        for m, D in zip(self.mats, self._diffusivities(T)):
+            pb, mat, cmax = m["pb"], m["mat"], m["cmax"][:, None, None]
+            uH = lambda sto: mat.ocp_V(sto) - Tref * mat.entropic_V_K(sto)  # noqa: E731
+            c = pb.shells
+            u = uH(c / cmax)
+            faces = (pb.face * (c[..., 1:] - c[..., :-1]) * (u[..., :-1] - u[..., 1:])).sum(axis=2)
+            eps_s = m["a"] * mat.particle_radius_m / 3.0
+            inner = (3.0 * F * eps_s * D / mat.particle_radius_m**2)[:, None] * faces  # W/m^3 per site
+            surface = m["a"][:, None] * j[:, m["sl"]] * (uH(pb.surface / cmax[..., 0]) - u[..., -1])
+            q += ((inner + surface).sum(axis=1)) * self.dx_e[m["e"]] * self.area
+        return q
+
+    def _diffusivities(self, T: np.ndarray) -> list:
+        """Solid diffusivity of every material at the temperatures ``T`` (n,)."""
+        Tref = self.params.T_ref_K
+        return [_cells(m["mat"].diffusivity_m2_s, self.n) * arrhenius(m["mat"].diffusivity_activation_J_mol, T, Tref)
+                for m in self.mats]
 
     # -- extra views ---------------------------------------------------------------------------
     def lithium_in_particles_mol(self, side: str | None = None) -> np.ndarray:

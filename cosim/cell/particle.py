@@ -68,6 +68,8 @@ class ParticleBatch:
         self.n = n
         self.lam, self.phi, self.vol = _modes(n)
         self.b = self.phi[n - 1, :].copy()  # modal weight of the surface flux
+        edges = np.linspace(0.0, 1.0, n + 1)
+        self.face = edges[1:-1] ** 2 * n  # unit-sphere face areas / (4 pi) over the spacing
         # c_surf = 1.5 c_n - 0.5 c_{n-1} (linear extrapolation from the last two shells)
         w = np.zeros(n)
         w[-1], w[-2] = 1.5, -0.5
@@ -107,3 +109,13 @@ class ParticleBatch:
     @property
     def mean(self) -> np.ndarray:
         return self.z @ self.w_mean
+
+    @property
+    def shells(self) -> np.ndarray:
+        """Shell concentrations ``(*batch, n)`` (centre first)."""
+        return self.z @ self.phi.T
+
+    @property
+    def shell_fractions(self) -> np.ndarray:
+        """Each shell's share of the particle volume ``(n,)`` (they sum to 1)."""
+        return self.vol / self.vol.sum()

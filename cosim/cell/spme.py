@@ -162,6 +162,7 @@ class SPMe(CellModel):
             n_x=n_x, dx=np.ascontiguousarray(dx), capacity=np.ascontiguousarray(capacity),
             tortuosity=np.ascontiguousarray(tort), d_centres=np.ascontiguousarray(d_centres), total=cells(total),
             lam=part.lam.copy(), b=part.b.copy(), w_surf=part.w_surf.copy(), w_mean=part.w_mean.copy(),
+            phi=np.ascontiguousarray(part.phi), face=part.face.copy(),
         )
 
     # -- helpers --------------------------------------------------------------------------
@@ -251,7 +252,7 @@ class SPMe(CellModel):
         return self._out
 
     def _fill_outputs(self, out: dict, I, V, T, j, eta, cs, dphi, terms) -> None:
-        ocv, q_rxn, q_ohm, q_rev, soc, anode, sto_s, sto_m = kern.outputs(
+        ocv, q_rxn, q_ohm, q_rev, q_mix, soc, anode, sto_s, sto_m = kern.outputs(
             self.data, T, I, j, eta, cs, dphi, terms, self._z, self._c, self._threads)
         k = 0
         for side, el in zip(("negative", "positive"), self.electrodes):
@@ -263,6 +264,7 @@ class SPMe(CellModel):
         out["heat_reaction_W"] = q_rxn
         out["heat_ohmic_W"] = q_ohm
         out["heat_reversible_W"] = q_rev
+        out["heat_mixing_W"] = q_mix
         out["soc"] = soc
         out["anode_potential_V"] = anode
 
@@ -278,6 +280,13 @@ class SPMe(CellModel):
         self._last = last
         self._out = None
         self._t = t
+
+    def _particle_shells(self):
+        for el, parts, L in zip(self.electrodes, self.particles, self.L):
+            for m, part in zip(el.materials, parts):
+                cmax = np.broadcast_to(m.c_max_mol_m3, (self.n,))
+                mol = (m.volume_fraction * L * self.area * cmax)[:, None] * part.shell_fractions
+                yield m, part.shells / cmax[:, None], mol
 
     # -- inventories (for conservation checks) ------------------------------------------
     def lithium_in_particles_mol(self) -> np.ndarray:

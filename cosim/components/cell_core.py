@@ -13,10 +13,16 @@ follows from the voltage, as in the CV phase of a charge).
 A step that does not converge is retried in halves (up to ``max_step_halvings``) before the
 run stops with the cell index, time and state.
 
+Outputs: the cell model's (:data:`cosim.cell.base.OUTPUTS`), the electrical power, the total
+heat ``heat_W`` (the sum of the heat outputs: what a ``thermal`` component's heat input
+takes), the stoichiometries per material and, with ``available_power = true`` (default), the
+power of a ``pulse_duration_s`` pulse to each limit, recomputed every
+``available_power_interval_s`` and held in between.
+
 Energy books (contract item 9), summed over the cells, every output at a step's end held over
 the step (what a component connected to it receives): ``in_J``/``out_J`` the charge and
 discharge energy at the terminals, ``stored_J`` from the model's ``stored_energy_J()`` if it
-has one (NaN otherwise), ``dissipated_J`` the heat (reaction + ohmic + reversible); ports
+has one (NaN otherwise), ``dissipated_J`` the heat (reaction + ohmic + reversible + mixing); ports
 ``power_W``, the power set point (power control) and the three heat outputs.
 """
 
@@ -27,13 +33,14 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..cell.base import HEAT_OUTPUTS
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
 from .base import Causality, Component, ComponentConfig, EndOfRun, EnergyBooks, Port
 from .registry import register
 
 _KWARG = {"current": "current_A", "power": "power_W", "voltage": "voltage_V"}
-_HEAT = ("heat_reaction_W", "heat_ohmic_W", "heat_reversible_W")
+_HEAT = HEAT_OUTPUTS  # every heat term, the books itemise them
 
 
 class CellMeshConfig(ComponentConfig):
@@ -71,8 +78,10 @@ class CellCoreConfig(CellMeshConfig):
     lower_voltage_V: float | None = Field(None, gt=0.0, description="default: the parameter set's")
     upper_voltage_V: float | None = Field(None, gt=0.0, description="default: the parameter set's")
     on_limit: Literal["stop", "end", "clamp"] = "stop"
-    pulse_duration_s: float | None = Field(
-        10.0, gt=0.0, description="pulse length of the available-power outputs; none to skip them"
+    available_power: bool = Field(True, description="compute the available-power outputs (false: no such outputs)")
+    pulse_duration_s: float = Field(10.0, gt=0.0, description="pulse length of the available-power outputs")
+    available_power_interval_s: float = Field(
+        10.0, gt=0.0, description="how often the available power is recomputed (held in between)"
     )
     min_anode_potential_V: float | None = Field(
         0.0, description="plating limit of the available charge power [V vs Li/Li+]: the charge pulse keeps the "
@@ -155,30 +164,37 @@ class CellCore(Component):
         for key, (unit, long_name) in OUTPUTS.items():
             yield out(key, unit, long_name)
         yield out("power_W", "W", "electrical power (positive on discharge)")
+        yield out("heat_W", "W", "total heat of each cell (reaction, ohmic, reversible and mixing)")
         for side, mat in self._material_outputs:
             yield out(f"sto_surface_{side}_{mat}", "1", f"surface stoichiometry of {mat} in the {side} electrode")
             yield out(f"sto_mean_{side}_{mat}", "1", f"mean stoichiometry of {mat} in the {side} electrode")
-        if c.pulse_duration_s is not None:
+        if c.available_power:
+            every = f" (updated every {c.available_power_interval_s:g} s)"
             yield out("available_discharge_power_W", "W",
-                      f"discharge power for {c.pulse_duration_s:g} s down to {self.v_min:g} V")
+                      f"discharge power for {c.pulse_duration_s:g} s down to {self.v_min:g} V{every}")
             yield out("available_charge_power_W", "W",
                       f"charge power for {c.pulse_duration_s:g} s up to {self.v_max:g} V"
                       + ("" if c.min_anode_potential_V is None else f", anode >= {c.min_anode_potential_V:g} V vs Li")
-                      + " (negative)")
+                      + f" (negative){every}")
 
     # -- lifecycle ------------------------------------------------------------------------
     def _vector(self, value) -> np.ndarray:
         return np.broadcast_to(np.asarray(value, dtype=float), (self.model.n,))
 
-    def _publish(self, out: dict, T: np.ndarray) -> None:
-        scalar = self.config.n_cells == 1
+    def _publish(self, out: dict, T: np.ndarray, t: float) -> None:
+        from ..cell.base import total_heat_W
+
+        c = self.config
+        scalar = c.n_cells == 1
         values = dict(out)
         values["power_W"] = out["voltage_V"] * out["current_A"]
-        if self.config.pulse_duration_s is not None:
-            dis, ch = self.model.available_power(self.config.pulse_duration_s, T, self.v_min, self.v_max,
-                                                 min_anode_potential_V=self.config.min_anode_potential_V)
-            values["available_discharge_power_W"] = dis
-            values["available_charge_power_W"] = ch
+        values["heat_W"] = total_heat_W(out)
+        if c.available_power:
+            if self._next_power_update is None or t >= self._next_power_update - 1e-9:
+                self._available = self.model.available_power(c.pulse_duration_s, T, self.v_min, self.v_max,
+                                                             min_anode_potential_V=c.min_anode_potential_V)
+                self._next_power_update = t + c.available_power_interval_s
+            values["available_discharge_power_W"], values["available_charge_power_W"] = self._available
         for port in self.outputs:
             v = np.asarray(values[port.name], dtype=float)
             self.y[port.name] = float(v[0]) if scalar else v.copy()
@@ -186,7 +202,8 @@ class CellCore(Component):
     def _initialize(self, t0: float) -> None:
         T = self._vector(self.u["temperature_K"])
         self.model.rest_outputs(T)
-        self._publish(self.model.out, T)
+        self._next_power_update = None
+        self._publish(self.model.out, T, t0)
         self._books = {"t": t0, "in": 0.0, "out": 0.0, "power_W": 0.0, **dict.fromkeys(_HEAT, 0.0)}
         self._stored0 = self._stored_energy_J()
 
@@ -216,7 +233,7 @@ class CellCore(Component):
             in_J=b["in"], out_J=b["out"], stored_J=self._stored_energy_J() - self._stored0,
             dissipated_J=sum(b[k] for k in _HEAT), ports=ports,
             notes="in/out: charge/discharge energy at the terminals, summed over the cells; stored: the model's "
-                  "stored_energy_J (NaN without one); dissipated: reaction + ohmic + reversible heat")
+                  "stored_energy_J (NaN without one); dissipated: reaction + ohmic + reversible + mixing heat")
 
     def _do_step(self, t: float, h: float) -> None:
         c = self.config
@@ -228,7 +245,7 @@ class CellCore(Component):
             self._step_with_retries(t + k * h / n_sub, h / n_sub, setpoint, T)
             if self._ending:
                 break
-        self._publish(self.model.out, T)
+        self._publish(self.model.out, T, t + h)
         self._book(t + h)
         if self._ending:
             raise EndOfRun(self._ending)
@@ -268,8 +285,9 @@ class CellCore(Component):
                 )
 
     def _get_state(self):
-        return self.model.get_state(), self._books
+        return (self.model.get_state(), self._next_power_update, getattr(self, "_available", None), self._books)
 
     def _set_state(self, state) -> None:
         self.model.set_state(state[0])
-        self._books = state[1]
+        self._next_power_update, self._available = state[1], state[2]  # replaced, never mutated
+        self._books = state[3]

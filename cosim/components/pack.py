@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..cell.base import total_heat_W
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
 from ..pack.pack_soc import cell_capacity_C, pack_soc
@@ -54,7 +55,8 @@ class PackConfig(CellMeshConfig):
     pack_upper_voltage_V: float | None = Field(None, gt=0.0)
     max_layer_temperature_K: float = Field(333.15, gt=0.0, description="the run stops above it")
     on_limit: Literal["stop", "end", "clamp"] = "clamp"
-    pulse_duration_s: float | None = Field(10.0, gt=0.0, description="pulse of the available-power outputs; none to skip")
+    available_power: bool = Field(True, description="compute the available-power outputs (false: no such outputs)")
+    pulse_duration_s: float = Field(10.0, gt=0.0, description="pulse of the available-power outputs")
     available_power_interval_s: float = Field(
         10.0, gt=0.0, description="how often the available power is recomputed (held in between)"
     )
@@ -171,7 +173,7 @@ class Pack(Component):
         yield out("layer_capacity_factor", "1", "capacity factor of the cell-to-cell spread", grid, gdims, ())
         yield out("layer_thickness_factor", "1", "thickness factor of the cell-to-cell spread", grid, gdims, ())
         yield out("layer_resistance_factor", "1", "contact-resistance factor of the cell-to-cell spread", grid, gdims, ())
-        if c.pulse_duration_s is not None:
+        if c.available_power:
             yield out("available_discharge_power_W", "W",
                       f"pack discharge power over a {c.pulse_duration_s:g} s pulse within the limits "
                       f"(updated every {c.available_power_interval_s:g} s)")
@@ -188,7 +190,7 @@ class Pack(Component):
         b, L = self.battery, self.layout
         out = b.model.out
         v = out["voltage_V"].reshape(L.shape)
-        heat = out["heat_reaction_W"] + out["heat_ohmic_W"] + out["heat_reversible_W"]
+        heat = total_heat_W(out)  # reaction, ohmic, reversible and mixing
         I_s = b.string_current
         series_heat = float((I_s**2 * b.R_series).sum())
         y = self.y
@@ -215,7 +217,7 @@ class Pack(Component):
         y["layer_thickness_factor"] = self.spread.thickness.reshape(L.shape).copy()
         y["layer_resistance_factor"] = self.spread.resistance.reshape(L.shape).copy()
         c = self.config
-        if c.pulse_duration_s is not None and (self._next_power_update is None or t >= self._next_power_update - 1e-9):
+        if c.available_power and (self._next_power_update is None or t >= self._next_power_update - 1e-9):
             dis, ch = b.available_power(c.pulse_duration_s, T, self.layer_limits, self.pack_limits,
                                         min_anode_potential_V=c.min_anode_potential_V)
             y["available_discharge_power_W"] = dis
