@@ -157,7 +157,7 @@ iterate = true
 """
 
 
-@settings(max_examples=12, deadline=None, derandomize=True,
+@settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(area=st.sampled_from([0.02, 0.1, 0.3, 1.0]), strings=st.integers(1, 2), stacks=st.integers(1, 3),
        cycle=st.sampled_from(["US06", "WLTC3b", "UDDS", "HWFET"]), soc=st.floats(0.05, 0.98),
