@@ -146,9 +146,11 @@ class CellModel:
     def _evaluate(self, prep: Any, current_A: np.ndarray) -> tuple[np.ndarray, Any]:
         raise NotImplementedError
 
-    def _prepare_pulse(self, h: float, T_K: np.ndarray) -> Any:
+    def _prepare_pulse(self, h: float, T_K: np.ndarray, substeps: int = 1) -> Any:
         """:meth:`_prepare` for the trial pulses of :meth:`available_power` (a model may
-        trade robustness it needs only in real steps for speed there)."""
+        trade robustness it needs only in real steps for speed there); a model that can
+        integrate the pulse in ``substeps`` equal steps (as the run that follows will step)
+        does so (the SPM/SPMe), others take it in one."""
         return self._prepare(h, T_K)
 
     def _evaluate_slope(self, prep: Any, current_A: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:

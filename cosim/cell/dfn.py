@@ -411,7 +411,7 @@ class DFN(DFNSystem, CellModel):
             sub = (cells, zc)
         return V, (X, V, sub)
 
-    def _prepare_pulse(self, h: float, T_K: np.ndarray) -> _Prep:
+    def _prepare_pulse(self, h: float, T_K: np.ndarray, substeps: int = 1) -> _Prep:
         """:meth:`_prepare` for the available power's trial pulses: a trial current whose
         Newton fails is beyond the cell's range unless ``pulse_halvings`` sub-step halvings
         (instead of ``max_halvings``) find it; the limits are searched by bisection there, so

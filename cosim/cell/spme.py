@@ -175,6 +175,12 @@ class SPMe(CellModel):
         T = np.ascontiguousarray(T, dtype=float)
         return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c, self._threads))
 
+    def _prepare_pulse(self, h: float, T: np.ndarray, substeps: int = 1) -> _Prep:
+        """A pulse of ``h`` s with the salt in ``substeps`` backward-Euler steps (the
+        particles are exact for a held current at any step)."""
+        T = np.ascontiguousarray(T, dtype=float)
+        return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c, self._threads, int(substeps)))
+
     def _start(self, prep: _Prep, I: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where the composite electrodes' current split starts for currents ``I``: the
         last slope evaluation of this step or the last committed step, whichever ran at

@@ -204,10 +204,11 @@ def _dlni0(aa, ac, c_max, cs):
 
 
 @_jit
-def prepare(d, h, T, z, c, threads):
+def prepare(d, h, T, z, c, threads, n_sub=1):
     """Everything of a step of ``h`` s at temperatures ``T`` that does not depend on the
     current: ``(E, G, s0, s1, k_eff, kfac, c_free, c_unit)``; ``z`` (M, N, n_r) are the
-    particle modes, ``c`` (N, n) the salt. The cells run in threads if ``threads``."""
+    particle modes (exact for a held current), ``c`` (N, n) the salt (backward Euler in
+    ``n_sub`` equal sub-steps). The cells run in threads if ``threads``."""
     M, N, nr = z.shape
     n = c.shape[1]
     E = np.empty_like(z)
@@ -220,26 +221,26 @@ def prepare(d, h, T, z, c, threads):
     c_unit = np.empty((N, n))
     res = (E, G, s0, s1, k_eff, kfac, c_free, c_unit)
     if threads:
-        _prepare_threads(d, h, T, z, c, res)
+        _prepare_threads(d, h, T, z, c, res, n_sub)
     else:
-        _prepare_serial(d, h, T, z, c, res)
+        _prepare_serial(d, h, T, z, c, res, n_sub)
     return res
 
 
 @_pjit
-def _prepare_threads(d, h, T, z, c, res):
+def _prepare_threads(d, h, T, z, c, res, n_sub):
     for i in prange(T.shape[0]):
-        _prepare_cell(d, h, T, z, c, res, i)
+        _prepare_cell(d, h, T, z, c, res, i, n_sub)
 
 
 @_jit
-def _prepare_serial(d, h, T, z, c, res):
+def _prepare_serial(d, h, T, z, c, res, n_sub):
     for i in range(T.shape[0]):
-        _prepare_cell(d, h, T, z, c, res, i)
+        _prepare_cell(d, h, T, z, c, res, i, n_sub)
 
 
 @_jit
-def _prepare_cell(d, h, T, z, c, res, i):
+def _prepare_cell(d, h, T, z, c, res, i, n_sub):
     """:func:`prepare` of cell ``i``, into the arrays ``res``."""
     E, G, s0, s1, k_eff, kfac, c_free, c_unit = res
     M, _, nr = z.shape
@@ -283,30 +284,38 @@ def _prepare_cell(d, h, T, z, c, res, i):
         g[m] = 0.5 * (kk[m + 1] + kk[m]) / d.d_centres[i, m]
     src_n = tp1 / (F * d.area[i] * d.L[0, i])
     src_p = -tp1 / (F * d.area[i] * d.L[2, i])
-    # Thomas algorithm, two right-hand sides (no pivoting: the matrix is diagonally dominant)
+    # backward Euler in n_sub sub-steps of the same matrix: the end state stays affine in the
+    # current, c_end = c_free + I c_unit. Thomas algorithm (no pivoting: the matrix is
+    # diagonally dominant): eliminate once, then substitute for both right-hand sides per sub-step
+    hs = h / n_sub
+    piv = np.empty(n)
     prev_c = 0.0
     for m in range(n):
-        main = d.capacity[i, m] / h
+        main = d.capacity[i, m] / hs
         if m < n - 1:
             main += g[m]
         if m > 0:
             main += g[m - 1]
-        r0 = d.capacity[i, m] / h * c[i, m]
-        src = src_n if m < nn else (0.0 if m < nn + ns else src_p)
-        r1 = src * d.dx[i, m]
-        if m > 0:
-            lo = -g[m - 1]
-            main -= lo * prev_c
-            r0 -= lo * c_free[i, m - 1]
-            r1 -= lo * c_unit[i, m - 1]
-        up = -g[m] if m < n - 1 else 0.0
-        prev_c = up / main
+            main += g[m - 1] * prev_c
+        piv[m] = main
+        prev_c = (-g[m] if m < n - 1 else 0.0) / main
         cp[m] = prev_c
-        c_free[i, m] = r0 / main
-        c_unit[i, m] = r1 / main
-    for m in range(n - 2, -1, -1):
-        c_free[i, m] -= cp[m] * c_free[i, m + 1]
-        c_unit[i, m] -= cp[m] * c_unit[i, m + 1]
+    for m in range(n):
+        c_free[i, m] = c[i, m]
+        c_unit[i, m] = 0.0
+    for _ in range(n_sub):
+        for m in range(n):
+            src = src_n if m < nn else (0.0 if m < nn + ns else src_p)
+            r0 = d.capacity[i, m] / hs * c_free[i, m]
+            r1 = d.capacity[i, m] / hs * c_unit[i, m] + src * d.dx[i, m]
+            if m > 0:
+                r0 += g[m - 1] * c_free[i, m - 1]
+                r1 += g[m - 1] * c_unit[i, m - 1]
+            c_free[i, m] = r0 / piv[m]
+            c_unit[i, m] = r1 / piv[m]
+        for m in range(n - 2, -1, -1):
+            c_free[i, m] -= cp[m] * c_free[i, m + 1]
+            c_unit[i, m] -= cp[m] * c_unit[i, m + 1]
 
 
 # -- evaluate ---------------------------------------------------------------------------------

@@ -217,9 +217,10 @@ class Pack(Component):
         y["layer_thickness_factor"] = self.spread.thickness.reshape(L.shape).copy()
         y["layer_resistance_factor"] = self.spread.resistance.reshape(L.shape).copy()
         c = self.config
-        if c.available_power and (self._next_power_update is None or t >= self._next_power_update - 1e-9):
+        if c.available_power and (self._next_power_update is None or t >= self._next_power_update - 1e-9
+                                  or self._near_available(power_W)):
             dis, ch = b.available_power(c.pulse_duration_s, T, self.layer_limits, self.pack_limits,
-                                        min_anode_potential_V=c.min_anode_potential_V)
+                                        min_anode_potential_V=c.min_anode_potential_V, substep_s=self._h)
             y["available_discharge_power_W"] = dis
             y["available_charge_power_W"] = ch
             self._next_power_update = t + c.available_power_interval_s
@@ -264,10 +265,19 @@ class Pack(Component):
                   "stored: the cells' stored_energy_J (NaN if the cell model has none); dissipated: heat_W "
                   "(cells + series I^2 R)")
 
+    def _near_available(self, power_W: float) -> bool:
+        """Whether the last step drew at least 90 % of the available power in its direction:
+        then the available power is refreshed every step (a promise held for a whole interval
+        would drift from the state it was made at; one step ahead it holds)."""
+        key = "available_discharge_power_W" if power_W > 0 else "available_charge_power_W"
+        available = self.y.get(key)
+        return available is not None and power_W != 0.0 and abs(power_W) >= 0.9 * abs(available)
+
     def _initialize(self, t0: float) -> None:
         T = self._T()
         self.battery.step(1e-9, T, current_A=0.0)
         self._next_power_update = None
+        self._h = 1.0  # until the first step says the macro step
         self._short = (0, 0, 0.0, 0.0, 0.0, 0.0)  # steps at a limit, cut back; the worst cut: W, t, asked, delivered
         self._step_limit = (None, None, 0.0, None)  # (t, h, power, pack current) of the last step cut back
         self.y["limited"], self.y["power_limit_W"] = 0.0, UNLIMITED_W
@@ -285,6 +295,7 @@ class Pack(Component):
         setpoint = float(self.u["current_setpoint_A" if self.config.control == "current" else "power_setpoint_W"])
         self._ending = None
         self._energy_J, self._limited, self._substeps = 0.0, False, 0
+        self._h = h  # the available power's pulse is integrated in steps of the macro step
         memo = self._step_limit
         if (memo[0] == t and memo[1] == h and memo[3] is not None and setpoint * memo[2] > 0.0
                 and abs(setpoint) >= abs(memo[2]) * (1.0 - 1e-9)):

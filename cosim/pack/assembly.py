@@ -27,6 +27,7 @@ Li/Li+ at or above ``min_anode_potential_V``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -353,9 +354,16 @@ class AssembledBattery:
 
     def available_power(self, duration_s: float, T_cells: np.ndarray, limits: tuple[float, float],
                         pack_limits: tuple[float, float] | None = None, tol_V: float = 1e-6,
-                        min_anode_potential_V: float | None = None) -> tuple[float, float]:
+                        min_anode_potential_V: float | None = None, substep_s: float | None = None) -> tuple[float, float]:
         """Discharge (>= 0) and charge (<= 0) power of a constant-current pulse of
         ``duration_s`` that ends with the worst layer (or the pack) at its limit.
+
+        The pulse is what the pack can hold over the next ``duration_s`` at constant power:
+        its salt is integrated in steps no longer than ``substep_s`` (the macro step the run
+        will take; one backward-Euler step over the whole pulse underestimates the
+        concentration polarisation), and the power is the pulse current times the pulse's
+        lowest pack voltage (at its end on discharge, right after the current step on charge),
+        so a constant power of that size draws at most the pulse current throughout.
 
         With ``min_anode_potential_V`` (V vs Li/Li+) the charge pulse also keeps every cell's
         anode potential at the end of the pulse (the ``anode_potential_V`` output, the
@@ -374,7 +382,8 @@ class AssembledBattery:
         bracket of feasible and infeasible currents found so far (bisection); where the pulse
         runs out of the model's range (a particle empties or fills) before any limit, the
         bisection ends with that bracket within 1e-6 relative and the feasible end counts."""
-        prep = self.model._prepare(float(duration_s), T_cells)
+        n_sub = 1 if substep_s is None else max(1, math.ceil(duration_s / substep_s - 1e-9))
+        prep = self.model._prepare_pulse(float(duration_s), T_cells, substeps=n_sub)
         S = self.layout.n_strings
 
         plating = min_anode_potential_V is not None
@@ -464,6 +473,9 @@ class AssembledBattery:
                 good, V_good = I, V
             found = good if abs(good) > 1e-9 * self._one_c else None
             self._last_pulse[sign] = None if found is None else (found, None if last is None else last[0])
+            if sign < 0 and good != 0.0:  # charge: the voltage right after the current step, the pulse's lowest
+                V0 = float(np.mean(self._string_voltages(self.model._prepare(1e-6, T_cells), np.full(S, good / S))[0]))
+                V_good = V0 if np.isfinite(V0) and V0 < V_good else V_good
             p = good * V_good
             out.append(max(p, 0.0) if sign > 0 else min(p, 0.0))
         return out[0], out[1]
