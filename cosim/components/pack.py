@@ -355,7 +355,7 @@ class Pack(Component):
         if not n:
             return []
         note = f"pack '{self.name}': at a limit in {n} step(s)"
-        if cut:
+        if cut and abs(asked - got) > 1e-6 * max(abs(asked), 1.0):
             note += (f", the set point cut back in {cut} of them, the most at t = {t:g} s (asked {asked:.6g} W, "
                      f"delivered {got:.6g} W)")
         return [note]

@@ -101,6 +101,10 @@ class VehicleConfig(ComponentConfig):
     repeat: int = Field(1, ge=1, description="number of times the cycle is played")
     mode: Literal["backward", "forward"] = "backward"
     at_end: Literal["hold", "end"] = Field("hold", description="after the cycle: hold its last sample, or end the run")
+    end_trace_miss_mps: float | None = Field(
+        None, gt=0.0, description="forward mode: end the run (a range test) once the speed falls this far below the "
+        "trace (2 km/h = 0.5556 m/s); the status reason gives the range and why (the pack's power limit, the pack at "
+        "its cut-off, or the motor)")
 
     @field_validator("vehicle")
     @classmethod
@@ -283,8 +287,23 @@ class VehicleComponent(Component):
         for k in self._keys:
             self.y[k] = means[k]
         self._publish(t + h)
+        miss = self.config.end_trace_miss_mps
+        if miss is not None and self.y["trace_miss_mps"] > miss:
+            raise EndOfRun(self._range_reason(t + h, miss))
         if self.config.at_end == "end" and b >= self._ct[-1] - 1e-9:
             raise EndOfRun(f"vehicle '{self.name}': end of the drive cycle at {t + h:g} s")
+
+    def _range_reason(self, t: float, miss: float) -> str:
+        """The end of a range test: the distance and what held the vehicle back."""
+        limit, veh = self._discharge_limit(), self.vehicle
+        if limit <= veh.aux_power_W:
+            why = "cut-off: the pack can no longer give even the auxiliary load within its limits"
+        elif self._wheel_budget(limit) < veh.max_power_W * (1.0 - 1e-9):
+            why = f"trace miss: the pack's discharge power limit ({limit:.6g} W)"
+        else:
+            why = "trace miss: the motor's peak power"
+        return (f"vehicle '{self.name}': range {self._state['d'] / 1000.0:.2f} km; at t = {t:g} s the speed was more "
+                f"than {miss * 3.6:.3g} km/h below the trace ({why})")
 
     def _cap(self) -> float | None:
         """The pack's limit of this step (``battery_power_limit_W``), None if it has none."""
@@ -364,7 +383,13 @@ class VehicleComponent(Component):
         P = means["battery_power_W"]
         if cap is not None and (P >= cap * (1.0 - 1e-6) >= 0.0 if P >= 0.0 else P <= cap * (1.0 - 1e-6) <= 0.0):
             # held at the pack's limit (the speed solve leaves ~1e-9) or above it (the rest of the aux
-            # load shed): the battery gives exactly the limit
+            # load shed): the battery gives exactly the limit; the books move the difference to aux
+            delta = (cap - P) * h
+            books = dict(books)
+            books["battery"] += delta
+            books["aux"] += delta
+            books["battery_discharge"] = books["battery_discharge"] + max(cap, 0.0) * h - max(P, 0.0) * h
+            books["battery_charge"] = books["battery_charge"] + max(-cap, 0.0) * h - max(-P, 0.0) * h
             means["battery_power_W"] = cap
         s_new = {"v": v0, "d": d, "E": E + means["battery_power_W"] * h, "books": books}
         if self._hev:
