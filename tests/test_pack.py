@@ -165,7 +165,8 @@ to = "pack.layer_temperature_K"
 @pytest.mark.parametrize("pack_limits", [None, (0.0, 8 * 4.0)])
 def test_available_power_is_the_pulse_that_ends_at_the_binding_limit(pack_limits):
     """Against a brute-force bisection of the pack current to 1e-9 V on the binding limit
-    (even string split, as the battery's own estimate)."""
+    (even string split, as the battery's own estimate), times the pulse's lowest pack voltage
+    (a constant power that size then draws at most that current throughout)."""
     from cosim.components.pack import PackConfig, build_battery
 
     config = PackConfig(type="pack", parameter_set="seed_bgraphite_sno2_lmo_gel", n_strings=2, n_stacks=2,
@@ -201,7 +202,11 @@ def test_available_power_is_the_pulse_that_ends_at_the_binding_limit(pack_limits
                     break
             else:
                 bad = mid
-        return good * margin(good, sign)[1], margin(good, sign)[0]
+        if sign > 0:  # the pulse's lowest pack voltage: at its end on discharge ...
+            V_low = margin(good, sign)[1]
+        else:  # ... right after the current step on charge
+            V_low = float(np.mean(battery._string_voltages(battery.model._prepare(1e-6, T), np.full(2, good / 2))[0]))
+        return good * V_low, margin(good, sign)[0]
 
     dis, ch = battery.available_power(duration, T, limits, pack_limits)
     for sign, got in ((1.0, dis), (-1.0, ch)):
@@ -261,18 +266,18 @@ def test_available_charge_power_stops_at_the_plating_limit():
         assert dis == old_dis  # the discharge side is unchanged
         assert old_ch < ch < 0  # the plating limit binds first
 
-        def pulse(b, power):
+        def pulse(b):  # the constant-current pulse behind the published charge power
             state = b.model.get_state()
-            out = b.step(duration, T, power_W=power)
+            out = b.step(duration, T, current_A=b._last_pulse[-1.0][0])
             v, anode = out["voltage_V"].copy(), out["anode_potential_V"].copy()
             b.model.set_state(state)
             return v, anode
 
-        v, anode = pulse(battery, ch)
+        v, anode = pulse(battery)
         assert float(anode.min()) == pytest.approx(margin_V, abs=1e-6)
         assert v.max() < limits[1] - 1e-3  # well below the voltage limit
         # the voltage-only pulse plates
-        v_old, anode_old = pulse(battery, old_ch)
+        v_old, anode_old = pulse(old_b)
         assert v_old.max() == pytest.approx(limits[1], abs=1e-5)
         assert anode_old.min() < margin_V - 1e-3
         # warm start
