@@ -38,13 +38,13 @@ def test_build_gives_valid_fmus_with_the_native_ports(fmus):
         md = read_model_description(str(path))
         by_name = {v.name: v for v in md.modelVariables}
         for port in native.ports.values():
-            if port.name == "battery_power_limit_W":
-                continue  # not in the C vehicle yet (its start value, no limit, is what the FMU assumes)
             names = [port.name] if not port.shape or version == "fmi3" else [f"{port.name}_{k + 1}" for k in range(port.size)]
             for name in names:
                 var = by_name[name]
                 assert var.causality == port.causality.value
                 assert (var.unit or "1") == port.unit
+                if port.causality.value == "input":  # the same start values (1e12: no limit)
+                    assert float(var.start) == port.start
         assert all(o.dependencies == [] for o in md.outputs)
         assert by_name["mass_kg"].start in ("1636.0", 1636.0)
 
