@@ -38,13 +38,13 @@ def test_build_gives_valid_fmus_with_the_native_ports(fmus):
         md = read_model_description(str(path))
         by_name = {v.name: v for v in md.modelVariables}
         for port in native.ports.values():
-            if port.name == "battery_power_limit_W":
-                continue  # not in the C vehicle yet (its start value, no limit, is what the FMU assumes)
             names = [port.name] if not port.shape or version == "fmi3" else [f"{port.name}_{k + 1}" for k in range(port.size)]
             for name in names:
                 var = by_name[name]
                 assert var.causality == port.causality.value
                 assert (var.unit or "1") == port.unit
+                if port.causality.value == "input":  # the same start values (1e12: no limit)
+                    assert float(var.start) == port.start
         assert all(o.dependencies == [] for o in md.outputs)
         assert by_name["mass_kg"].start in ("1636.0", 1636.0)
 
@@ -286,3 +286,75 @@ def test_scenario_parameters_reach_the_fmu_including_arrays(fmus):
         moved += c.y["tractive_power_W"] > 1e3
     assert moved > 100
     c.terminate()
+
+
+# -- the pack's limit of the step (battery_power_limit_W) -------------------------------------
+def _cap(k):
+    """battery_power_limit_W of step k: no limit (1e12, -1e12, and 2e11: beyond the 1e11
+    threshold), a 15 kW discharge limit, a 2 kW charge limit, 0 W (both directions) and
+    100 W (below the Leaf's 250 W auxiliary load: forward mode sheds the rest)."""
+    return (1e12, 15e3, -2e3, 0.0, 100.0, 2e11, -1e12, 15e3, -2e3, 15e3)[k % 10]
+
+
+_NOTE = "the pack could not deliver the trace's demand in "
+
+
+@pytest.mark.parametrize("mode, h", [("forward", 1.0), ("forward", 0.7), ("backward", 1.0)])
+def test_the_pack_limit_input_gives_the_native_outputs_bit_for_bit(fmus, mode, h):
+    """FMI 2 and FMI 3 beside the native vehicle, with battery_power_limit_W binding on
+    discharge and on charge: every output equal, not to round-off but exactly, after every
+    step. Every 25th step is first tried with a limit of 0 W and rolled back (FMU state
+    get/set, the native get_state/set_state), as an iterated connection does; the backward
+    mode's count of limited steps (FMU state) ends in the same note as the native's."""
+    _, unzipped = fmus
+    native = _native(mode)
+    logs = {v: [] for v in unzipped}
+    drivers = [_Fmu(v, d, forward=(mode == "forward"),
+                    logger=lambda s, c, m, log=logs[v]: log.append((s, c if isinstance(c, str) else c.decode(), m)))
+               for v, d in unzipped.items()]
+    native.initialize(0.0)
+    for f in drivers:
+        f.initialize(0.0)
+        _exact(native.y, f.outputs(), f"{f.version} t = 0")
+    t, held = 0.0, {"discharge": 0, "charge": 0}
+    for k, step in enumerate(_schedule(h)):
+        discharge, charge = _limits(k, mode)
+        cap = _cap(k)
+        passes = (0.0, cap) if k % 25 == 0 else (cap,)
+        for n, c in enumerate(passes):
+            if n:  # roll back the trial pass
+                native.set_state(saved)
+                for f, s in zip(drivers, fmu_saved):
+                    getattr(f.fmu, _STATE_CALLS[f.version][1])(s)
+            elif len(passes) > 1:
+                saved = native.get_state()
+                fmu_saved = [getattr(f.fmu, _STATE_CALLS[f.version][0])() for f in drivers]
+            native.u.update(available_discharge_power_W=discharge, available_charge_power_W=charge,
+                            battery_power_limit_W=c)
+            native.do_step(t, step)
+            for f in drivers:
+                f._set("battery_power_limit_W", c)
+                f.step(t, step, discharge, charge)
+                _exact(native.y, f.outputs(), f"{f.version} {mode} h = {h} t = {t + step:g} (limit {c:g} W)")
+        if abs(cap) < 1e11 and native.y["battery_power_W"] == cap != 0.0:
+            held["discharge" if cap > 0 else "charge"] += 1
+        t += step
+    notes = native.run_notes()
+    for f in drivers:
+        f.close()
+        warned = [m for s, c, m in logs[f.version] if c == "logStatusWarning"]
+        if mode == "backward":
+            assert len(warned) == 1 and warned[0].split(_NOTE)[1] == notes[0].split(_NOTE)[1], (warned, notes)
+        else:
+            assert warned == []
+    if mode == "forward":  # steps booked at exactly the limit, both ways
+        assert held["discharge"] > 150 and held["charge"] > 30, held  # measured: 278 and 58 (1 s), 390 and 71 (0.7 s)
+    else:
+        n = int(notes[0].split(_NOTE)[1].split()[0])
+        assert n > 200  # measured: 390
+
+
+def _exact(ref, got, where):
+    for key in OUTPUTS + ((PHASES,) if PHASES in ref else ()):
+        a, b = np.asarray(ref[key], float), np.asarray(got[key], float)
+        assert np.array_equal(a, b), f"{key} at {where}: native {a!r}, FMU {b!r}, difference {a - b}"

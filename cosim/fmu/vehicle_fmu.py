@@ -32,6 +32,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from .. import __version__
+from ..components.base import UNLIMITED_W
 from ..components.vehicle import OUTPUTS
 from ..vehicle.cycles import Cycle, load_cycle
 from ..vehicle.longitudinal import Vehicle, VehicleSpec, load_vehicle, load_vehicle_spec
@@ -52,7 +53,7 @@ _NAMESPACE = uuid.UUID("6f1c2d7e-3b1a-5c55-9a53-7c0f5b0e11aa")  # fixed: tokens 
 
 # value references (= the ids in vehicle_model.h)
 _VR = {
-    "time": 0, "available_discharge_power_W": 1, "available_charge_power_W": 2,
+    "time": 0, "available_discharge_power_W": 1, "available_charge_power_W": 2, "battery_power_limit_W": 3,
     "battery_power_W": 10, "target_speed_mps": 11, "speed_mps": 12, "distance_m": 13,
     "tractive_power_W": 14, "braking_power_W": 15, "regen_power_W": 16, "trace_miss_mps": 17,
     "energy_per_distance_Wh_km": 18, "phase_energy_per_distance_Wh_km": 100,
@@ -120,9 +121,12 @@ def fmu_variables(spec: VehicleSpec, veh: Vehicle, cycle: Cycle) -> list[Vehicle
     out = [
         VehicleVariable("time", 0, "independent", "s", "simulation time"),
         VehicleVariable("available_discharge_power_W", 1, "input", "W",
-                    "battery discharge power available (forward mode caps the demand)", 1e12),
+                    "battery discharge power available (forward mode caps the demand)", UNLIMITED_W),
         VehicleVariable("available_charge_power_W", 2, "input", "W",
-                    "battery charge power available (sign ignored; caps regen)", -1e12),
+                    "battery charge power available (sign ignored; caps regen)", -UNLIMITED_W),
+        VehicleVariable("battery_power_limit_W", 3, "input", "W",
+                    "battery power the pack could deliver over this step when a limit bound (from an "
+                    "iterated connection; beyond +-1e11 W: no limit)", UNLIMITED_W),
     ]
     out += [VehicleVariable(n, _VR[n], "output", u, d) for n, u, d in OUTPUTS]
     if cycle.phases:

@@ -132,7 +132,14 @@ int fc_exit_initialization(FcCore *core, const char *fn)
 
 int fc_terminate(FcCore *core, const char *fn)
 {
+    const VmState *st;
     if (!fc_in_phase(core, FC_PHASE_STEP, fn, "only allowed after initialization")) return FC_ERROR;
+    st = &core->s.model.s;
+    if (st->short_n > 0) /* the native vehicle's run note (backward mode only counts) */
+        fc_log(core, FC_WARNING, FC_CAT_WARNING,
+               "%s: backward mode: the pack could not deliver the trace's demand in %ld step(s), worst at t = %g s "
+               "(asked %.6g W, the pack's limit %.6g W); use forward mode to let the limit slow the vehicle", fn,
+               st->short_n, st->short_t_s, st->short_asked_W, st->short_limit_W);
     core->s.phase = FC_PHASE_TERMINATED;
     return FC_OK;
 }

@@ -106,6 +106,8 @@ int fc_in_phase(const FcCore *core, int phase, const char *fn, const char *rule)
 int fc_enter_initialization(FcCore *core, const char *fn, double start_time);
 int fc_exit_initialization(FcCore *core, const char *fn);
 int fc_terminate(FcCore *core, const char *fn);
+/* (fc_terminate logs a warning, category logStatusWarning, when backward mode counted steps
+ * whose discharge demand exceeded battery_power_limit_W: the native vehicle's run note.) */
 
 /* A step from t to t + h. last_successful_time (may be NULL) receives the instance's time
  * after a step that was tried, successful or not (not when the phase refuses it). */

@@ -187,8 +187,9 @@ void vm_model_defaults(VmModel *m)
 {
     memset(m, 0, sizeof *m);
     m->p.forward = 1;
-    m->available_discharge_power_W = 1e12;
-    m->available_charge_power_W = -1e12;
+    m->available_discharge_power_W = VM_UNLIMITED_W;
+    m->available_charge_power_W = -VM_UNLIMITED_W;
+    m->battery_power_limit_W = VM_UNLIMITED_W;
 }
 
 #define CHECK(cond, name, value, rule)                                                           \
@@ -316,6 +317,8 @@ int vm_variable(VmModel *m, unsigned id, int elementwise, VmVariable *var)
         v = &m->available_discharge_power_W; kind = VM_KIND_INPUT; name = "available_discharge_power_W"; break;
     case VM_ID_AVAILABLE_CHARGE_POWER_W:
         v = &m->available_charge_power_W; kind = VM_KIND_INPUT; name = "available_charge_power_W"; break;
+    case VM_ID_BATTERY_POWER_LIMIT_W:
+        v = &m->battery_power_limit_W; kind = VM_KIND_INPUT; name = "battery_power_limit_W"; break;
     case VM_ID_BATTERY_POWER_W: v = &y->battery_power_W; kind = VM_KIND_OUTPUT; name = "battery_power_W"; break;
     case VM_ID_TARGET_SPEED_MPS: v = &y->target_speed_mps; kind = VM_KIND_OUTPUT; name = "target_speed_mps"; break;
     case VM_ID_SPEED_MPS: v = &y->speed_mps; kind = VM_KIND_OUTPUT; name = "speed_mps"; break;
@@ -624,6 +627,44 @@ static size_t first_knot(const VmCycle *c, double a)
     return lo;
 }
 
+/* VehicleComponent._cap: 1 and the limit in *cap if battery_power_limit_W is one (|value|
+ * below 0.1 x 1e12, not NaN), else 0 */
+static int power_cap(const VmModel *m, double *cap)
+{
+    *cap = m->battery_power_limit_W;
+    return fabs(*cap) < 0.1 * VM_UNLIMITED_W;
+}
+
+/* VehicleComponent._discharge_limit: the available discharge power, and the pack's limit of
+ * this step where it bound on discharge (Python's min(limit, cap)) */
+static double discharge_limit(const VmModel *m)
+{
+    double limit = m->available_discharge_power_W, cap;
+    return power_cap(m, &cap) && cap >= 0.0 ? dmin(limit, cap) : limit;
+}
+
+/* VehicleComponent._charge_limit: the charge power (magnitude), likewise */
+static double charge_limit(const VmModel *m)
+{
+    double limit = fabs(m->available_charge_power_W), cap;
+    return power_cap(m, &cap) && cap <= 0.0 ? dmin(limit, -cap) : limit;
+}
+
+/* VehicleComponent._shortfall: backward mode counts a step whose mean discharge demand
+ * `asked` exceeds the pack's limit and keeps the worst (shortfall, t, asked, limit) */
+static void shortfall(const VmModel *m, VmState *s, double asked, double t)
+{
+    double cap;
+    if (!power_cap(m, &cap) || cap < 0.0 || asked <= cap * (1.0 + 1e-9) + 1e-9) return;
+    s->short_n += 1;
+    if (asked - cap > s->short_worst_W) {
+        s->short_worst_W = asked - cap;
+        s->short_t_s = t;
+        s->short_asked_W = asked;
+        s->short_limit_W = cap;
+    }
+}
+
 /* the step's powers: sums of power x duration (battery, tractive, braking, regen) over h */
 static void mean_powers(VmOutputs *y, const double sum[4], double h)
 {
@@ -651,7 +692,7 @@ int vm_do_step(VmModel *m, const VmCycle *c, double t, double h, char *err, size
     }
     a = t - s->t0;
     b = (t + h) - s->t0;
-    charge = fabs(m->available_charge_power_W);
+    charge = charge_limit(m);
     E_old = s->E_J;
     d_old = s->d_m;
     next = first_knot(c, a);
@@ -694,11 +735,13 @@ int vm_do_step(VmModel *m, const VmCycle *c, double t, double h, char *err, size
         mean_powers(&m->y, sum, h);
         d_new = d_old + dist;
         E_new = E_old + m->y.battery_power_W * h;
+        shortfall(m, s, m->y.battery_power_W, t + h);
     } else {
         /* forward (_forward): the driver aims at the trace's speed at each piece's end; the
-         * battery power is capped by the discharge limit and the motor's peak */
-        double limit = m->available_discharge_power_W;
-        double v0 = s->v_mps, d = d_old;
+         * battery power is capped by the discharge limit (and the pack's limit of this step)
+         * and the motor's peak */
+        double limit = discharge_limit(m);
+        double v0 = s->v_mps, d = d_old, cap, P, held;
         for (;;) {
             int last = !(next < c->n && c->time_s[next] < b - 1e-12);
             double tb_knot = last ? b : c->time_s[next];
@@ -725,9 +768,16 @@ int vm_do_step(VmModel *m, const VmCycle *c, double t, double h, char *err, size
             ++next;
         }
         mean_powers(&m->y, sum, h);
+        /* held at the pack's limit (the speed solve leaves ~1e-9) or above it (the rest of the
+         * aux load shed): the battery gives exactly the limit; the mirror on charge */
+        P = m->y.battery_power_W;
+        if (power_cap(m, &cap)) {
+            held = cap * (1.0 - 1e-6);
+            if (P >= 0.0 ? (P >= held && held >= 0.0) : (P <= held && held <= 0.0)) m->y.battery_power_W = cap;
+        }
         v_new = v0;
         d_new = d;
-        E_new = E_old + sum[0];
+        E_new = E_old + m->y.battery_power_W * h;
     }
     if (p->n_phases > 0) { /* the step's energy and distance go to the phase of its midpoint */
         int k = phase_of(m, c, 0.5 * (a + b));

@@ -13,6 +13,7 @@
  *     vm_model_defaults(&m);  ... set m.p fields ...
  *     vm_init(&m, &c, t0, err, sizeof err);          -> outputs at t0 in m.y
  *     m.available_discharge_power_W = ...;           (inputs, held over the step)
+ *     m.battery_power_limit_W = ...;                 (the pack's limit of this very step)
  *     vm_do_step(&m, &c, t, h, err, sizeof err);     -> outputs at t + h in m.y
  *     vm_cycle_free(&c);
  * Functions returning int give 0 on success and -1 on failure, with a message in err.
@@ -33,6 +34,10 @@
 
 /* standard gravity [m/s^2] */
 #define VM_G_MPS2 9.80665
+
+/* start value of the limit inputs: no limit (UNLIMITED_W in cosim/components/base.py); the
+ * input battery_power_limit_W counts as a limit only below 0.1 of it in magnitude */
+#define VM_UNLIMITED_W 1e12
 
 typedef struct {
     size_t n;
@@ -87,6 +92,13 @@ typedef struct {
     double E_J;    /* battery energy */
     double phase_E_J[VM_MAX_PHASES];
     double phase_d_m[VM_MAX_PHASES];
+    /* backward mode: steps whose discharge demand exceeded battery_power_limit_W, and the
+     * worst of them (shortfall, time at its end, demand, limit): the state key "short" */
+    long short_n;
+    double short_worst_W;
+    double short_t_s;
+    double short_asked_W;
+    double short_limit_W;
 } VmState;
 
 typedef struct {
@@ -106,6 +118,12 @@ typedef struct {
     VmParams p;
     double available_discharge_power_W; /* inputs */
     double available_charge_power_W;
+    /* the power the battery could deliver over this step when one of its limits bound
+     * (from an iterated connection; |value| >= 1e11: no limit). Forward mode: caps the
+     * discharge (value >= 0) or the charge (value <= 0) like the available powers, and a
+     * step held at it books exactly this power. Backward mode: steps whose discharge
+     * demand exceeds it are counted in the state (short_n ...). */
+    double battery_power_limit_W;
     VmDerived k;
     VmState s;
     VmOutputs y;
@@ -118,6 +136,7 @@ enum {
     VM_ID_TIME = 0,
     VM_ID_AVAILABLE_DISCHARGE_POWER_W = 1,
     VM_ID_AVAILABLE_CHARGE_POWER_W = 2,
+    VM_ID_BATTERY_POWER_LIMIT_W = 3,
     VM_ID_BATTERY_POWER_W = 10,
     VM_ID_TARGET_SPEED_MPS = 11,
     VM_ID_SPEED_MPS = 12,
@@ -165,7 +184,7 @@ typedef struct {
  * Float64 and is not found here; the time is found (value NULL: the caller keeps time). */
 int vm_variable(VmModel *m, unsigned id, int elementwise, VmVariable *var);
 
-void vm_model_defaults(VmModel *m); /* zero everything; forward = 1; 1e12 / -1e12 limits */
+void vm_model_defaults(VmModel *m); /* zero everything; forward = 1; 1e12 / -1e12 / 1e12 limits */
 
 /* Check every parameter (ranges as the vehicle file's validation); the message names the
  * first offending parameter. */
