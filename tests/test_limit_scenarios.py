@@ -51,14 +51,14 @@ area_m2 = 0.2
 
 
 def test_the_cold_start_warms_the_pack_and_holds_regen_at_the_plating_limit(tmp_path):
-    """The -20 C cold start, first 600 s: no coolant, so every layer ends warmer than it
+    """The -20 C cold start, first 900 s: no coolant, so every layer ends warmer than it
     started (its own losses; the entropic heat and the still air take some back at times);
     regen is held at the plating-limited charge power in some steps, and no anode goes
     below 0 V vs Li by more than 1 mV."""
     ds = _run(tmp_path, f"""
 extends = "{SCENARIOS / 'cold_start_minus20_wltc3b.toml'}"
 [simulation]
-stop_time_s = 600
+stop_time_s = 900
 """, "cold")
     T = ds["thermal.layer_temperature_K"].values
     assert T[0].max() == 253.15 and (T[-1] > T[0]).all()
