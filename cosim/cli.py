@@ -75,10 +75,22 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(summarize(path))
         return 0
     if path.suffix == ".fmu":
+        if args.scenario:
+            from .fmu.scenario_writer import scenario_for_fmu
+
+            text = scenario_for_fmu(path, args.output)
+            if args.output is None:
+                sys.stdout.write(text)
+            else:
+                Path(args.output).write_text(text)
+                print(args.output)
+            return 0
         from .fmu.info import describe_fmu
 
         print(describe_fmu(path))
         return 0
+    if args.scenario or args.output is not None:
+        raise CosimError(f"{path}: --scenario and --output are for FMUs")
     raise CosimError(f"{path}: cosim info reads result datasets (.nc) and FMUs (.fmu)")
 
 
@@ -126,8 +138,14 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="summarize a result dataset or an FMU",
                        description="Summarize a result dataset (status, time span, variables with units, "
-                       "provenance) or an FMU (ports, units, parameters, a scenario table to paste).")
+                       "provenance) or an FMU (ports, units, parameters, a scenario table to paste); "
+                       "`cosim info X.fmu --scenario -o x.toml` writes a scenario that runs the FMU as written.")
     p.add_argument("path", type=Path, help="result file (.nc) or FMU (.fmu)")
+    p.add_argument("--scenario", action="store_true",
+                   help="FMU: write a complete scenario that runs it (DefaultExperiment, interface, parameters, "
+                   "input sources)")
+    p.add_argument("-o", "--output", type=Path, help="with --scenario: the scenario file to write (paths in it are "
+                   "relative to its folder); default: print it")
     p.set_defaults(func=_cmd_info)
 
     p = sub.add_parser("build-fmus", help="build our reference vehicle FMUs (FMI 2.0 and 3.0) with gcc",

@@ -318,3 +318,25 @@ def test_an_fmu_without_variable_steps_refuses_a_changed_step(test_fmus, tmp_pat
     orch = Orchestrator([src_, c2], [Edge("src", "power_W", "f", "u")], start_s=0.0, stop_s=3.0, step_s=1.0)
     with pytest.raises(CosimError, match=r"cannot change its communication step .*first 1 s, now 0.5 s"):
         orch.run()
+
+
+def test_info_writes_a_scenario_that_runs_every_fixture_fmu_as_written(test_fmus, tmp_path):
+    """`cosim info X.fmu --scenario -o sub/x.toml` for every fixture FMU: the scenario, written
+    into another folder than the FMU's, runs as written (the FMU path is relative to it; the
+    stop time and step come from the FMU's DefaultExperiment where it has one)."""
+    from cosim.cli import main
+    from cosim.fmu import archive
+
+    for name, fmu in test_fmus.items():
+        out = tmp_path / "scenarios" / f"{name}.toml"
+        out.parent.mkdir(exist_ok=True)
+        assert main(["info", str(fmu), "--scenario", "-o", str(out)]) == 0
+        text = out.read_text()
+        assert f'fmu = "../' in text
+        result = tmp_path / f"{name}.nc"
+        assert main(["run", str(out), "-o", str(result), "-q"]) == 0
+        with xr.open_dataset(result) as ds:
+            assert ds.attrs["status"] == "complete"
+            exp = archive.read_description(fmu).defaultExperiment
+            if exp is not None and exp.stopTime is not None:
+                assert float(ds["time"][-1]) == pytest.approx(float(exp.stopTime))
