@@ -336,7 +336,6 @@ class Pack(Component):
         that reaches the limit found in an earlier pass of it, that is still the limit (the
         pack remembers the last step's limit outside its state, since a repeat restores
         the state); otherwise 1e12 W (no limit)."""
-        sign = 1.0 if setpoint >= 0.0 else -1.0
         if self._limited:
             I_pack = float(self.battery.string_current.sum()) if self._substeps == 1 else None
             self._step_limit = (t, h, power, I_pack)

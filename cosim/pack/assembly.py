@@ -294,7 +294,7 @@ class AssembledBattery:
         """The current ``x`` in ``[0, x_top]`` whose step delivers ``p_target`` (> 0) in the
         direction ``sign``, on the low-current branch (p rises with x there): Newton with
         the exact slope inside the shrinking bracket ``[lo, hi]``, to 1e-10 relative."""
-        lo, p_lo, hi = 0.0, 0.0, x_top
+        lo, hi = 0.0, x_top
         x = x_top * p_target / top[3] if top[3] > 0 else 0.5 * x_top
         pr = top
         for _ in range(80):
@@ -303,7 +303,7 @@ class AssembledBattery:
             if not np.isfinite(p):
                 hi = x
             elif p < p_target:
-                lo, p_lo = x, p
+                lo = x
                 I0 = pr[0][0]
             else:
                 hi = x
