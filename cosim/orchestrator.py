@@ -204,7 +204,8 @@ class Orchestrator:
                     t_end = t_next if getattr(exc, "time", None) is None else min(t_next, exc.time)
                     self.end_reason = f"{exc.component}: {exc}"
                     self.time, self.n_macro_steps = t_end, k + 1
-                    self._emit(t_end)
+                    if t_end > t or k % every:  # else the record at t is already the last one
+                        self._emit(t_end)
                     break
                 self.time = t_next
                 self.n_macro_steps = k + 1
