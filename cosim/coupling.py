@@ -95,6 +95,11 @@ def check_connections(components: Mapping[str, Component], edges: Sequence[Edge]
                     f"{e}: unit mismatch: {e.source}.{e.source_port} is in {src.unit!r}, "
                     f"{e.target}.{e.target_port} expects {dst.unit!r}"
                 )
+            if src.kind != dst.kind:
+                problems.append(
+                    f"{e}: type mismatch: {e.source}.{e.source_port} carries {src.kind} values ({src.dtype}), "
+                    f"{e.target}.{e.target_port} takes {dst.kind} values ({dst.dtype}); no conversion is applied"
+                )
             if src.shape != dst.shape:
                 problems.append(
                     f"{e}: shape mismatch: {e.source}.{e.source_port} has shape {src.shape}, "

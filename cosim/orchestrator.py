@@ -144,8 +144,9 @@ class Orchestrator:
         for name in self.order:
             comp = self.components[name]
             fresh = [self._transfer(e) for e in self.edges if e.target == name and id(e) not in lagged]
-            scalars = tuple(p.name for p in comp.outputs if not p.shape)
-            arrays = tuple(p.name for p in comp.outputs if p.shape)
+            # only float outputs can be NaN/Inf (int/bool are always finite, str is skipped)
+            scalars = tuple(p.name for p in comp.outputs if not p.shape and p.dtype == "float64")
+            arrays = tuple(p.name for p in comp.outputs if p.shape and p.dtype == "float64")
             self._stages.append((comp, fresh, scalars, arrays))
         self._init_transfers = {
             name: [(e.source, self._transfer(e)) for e in self.edges if e.target == name and not e.iterate]
@@ -199,9 +200,12 @@ class Orchestrator:
                 try:
                     self._macro_step(t, t_next - t, 0)
                 except EndOfRun as exc:
+                    # a component that ended before the end of the step says when (``exc.time``)
+                    t_end = t_next if getattr(exc, "time", None) is None else min(t_next, exc.time)
                     self.end_reason = f"{exc.component}: {exc}"
-                    self.time, self.n_macro_steps = t_next, k + 1
-                    self._emit(t_next)
+                    self.time, self.n_macro_steps = t_end, k + 1
+                    if t_end > t or k % every:  # else the record at t is already the last one
+                        self._emit(t_end)
                     break
                 self.time = t_next
                 self.n_macro_steps = k + 1
@@ -314,6 +318,8 @@ class Orchestrator:
     @staticmethod
     def _check_finite(comp: Component, scalars, arrays, t: float, phase: str) -> None:
         for key in scalars + arrays:
+            if comp.ports[key].dtype != "float64":  # ints/bools are finite; strings have no such check
+                continue
             bad = ~np.isfinite(np.asarray(comp.y[key], dtype=float))
             if bad.any():
                 where = "" if not np.ndim(bad) else f" at index {tuple(int(i) for i in np.argwhere(bad)[0])}"

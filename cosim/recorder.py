@@ -34,8 +34,8 @@ from .errors import ResultExistsError
 
 __all__ = ["RecordedVariable", "Recorder", "encode_attr", "utc_now_iso"]
 
-_DTYPES = {"float64": "f8", "int64": "i8", "int32": "i4", "bool": "i1"}
-_BUFFER_DTYPES = {"float64": np.float64, "int64": np.int64, "int32": np.int32, "bool": np.int8}
+_DTYPES = {"float64": "f8", "int64": "i8", "uint64": "u8", "int32": "i4", "bool": "i1"}
+_BUFFER_DTYPES = {"float64": np.float64, "int64": np.int64, "uint64": np.uint64, "int32": np.int32, "bool": np.int8}
 _STATUSES = ("complete", "incomplete")
 _IN_PROGRESS = "run in progress, or stopped before it could close the file"
 #: Upper bound of one chunk's size; the time extent of a chunk shrinks to stay below it.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import fnmatch
+import logging
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,9 +67,18 @@ def _data_files(value: Any) -> Iterator[Path]:
             yield from _data_files(v)
 
 
-def _select_outputs(components: list[Component], patterns: list[str]) -> list[tuple[Component, str]]:
+def _select_outputs(components: list[Component], patterns: list[str],
+                    skipped: list[str] | None = None) -> list[tuple[Component, str]]:
+    """The outputs matching ``patterns``; string outputs are not recorded (netCDF results hold
+    numbers): each one matched is logged and listed in ``skipped`` with the reason."""
     outputs = [(c, p.name) for c in components for p in c.outputs]
     chosen = [(c, p) for c, p in outputs if any(fnmatch.fnmatchcase(f"{c.name}.{p}", pat) for pat in patterns)]
+    for c, p in [(c, p) for c, p in chosen if c.ports[p].dtype == "str"]:
+        note = f"{c.name}.{p} (a string output: not recorded)"
+        logging.getLogger("cosim.run").warning("output %s", note)
+        if skipped is not None:
+            skipped.append(note)
+    chosen = [(c, p) for c, p in chosen if c.ports[p].dtype != "str"]
     unused = [pat for pat in patterns if not any(fnmatch.fnmatchcase(f"{c.name}.{p}", pat) for c, p in outputs)]
     if unused:
         names = ", ".join(f"{c.name}.{p}" for c, p in outputs)
@@ -133,7 +143,8 @@ def run_scenario(
         file, line = loaded.locate(f"connections.{i}")
         edges.append(Edge(c.source_component, c.source_port, c.target_component, c.target_port,
                           c.delayed, where=f"{file}:{line}" if line else str(file), iterate=c.iterate))
-    recorded = _select_outputs(components, out.variables)
+    not_recorded: list[str] = []
+    recorded = _select_outputs(components, out.variables, not_recorded)
     interval = out.interval_s if out.interval_s is not None else sim.step_s
     orchestrator = Orchestrator(
         components,
@@ -168,6 +179,7 @@ def run_scenario(
     )
     attrs.update(orchestrator.describe())
     attrs.update(start_time_s=sim.start_time_s, stop_time_s=sim.stop_time_s)
+    attrs["outputs_not_recorded"] = "; ".join(not_recorded) or "none"
     path = Path(output) if output is not None else (out.path or default_result_path(loaded, results_dir))
     try:
         recorder = Recorder(path, variables, attrs, flush_every=out.flush_every_records,

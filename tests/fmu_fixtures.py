@@ -9,6 +9,10 @@ me2_decay   2.0      model exchange    der(x) = -lam*(x - u), time event at t_sw
 me2_ball    2.0      model exchange    bouncing ball, state event h = 0
 me3_ball    3.0      model exchange    the same ball through the FMI 3 API
 cs2_bench   2.0      co-simulation     y_i = u_i + time, i = 0..9 (overhead benchmarks)
+cs2_types   2.0      co-simulation     Integer, Boolean, Enumeration, String and Real ports
+cs3_types   3.0      co-simulation     Int64/UInt64/Int8/UInt16/Boolean/String/Enumeration/
+                                       Float32 ports; terminateSimulation and earlyReturn
+cs2_stop    2.0      co-simulation     ends the simulation: Discard + fmi2Terminated
 ==========  =======  ================  ===================================================
 """
 from __future__ import annotations
@@ -20,7 +24,8 @@ from pathlib import Path
 from cosim.fmu.build import build_fmu
 
 FMU_SOURCES = Path(__file__).resolve().parent / "fmus"
-TEST_FMUS = ("cs2_gain", "cs3_array", "me2_decay", "me2_ball", "me3_ball", "cs2_bench")
+TEST_FMUS = ("cs2_gain", "cs3_array", "me2_decay", "me2_ball", "me3_ball", "cs2_bench", "cs2_types", "cs3_types",
+             "cs2_stop")
 
 
 def build_test_fmus(out_dir: str | Path) -> dict[str, Path]:

@@ -94,3 +94,32 @@ def test_a_good_archive_unpacks_privately_and_is_removed(tmp_path, private_tmp):
     assert archive.read_description(fmu).modelName == "m"
     archive.remove(folder)
     assert list(private_tmp.iterdir()) == []
+
+
+def test_duplicated_identical_entries_are_unpacked_once(tmp_path, private_tmp):
+    with pytest.warns(UserWarning, match="Duplicate name"):  # zipfile's own warning while writing
+        fmu = crafted(tmp_path / "dup.fmu", [("resources/table.csv", b"1,2\n"), ("resources/table.csv", b"1,2\n"),
+                                              ("./resources/table.csv", b"1,2\n")])
+    folder = archive.extract(fmu)
+    try:
+        assert (folder / "resources" / "table.csv").read_bytes() == b"1,2\n"
+    finally:
+        archive.remove(folder)
+
+
+def test_duplicated_differing_entries_are_refused_naming_fmu_and_entry(tmp_path, private_tmp):
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        fmu = crafted(tmp_path / "dup.fmu", [("resources/table.csv", b"1,2\n"), ("resources/table.csv", b"9,9\n")])
+    with pytest.raises(FmuArchiveError, match=r"FMU .*dup\.fmu: refused entry 'resources/table.csv': the archive "
+                                              r"holds it more than once with different contents"):
+        archive.extract(fmu)
+    with pytest.raises(FmuArchiveError, match=r"dup\.fmu: refused entry 'resources/table.csv'"):
+        archive.read_description(fmu)
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_a_file_and_a_folder_of_one_name_are_refused_naming_the_entry(tmp_path, private_tmp):
+    fmu = crafted(tmp_path / "clash.fmu", [("resources/a", b"x"), ("resources/a/b", b"y")])
+    with pytest.raises(FmuArchiveError, match=r"FMU .*clash\.fmu: cannot unpack entry 'resources/a/b'"):
+        archive.extract(fmu)
+    assert list(private_tmp.iterdir()) == []

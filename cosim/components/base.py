@@ -138,6 +138,10 @@ class Port:
     the recorded variable. ``depends_on`` (outputs only) lists the inputs this output
     depends on within the same step (direct feedthrough). ``start`` is the value an
     unconnected input holds (and an input's value before its source is initialized).
+    ``dtype`` is the value's type: ``float64`` (Python float, the default), ``int64`` and
+    ``uint64`` (Python int, exact), ``bool``, or ``str`` (scalars only; not recorded).
+    Connected ports must have the same kind of dtype (float, integer, bool, str); integer
+    ports of either signedness connect (the target checks the range of what it receives).
     """
 
     name: str
@@ -166,6 +170,10 @@ class Port:
             )
         if self.depends_on and self.causality is not Causality.OUTPUT:
             raise ValueError(f"port {self.name!r}: only outputs can declare depends_on")
+        if self.dtype not in ("float64", "int64", "uint64", "int32", "bool", "str"):
+            raise ValueError(f"port {self.name!r}: unknown dtype {self.dtype!r}")
+        if self.dtype == "str" and self.shape:
+            raise ValueError(f"port {self.name!r}: str ports are scalars")
 
     @property
     def size(self) -> int:
@@ -179,8 +187,16 @@ class Port:
                 value[...] = self.start
             return value
         if self.start is None:
+            if self.dtype == "str":
+                return ""
             return 0.0 if self.dtype == "float64" else np.dtype(self.dtype).type(0).item()
         return self.start
+
+    @property
+    def kind(self) -> str:
+        """The dtype's kind for the connection rules: float, integer, bool or str."""
+        return {"int64": "integer", "uint64": "integer", "int32": "integer", "float64": "float"}.get(
+            self.dtype, self.dtype)
 
 
 @dataclass(frozen=True)
@@ -215,7 +231,13 @@ class ComponentConfig(BaseModel):
 class EndOfRun(Exception):
     """Raised by ``_do_step`` *after* completing its step to end the whole run there (a
     cut-off reached, a test protocol finished); the run then closes as complete, with the
-    message as its reason."""
+    message as its reason. ``time``: when the component ended, if before the end of the step
+    (an FMU that ended the simulation at its last successful time); the run's last record
+    is then at that time."""
+
+    def __init__(self, message: str = "", time: float | None = None):
+        super().__init__(message)
+        self.time = time
 
 
 class StepRejected(Exception):

@@ -12,7 +12,8 @@ entry is checked:
 
 :func:`extract` writes into a fresh private folder (mode 0700, from :mod:`tempfile`) that
 the caller removes with :func:`remove` after the run; :func:`read_description` parses
-``modelDescription.xml`` without extracting anything else. The archive's SHA-256 is
+``modelDescription.xml`` without extracting anything else. Entries that unpack to one path
+are kept once if identical (size and CRC-32) and refused if they differ. The archive's SHA-256 is
 what :func:`cosim.provenance.sha256_file` records with the results.
 """
 
@@ -71,8 +72,28 @@ def _checked_entries(path: Path, zf: zipfile.ZipFile) -> list[tuple[zipfile.ZipI
             kind = "a symbolic link" if kind_bits == stat.S_IFLNK else "not a regular file"
             raise FmuArchiveError(f"FMU {path}: refused entry {name!r}: {kind}")
         out.append((info, PurePosixPath(*[p for p in parts if p not in ("", ".")])))
+    out = _without_duplicates(path, out)
     if "modelDescription.xml" not in {str(p) for _, p in out}:
         raise FmuArchiveError(f"FMU {path}: no modelDescription.xml at the top of the archive")
+    return out
+
+
+def _without_duplicates(path: Path, entries):
+    """Entries that unpack to one path: identical ones (same kind, size and CRC-32) are kept
+    once; differing ones are refused, naming the entry."""
+    first: dict[PurePosixPath, zipfile.ZipInfo] = {}
+    out = []
+    for info, rel in entries:
+        seen = first.get(rel)
+        if seen is None:
+            first[rel] = info
+            out.append((info, rel))
+            continue
+        same = seen.is_dir() == info.is_dir() and (info.is_dir() or (
+            seen.file_size == info.file_size and seen.CRC == info.CRC))
+        if not same:
+            raise FmuArchiveError(f"FMU {path}: refused entry {info.filename!r}: the archive holds it more than "
+                                  f"once with different contents (first as {seen.filename!r})")
     return out
 
 
@@ -108,6 +129,9 @@ def extract(fmu_path: str | os.PathLike[str]) -> Path:
         except zipfile.BadZipFile as exc:
             remove(root)
             raise FmuArchiveError(f"FMU {path}: corrupt archive ({exc})") from None
+        except OSError as exc:  # e.g. a file and a folder of one name
+            remove(root)
+            raise FmuArchiveError(f"FMU {path}: cannot unpack entry {info.filename!r}: {exc.strerror or exc}") from None
         except BaseException:
             remove(root)
             raise

@@ -25,7 +25,10 @@ Life of the component:
    half steps if every component can roll back, else stops with the message);
    ``Error``/``Fatal`` stop the run with the FMU, the time, the FMI call and the FMU's log
    (:class:`~cosim.fmu.instance.FmuCallError`); NaN/Inf outputs are caught by the
-   orchestrator and named. An FMU asking to terminate ends the run cleanly.
+   orchestrator and named. An FMU that ends the simulation (FMI 2: Discard with
+   ``fmi2Terminated``; FMI 3: ``terminateSimulation``) ends the run cleanly at the FMU's
+   last successful time (:meth:`~cosim.fmu.instance.FmuInstance.do_step`); an FMI 3 early
+   return without termination is a rejected step.
 4. An FMU that advertises ``canGetAndSetFMUstate`` can be rolled back (its state is kept
    serialized when it also advertises ``canSerializeFMUstate``); one that cannot
    handle variable communication steps refuses a step of another size than its first.
@@ -137,7 +140,7 @@ class FmuComponent(Component):
             yield Port(v.port, Causality.INPUT if v.causality == "input" else Causality.OUTPUT, unit=v.unit,
                        shape=v.shape, dims=v.dims, depends_on=v.depends_on,
                        long_name=v.description or f"FMU variable {v.name}",
-                       start=v.start if v.causality == "input" else None)
+                       start=v.start if v.causality == "input" else None, dtype=v.dtype)
 
     def _groups(self, causality: str) -> list[ValueGroup]:
         by_type: dict[str, list] = {}
@@ -181,17 +184,24 @@ class FmuComponent(Component):
         if self._me is None:
             logged = self._inst.n_logged
             try:
-                terminate = self._inst.do_step(t, h, not self.can_get_set_state)
-            except FmuDiscard:
+                ended_at = self._inst.do_step(t, h, not self.can_get_set_state)
+            except FmuDiscard as exc:
                 new = min(self._inst.n_logged - logged, len(self._inst.log))
                 log = "; ".join(list(self._inst.log)[len(self._inst.log) - new:]) or "no log"
-                raise StepRejected(f"FMU {self.path.name} discarded the step t = {t:g} s, h = {h:g} s ({log})") from None
-        else:
-            self._me.advance(t, t + h)
-            terminate = self._me.terminated
+                why = "discarded the step" if str(exc).endswith("DoStep") else str(exc)
+                raise StepRejected(f"FMU {self.path.name} {why} t = {t:g} s, h = {h:g} s ({log})") from None
+            for g in self._outputs:
+                g.read(self.y)
+            if ended_at is not None:
+                how = ("fmi2DoStep returned Discard with fmi2Terminated" if self._inst.version == 2
+                       else "fmi3DoStep set terminateSimulation")
+                raise EndOfRun(f"FMU {self.path.name} ended the simulation at t = {ended_at:g} s ({how})",
+                               time=ended_at)
+            return
+        self._me.advance(t, t + h)
         for g in self._outputs:
             g.read(self.y)
-        if terminate:
+        if self._me.terminated:
             raise EndOfRun(f"FMU {self.path.name} asked to terminate at t = {t + h:g} s")
 
     def _get_state(self):

@@ -20,9 +20,10 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import operator
 import weakref
 from ctypes import byref, c_bool, c_double, c_float, c_int, c_int8, c_int16, c_int32, c_int64, c_uint
-from ctypes import c_uint8, c_uint16, c_uint32, c_uint64
+from ctypes import c_char_p, c_uint8, c_uint16, c_uint32, c_uint64
 
 import numpy as np
 
@@ -39,12 +40,18 @@ _DISCARD = 2
 # type name -> (ctypes type, function suffix)
 _TYPES = {
     2: {"Real": (c_double, "Real"), "Integer": (c_int, "Integer"), "Enumeration": (c_int, "Integer"),
-        "Boolean": (c_int, "Boolean")},
+        "Boolean": (c_int, "Boolean"), "String": (c_char_p, "String")},
     3: {"Float64": (c_double, "Float64"), "Float32": (c_float, "Float32"), "Int8": (c_int8, "Int8"),
         "UInt8": (c_uint8, "UInt8"), "Int16": (c_int16, "Int16"), "UInt16": (c_uint16, "UInt16"),
         "Int32": (c_int32, "Int32"), "UInt32": (c_uint32, "UInt32"), "Int64": (c_int64, "Int64"),
-        "UInt64": (c_uint64, "UInt64"), "Enumeration": (c_int64, "Int64"), "Boolean": (c_bool, "Boolean")},
+        "UInt64": (c_uint64, "UInt64"), "Enumeration": (c_int64, "Int64"), "Boolean": (c_bool, "Boolean"),
+        "String": (c_char_p, "String")},
 }
+# integer types -> (smallest, largest) value
+_RANGES = {"Integer": (-2**31, 2**31 - 1), "Enumeration": (-2**31, 2**31 - 1), "Int8": (-2**7, 2**7 - 1),
+           "UInt8": (0, 2**8 - 1), "Int16": (-2**15, 2**15 - 1), "UInt16": (0, 2**16 - 1),
+           "Int32": (-2**31, 2**31 - 1), "UInt32": (0, 2**32 - 1), "Int64": (-2**63, 2**63 - 1),
+           "UInt64": (0, 2**64 - 1)}
 
 
 class FmuCallError(CosimError):
@@ -66,10 +73,17 @@ class ValueGroup:
     """Variables of one FMI type read or written together through buffers allocated once.
 
     ``entries`` are ``(port, value_reference, shape)``; the values of all entries sit one
-    after the other in ``buffer`` (FMI 3 arrays in row-major order)."""
+    after the other in ``buffer`` (FMI 3 arrays in row-major order). Values are exchanged
+    in the port's dtype (:data:`cosim.fmu.variables.PORT_DTYPES`): floats, exact Python ints
+    (checked against the FMI type's range before they are written; a float is refused),
+    bools, and str (UTF-8 at the FMU's boundary)."""
 
     def __init__(self, instance: "FmuInstance", type_name: str, entries: list[tuple[str, int, tuple[int, ...]]]):
+        from .variables import PORT_DTYPES
+
         ctype, suffix = _TYPES[instance.version][type_name]
+        self.type_name, self.dtype = type_name, PORT_DTYPES[type_name]
+        self._range = _RANGES.get(type_name)
         prefix = f"fmi{instance.version}"
         self._instance = instance
         self._get = instance.function(f"{prefix}Get{suffix}")
@@ -79,7 +93,7 @@ class ValueGroup:
         self.n_vr, self.n_values = len(entries), sum(sizes)
         self.vr = (c_uint * self.n_vr)(*[vr for _, vr, _ in entries])
         self.buffer = (ctype * self.n_values)()
-        self.view = np.ctypeslib.as_array(self.buffer)
+        self.view = np.ctypeslib.as_array(self.buffer) if self.dtype != "str" else None
         self.scalars = all(not shape for _, _, shape in entries)
         self.ports = [port for port, _, _ in entries]
         offsets = np.cumsum([0] + sizes)
@@ -90,22 +104,73 @@ class ValueGroup:
 
     def write(self, values: dict) -> None:
         """Set the FMU's variables from ``values`` (port -> scalar or array)."""
-        if self.scalars:
-            buf = self.buffer
-            for i, port in enumerate(self.ports):
-                buf[i] = values[port]
+        if self.dtype == "float64":
+            if self.scalars:
+                buf = self.buffer
+                for i, port in enumerate(self.ports):
+                    buf[i] = values[port]
+            else:
+                for port, a, b, _ in self.slices:
+                    self.view[a:b] = np.ravel(values[port])
         else:
-            for port, a, b, _ in self.slices:
-                self.view[a:b] = np.ravel(values[port])
+            self._write_other(values)
         status = self._set(self._instance.handle, *self._args)
         if status > 1:
             self._instance.fail(self._set_name, status)
 
+    def _write_other(self, values: dict) -> None:
+        buf = self.buffer
+        for port, a, b, shape in self.slices:
+            value = values[port]
+            if self.dtype == "str":
+                if not isinstance(value, str):
+                    self._refuse(port, value, "a str")
+                buf[a] = value.encode("utf-8")
+                continue
+            if self.dtype == "bool":
+                flat = np.ravel(value).tolist() if shape else [value]
+                if not all(isinstance(v, (bool, np.bool_)) for v in flat):
+                    self._refuse(port, value, "a bool")
+                if shape:
+                    self.view[a:b] = flat
+                else:
+                    buf[a] = bool(value)
+                continue
+            flat = np.ravel(value).tolist() if shape else [value]
+            try:
+                ints = [operator.index(v) for v in flat]
+            except TypeError:
+                self._refuse(port, value, "an integer")
+            lo, hi = self._range
+            if any(v < lo or v > hi for v in ints):
+                bad = next(v for v in ints if v < lo or v > hi)
+                raise CosimError(f"FMU {self._instance.label}: input {port!r} = {bad} is outside the range of "
+                                 f"its FMI type {self.type_name} [{lo}, {hi}]")
+            if shape:
+                self.view[a:b] = ints
+            else:
+                buf[a] = ints[0]
+
+    def _refuse(self, port: str, value, wanted: str):
+        raise CosimError(f"FMU {self._instance.label}: input {port!r} ({self.type_name}) needs {wanted}, "
+                         f"got {type(value).__name__} {value!r}")
+
     def read(self, into: dict) -> None:
-        """Get the FMU's variables into ``into`` (floats, or new float arrays)."""
+        """Get the FMU's variables into ``into`` (scalars as Python float/int/bool/str, arrays as
+        new numpy arrays of the port's dtype)."""
         status = self._get(self._instance.handle, *self._args)
         if status > 1:
             self._instance.fail(self._get_name, status)
+        if self.dtype != "float64":
+            if self.dtype == "str":
+                for port, v in zip(self.ports, self.buffer[:]):
+                    into[port] = (v or b"").decode("utf-8", "replace")
+                return
+            convert = bool if self.dtype == "bool" else int
+            for port, a, b, shape in self.slices:
+                into[port] = (self.view[a:b].astype(self.dtype).reshape(shape) if shape
+                              else convert(self.buffer[a]))
+            return
         if self.scalars:
             for port, v in zip(self.ports, self.buffer[:]):
                 into[port] = float(v)
@@ -263,24 +328,62 @@ class FmuInstance:
         self._guarded(self.fmu.exitInitializationMode, f"fmi{self.version}ExitInitializationMode")
 
     # -- co-simulation -----------------------------------------------------------------
-    def do_step(self, t: float, h: float, no_set_prior: bool) -> bool:
-        """One communication step; returns True if the FMU asks to terminate (FMI 3)."""
+    def do_step(self, t: float, h: float, no_set_prior: bool) -> float | None:
+        """One communication step. Returns None when the step completed, or the time at which
+        the FMU ended the simulation (then no further step may be taken):
+
+        * FMI 2: ``fmi2DoStep`` returned Discard and ``fmi2GetBooleanStatus(fmi2Terminated)``
+          is true: the FMU ended at ``fmi2GetRealStatus(fmi2LastSuccessfulTime)``. Discard
+          with ``fmi2Terminated`` false is a rejected step (:class:`FmuDiscard`).
+        * FMI 3: ``terminateSimulation`` is true (status OK, Warning or Discard): the FMU ended
+          at ``lastSuccessfulTime``. Discard without it is a rejected step. An early return
+          (``earlyReturn`` without ``terminateSimulation``) is also treated as a rejected step:
+          cosim instantiates with ``earlyReturnAllowed = false`` and has no event mode, so the
+          simplest correct handling is to roll back and retry with shorter steps (the
+          orchestrator halves the step; if the components cannot roll back the run stops
+          with the message)."""
         self.time = t
         if self.version == 2:
             status = self.fmu._functions["fmi2DoStep"](self.handle, t, h, int(no_set_prior))
-            terminate = False
+            if status == _DISCARD:
+                if self._fmi2_terminated():
+                    return self._fmi2_status_real()
+                raise FmuDiscard("fmi2DoStep")
         else:
             if self._flags is None:
                 self._flag_values = (c_bool(), c_bool(), c_bool(), c_double())
                 self._flags = tuple(byref(v) for v in self._flag_values)
             status = self.fmu._functions["fmi3DoStep"](self.handle, t, h, bool(no_set_prior), *self._flags)
-            terminate = self._flag_values[1].value
-        if status == _DISCARD:
-            raise FmuDiscard(f"fmi{self.version}DoStep")
+            _, terminate, early, last = (v.value for v in self._flag_values)
+            if status <= _DISCARD and terminate:
+                self.time = last
+                return last
+            if status == _DISCARD:
+                raise FmuDiscard("fmi3DoStep")
+            if status <= 1 and early:
+                raise FmuDiscard(f"fmi3DoStep returned early at t = {last:g} s (earlyReturn without "
+                                 f"terminateSimulation; the step is retried shorter)")
         if status > 1:
             self.fail(f"fmi{self.version}DoStep", status)
         self.time = t + h
-        return terminate
+        return None
+
+    def _fmi2_terminated(self) -> bool:
+        from fmpy.fmi2 import fmi2Boolean
+
+        value = fmi2Boolean()
+        status = self.fmu._functions["fmi2GetBooleanStatus"](self.handle, 3, byref(value))  # fmi2Terminated
+        if status > 1:
+            return False  # an FMU that cannot tell has not ended the simulation
+        return bool(value.value)
+
+    def _fmi2_status_real(self) -> float:
+        value = c_double()
+        status = self.fmu._functions["fmi2GetRealStatus"](self.handle, 2, byref(value))  # fmi2LastSuccessfulTime
+        if status > 1:
+            self.fail("fmi2GetRealStatus(fmi2LastSuccessfulTime)", status)
+        self.time = value.value
+        return value.value
 
     # -- FMU state ---------------------------------------------------------------------
     def get_state(self, serialize: bool):

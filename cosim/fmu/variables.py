@@ -15,8 +15,12 @@ Rules (they are what ``cosim info X.fmu`` prints):
    parameter takes that parameter's (sanitized) name, others are ``<port>_index``.
 5. ``depends_on`` of an output: the inputs its ``ModelStructure`` entry lists; no entry,
    or no ``dependencies`` attribute, means every input (the FMI standard's default).
-6. Numeric types only (Float/Real, Int/Integer, Boolean, Enumeration); they are exchanged
-   as float64 port values and converted at the FMU's boundary.
+6. Every FMI type becomes a port with a ``dtype`` (:data:`PORT_DTYPES`): Real/Float64/
+   Float32 -> ``float64`` (Python float); Integer, Enumeration and the FMI 3 integer widths
+   up to Int64 -> ``int64`` (Python int, exact); UInt64 -> ``uint64`` (Python int, exact up
+   to 2**64 - 1); Boolean -> ``bool``; String -> ``str``. String ports are scalars only;
+   they connect only to string ports and are not recorded (see :mod:`cosim.run`). FMI 3
+   Binary and Clock variables are not supported yet: they get no port.
 """
 
 from __future__ import annotations
@@ -27,12 +31,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FmuVariable", "port_name", "port_variables", "NUMERIC_TYPES"]
+__all__ = ["FmuVariable", "port_name", "port_variables", "NUMERIC_TYPES", "PORT_DTYPES"]
 
-NUMERIC_TYPES = {
-    "Real", "Integer", "Boolean", "Enumeration",  # FMI 2
-    "Float64", "Float32", "Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64",
+#: FMI type -> port dtype
+PORT_DTYPES = {
+    "Real": "float64", "Float64": "float64", "Float32": "float64",
+    "Integer": "int64", "Enumeration": "int64", "Int8": "int64", "UInt8": "int64", "Int16": "int64",
+    "UInt16": "int64", "Int32": "int64", "UInt32": "int64", "Int64": "int64", "UInt64": "uint64",
+    "Boolean": "bool", "String": "str",
 }
+NUMERIC_TYPES = {t for t, d in PORT_DTYPES.items() if d != "str"}
 
 
 def port_name(name: str) -> str:
@@ -56,6 +64,7 @@ class FmuVariable:
     start: object
     depends_on: tuple[str, ...]
     description: str
+    dtype: str = "float64"
 
     @property
     def size(self) -> int:
@@ -81,17 +90,23 @@ def _shape(var, port: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
 
 
 def parse_start(var, shape: tuple[int, ...]):
-    """The variable's start value as a float (scalar) or float array (shape), or None."""
+    """The variable's start value in its port's dtype (rule 6): a Python float, int, bool,
+    str or bytes (scalar), or a numpy array of ``shape``; None without a start value."""
     if var.start is None:
         return None
+    dtype = PORT_DTYPES[var.type]
+    if dtype == "str":
+        return str(var.start)
     text = str(var.start).strip()
-    if var.type == "Boolean":
-        values = [1.0 if s in ("true", "1") else 0.0 for s in text.split()]
+    if dtype == "bool":
+        values = [s in ("true", "1") for s in text.split()]
+    elif dtype in ("int64", "uint64"):
+        values = [int(s) for s in text.split()]
     else:
         values = [float(s) for s in text.split()]
     if not shape:
         return values[0]
-    arr = np.asarray(values, dtype=float)
+    arr = np.asarray(values, dtype=dtype)
     return np.broadcast_to(arr, shape).copy() if arr.size == 1 else arr.reshape(shape)
 
 
@@ -105,7 +120,7 @@ def port_variables(md, rename: dict[str, str], units: dict[str, str]) -> list[Fm
     out = []
     input_ports = {v.name: port_name(rename.get(v.name, v.name)) for v in inputs}
     for var in inputs + outputs:
-        if var.type not in NUMERIC_TYPES:
+        if var.type not in PORT_DTYPES:
             continue
         port = port_name(rename.get(var.name, var.name))
         if port in names:
@@ -115,16 +130,19 @@ def port_variables(md, rename: dict[str, str], units: dict[str, str]) -> list[Fm
             )
         names[port] = var.name
         shape, dims = _shape(var, port)
+        if shape and PORT_DTYPES[var.type] == "str":
+            raise ValueError(f"{var.type} array variable {var.name!r}: only scalar {var.type} ports are supported")
         depends: tuple[str, ...] = ()
         if var.causality == "output":
             listed = deps.get(var.name)
             if listed is None:
-                depends = tuple(input_ports[v.name] for v in inputs if v.type in NUMERIC_TYPES)
+                depends = tuple(input_ports[v.name] for v in inputs if v.type in PORT_DTYPES)
             else:
                 depends = tuple(input_ports[v.name] for v in listed if v.name in input_ports)
         out.append(FmuVariable(
             name=var.name, port=port, vr=int(var.valueReference), type=var.type,
             causality=var.causality, unit=_unit(var, units), shape=shape, dims=dims,
             start=parse_start(var, shape), depends_on=depends, description=var.description or "",
+            dtype=PORT_DTYPES[var.type],
         ))
     return out

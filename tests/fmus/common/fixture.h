@@ -83,6 +83,9 @@ typedef struct {
     double time;
     double r[FX_NSLOTS];
     int flag[FX_NFLAGS];   /* model-specific discrete flags */
+#ifdef FX_TYPED
+    FxTyped x;             /* the fixture's non-float64 values (see fx_typed) */
+#endif
 } FxData;
 
 typedef struct {
@@ -117,6 +120,16 @@ static const FxVar *fx_variables(size_t *n);
 static void fx_start(FxData *d);       /* start values */
 static void fx_initialize(FxData *d);  /* calculated initial values (Instantiated/Initialization) */
 static void fx_evaluate(FxData *d);    /* outputs and derivatives from the current values */
+#ifdef FX_TYPED
+/* Get (set = 0) or set (set = 1) variables of every type but float64; `fn` is the FMI
+ * function's name (fmi2GetInteger, fmi3SetUInt64, ...), `values` its value array. Defining
+ * FX_TYPED also requires the type FxTyped (kept in FxData.x, so FMU states include it). */
+static int fx_typed(FxInstance *m, const char *fn, int set, const unsigned vr[], size_t nvr,
+                    void *values, size_t nvalues);
+#endif
+/* FX_FLAG_TERMINATED (a FxData.flag index): the FMU has ended the simulation (FMI 2:
+ * fmi2GetBooleanStatus(fmi2Terminated); FMI 3: DoStep's terminateSimulation); FX_FLAG_EARLY:
+ * FMI 3 DoStep's earlyReturn (cleared by every DoStep). */
 #if FX_INTERFACE == FX_CS
 static int fx_do_step(FxInstance *m, double t, double h);
 #else
@@ -255,6 +268,17 @@ static int fx_get(FxInstance *m, const char *fn, const unsigned vr[], size_t nvr
         return FX_ERROR;
     }
     return FX_OK;
+}
+
+/* whether variable `v` may be set now (logs the refusal) */
+static int fx_may_set(FxInstance *m, const char *fn, const FxVar *v) {
+    int ok = v->kind == FX_INPUT ||
+             ((v->kind == FX_PARAMETER || v->kind == FX_EXACT_STATE) &&
+              (m->mode & (FX_INSTANTIATED | FX_INITIALIZATION)));
+    if (!ok)
+        fx_log(m, FX_ERROR, FX_LOG_ERROR, "%s: variable \"%s\" cannot be set in %s", fn, v->name,
+               fx_mode_name(m->mode));
+    return ok;
 }
 
 static int fx_set(FxInstance *m, const char *fn, const unsigned vr[], size_t nvr,
@@ -499,36 +523,60 @@ fmi2Status fmi2SetReal(fmi2Component c, const fmi2ValueReference vr[], size_t nv
 }
 
 fmi2Status fmi2GetInteger(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, fmi2Integer value[]) {
+#ifdef FX_TYPED
+    return (fmi2Status)fx_typed(FX_M, "fmi2GetInteger", 0, vr, nvr, (void *)value, nvr);
+#else
     (void)value;
     return (fmi2Status)fx_no_variables(FX_M, "fmi2GetInteger", vr, nvr);
+#endif
 }
 
 fmi2Status fmi2GetBoolean(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, fmi2Boolean value[]) {
+#ifdef FX_TYPED
+    return (fmi2Status)fx_typed(FX_M, "fmi2GetBoolean", 0, vr, nvr, (void *)value, nvr);
+#else
     (void)value;
     return (fmi2Status)fx_no_variables(FX_M, "fmi2GetBoolean", vr, nvr);
+#endif
 }
 
 fmi2Status fmi2GetString(fmi2Component c, const fmi2ValueReference vr[], size_t nvr, fmi2String value[]) {
+#ifdef FX_TYPED
+    return (fmi2Status)fx_typed(FX_M, "fmi2GetString", 0, vr, nvr, (void *)value, nvr);
+#else
     (void)value;
     return (fmi2Status)fx_no_variables(FX_M, "fmi2GetString", vr, nvr);
+#endif
 }
 
 fmi2Status fmi2SetInteger(fmi2Component c, const fmi2ValueReference vr[], size_t nvr,
                           const fmi2Integer value[]) {
+#ifdef FX_TYPED
+    return (fmi2Status)fx_typed(FX_M, "fmi2SetInteger", 1, vr, nvr, (void *)value, nvr);
+#else
     (void)value;
     return (fmi2Status)fx_no_variables(FX_M, "fmi2SetInteger", vr, nvr);
+#endif
 }
 
 fmi2Status fmi2SetBoolean(fmi2Component c, const fmi2ValueReference vr[], size_t nvr,
                           const fmi2Boolean value[]) {
+#ifdef FX_TYPED
+    return (fmi2Status)fx_typed(FX_M, "fmi2SetBoolean", 1, vr, nvr, (void *)value, nvr);
+#else
     (void)value;
     return (fmi2Status)fx_no_variables(FX_M, "fmi2SetBoolean", vr, nvr);
+#endif
 }
 
 fmi2Status fmi2SetString(fmi2Component c, const fmi2ValueReference vr[], size_t nvr,
                          const fmi2String value[]) {
+#ifdef FX_TYPED
+    return (fmi2Status)fx_typed(FX_M, "fmi2SetString", 1, vr, nvr, (void *)value, nvr);
+#else
     (void)value;
     return (fmi2Status)fx_no_variables(FX_M, "fmi2SetString", vr, nvr);
+#endif
 }
 
 fmi2Status fmi2GetFMUstate(fmi2Component c, fmi2FMUstate *FMUstate) {
@@ -767,7 +815,11 @@ fmi2Status fmi2GetIntegerStatus(fmi2Component c, const fmi2StatusKind s, fmi2Int
 fmi2Status fmi2GetBooleanStatus(fmi2Component c, const fmi2StatusKind s, fmi2Boolean *value) {
     if (!fx_check(FX_M, "fmi2GetBooleanStatus", FX_NOT_FATAL) || value == NULL) return fmi2Error;
     if (s != fmi2Terminated) return fmi2Discard;
-    *value = fmi2False;  /* these fixtures never ask to end the simulation */
+#ifdef FX_FLAG_TERMINATED
+    *value = FX_M->d.flag[FX_FLAG_TERMINATED] ? fmi2True : fmi2False;
+#else
+    *value = fmi2False;  /* this fixture never asks to end the simulation */
+#endif
     return fmi2OK;
 }
 
@@ -901,18 +953,25 @@ fmi3Status fmi3SetFloat64(fmi3Instance instance, const fmi3ValueReference valueR
     return (fmi3Status)fx_set(FX_M, "fmi3SetFloat64", valueReferences, nValueReferences, values, nValues);
 }
 
-/* the fixtures have only Float64 variables: every other type is an unknown value reference */
+/* without FX_TYPED the fixtures have only Float64 variables: every other type is an unknown
+ * value reference */
+#ifdef FX_TYPED
+#define FX_TYPED_CALL(fn, set)                                                                    \
+    return (fmi3Status)fx_typed(FX_M, #fn, set, valueReferences, nValueReferences, (void *)values, nValues);
+#else
+#define FX_TYPED_CALL(fn, set)                                                                    \
+    (void)values; (void)nValues;                                                                  \
+    return (fmi3Status)fx_no_variables(FX_M, #fn, valueReferences, nValueReferences);
+#endif
 #define FX_NO_GET(fn, T)                                                                          \
     fmi3Status fn(fmi3Instance instance, const fmi3ValueReference valueReferences[],              \
                   size_t nValueReferences, T values[], size_t nValues) {                          \
-        (void)values; (void)nValues;                                                              \
-        return (fmi3Status)fx_no_variables(FX_M, #fn, valueReferences, nValueReferences);         \
+        FX_TYPED_CALL(fn, 0)                                                                      \
     }
 #define FX_NO_SET(fn, T)                                                                          \
     fmi3Status fn(fmi3Instance instance, const fmi3ValueReference valueReferences[],              \
                   size_t nValueReferences, const T values[], size_t nValues) {                    \
-        (void)values; (void)nValues;                                                              \
-        return (fmi3Status)fx_no_variables(FX_M, #fn, valueReferences, nValueReferences);         \
+        FX_TYPED_CALL(fn, 1)                                                                      \
     }
 FX_NO_GET(fmi3GetFloat32, fmi3Float32)
 FX_NO_GET(fmi3GetInt8, fmi3Int8)
@@ -1287,8 +1346,18 @@ fmi3Status fmi3DoStep(fmi3Instance instance, fmi3Float64 currentCommunicationPoi
     if (earlyReturn) *earlyReturn = false;
 #if FX_INTERFACE == FX_CS
     {
-        int status = fx_step(FX_M, currentCommunicationPoint, communicationStepSize);
+        int status;
+#ifdef FX_FLAG_EARLY
+        if (instance) FX_M->d.flag[FX_FLAG_EARLY] = 0;
+#endif
+        status = fx_step(FX_M, currentCommunicationPoint, communicationStepSize);
         if (lastSuccessfulTime && instance) *lastSuccessfulTime = FX_M->d.time;
+#ifdef FX_FLAG_TERMINATED
+        if (terminateSimulation && instance) *terminateSimulation = FX_M->d.flag[FX_FLAG_TERMINATED] != 0;
+#endif
+#ifdef FX_FLAG_EARLY
+        if (earlyReturn && instance) *earlyReturn = FX_M->d.flag[FX_FLAG_EARLY] != 0;
+#endif
         return (fmi3Status)status;
     }
 #else
