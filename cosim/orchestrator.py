@@ -65,6 +65,15 @@ def _apply(transfers: Sequence[_Transfer]) -> None:
             tr.dst[tr.dst_key] = tr.src[tr.src_key]
 
 
+def _agree(a, b) -> bool:
+    """Whether an iterated input (``b``) and its source's new output (``a``) agree: floats to
+    1e-7 relative, every other type exactly."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind == "f" or b.dtype.kind == "f":
+        return bool(np.allclose(a, b, rtol=1e-7, atol=1e-9))
+    return bool(np.array_equal(a, b))
+
+
 class Orchestrator:
     """Couples components and advances them from ``start_s`` to ``stop_s``.
 
@@ -272,19 +281,19 @@ class Orchestrator:
                 else:
                     u[e.target_port] = value
             ending = self._sweep(t, h)
-            new = [np.array(self.components[e.source].y[e.source_port], dtype=float) for e in self.iterated]
-            if all(np.allclose(a, b, rtol=1e-7, atol=1e-9) for a, b in zip(new, guess)):
+            new = [self.components[e.source].y[e.source_port] for e in self.iterated]
+            pending = [(e, a, b) for e, a, b in zip(self.iterated, new, guess) if not _agree(a, b)]
+            if not pending:
                 return ending
             if k + 1 == self.max_loop_passes:
-                e, a, b = next((e, a, b) for e, a, b in zip(self.iterated, new, guess)
-                               if not np.allclose(a, b, rtol=1e-7, atol=1e-9))
+                e, a, b = pending[0]
                 raise ComponentError(e.target, "do_step", t,
                                      f"the iterated connection {e} ({e.where}) did not converge in "
                                      f"{self.max_loop_passes} passes (last input {b}, output {a})")
             self.n_loop_repeats += 1
             for c, s in zip(self.components.values(), states):
                 c.set_state(s)
-            guess = [a if np.ndim(a) else float(a) for a in new]
+            guess = [np.array(a) if np.ndim(a) else a for a in new]
         return None  # not reached
 
     def _sweep(self, t: float, h: float) -> EndOfRun | None:
