@@ -36,12 +36,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .errors import CosimError
+    from .run import check_runnable
     from .scenario import load_scenario
 
     failed = 0
     for path in args.files:
-        try:
-            load_scenario(path)
+        try:  # the file, then everything a run checks before its first step
+            check_runnable(load_scenario(path))
         except CosimError as exc:
             failed += 1
             print(f"{path}: {exc}", file=sys.stderr)

@@ -25,7 +25,7 @@ from .components.base import Component
 from .energy_ledger import collect as collect_ledger
 from .energy_ledger import result_attrs as ledger_attrs
 from .coupling import Edge
-from .errors import ComponentError, CosimError, RunInterrupted
+from .errors import ComponentError, CosimError, RunInterrupted, ScenarioError
 from .orchestrator import Orchestrator
 from .provenance import run_attrs
 from .recorder import RecordedVariable, Recorder
@@ -46,6 +46,9 @@ def build_components(loaded: LoadedScenario) -> list[Component]:
         cls = registry.get(config.type)
         try:
             components.append(cls(name, config))
+        except ScenarioError as exc:  # a problem found while building: say which table it is in
+            problems = [pr if pr.key else loaded.problem(f"components.{name}", pr.message) for pr in exc.problems]
+            raise ScenarioError(problems) from None
         except CosimError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported with the component's name and table
@@ -122,22 +125,15 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_scenario(
-    loaded: LoadedScenario,
-    *,
-    output: Path | None = None,
-    overwrite: bool = False,
-    quiet: bool = True,
-    results_dir: Path = Path("results"),
-) -> RunOutcome:
-    """Run ``loaded`` and write its dataset; returns where and how it ended.
-
-    Raises :class:`~cosim.errors.CosimError` (after closing the file as incomplete) when the
-    run cannot finish, and :class:`~cosim.errors.RunInterrupted` on Ctrl-C or SIGTERM."""
+def plan_run(loaded: LoadedScenario) -> tuple[list[Component], Orchestrator, list[tuple[Component, str]], list[str]]:
+    """Everything a run sets up before its first step, and every check of that set-up:
+    the components are built (an FMU's model description is read, nothing is initialised),
+    the connections checked (ports, units, shapes, types), the algebraic loops and the
+    coupling order found, the output patterns matched. Returns the components, the
+    orchestrator, the recorded outputs and the outputs not recorded (with the reason)."""
     scenario = loaded.scenario
     sim, out = scenario.simulation, scenario.output
     components = build_components(loaded)
-    by_name = {c.name: c for c in components}
     edges = []
     for i, c in enumerate(scenario.connections):
         file, line = loaded.locate(f"connections.{i}")
@@ -158,6 +154,33 @@ def run_scenario(
         max_step_halvings=sim.max_step_halvings,
         recorded=[(c.name, p) for c, p in recorded],
     )
+    return components, orchestrator, recorded, not_recorded
+
+
+def check_runnable(loaded: LoadedScenario) -> None:
+    """``cosim validate``'s second stage: :func:`plan_run` without running (raises the
+    CosimError a run would raise before its first step)."""
+    components = plan_run(loaded)[0]
+    for c in components:
+        c.terminate()
+
+
+def run_scenario(
+    loaded: LoadedScenario,
+    *,
+    output: Path | None = None,
+    overwrite: bool = False,
+    quiet: bool = True,
+    results_dir: Path = Path("results"),
+) -> RunOutcome:
+    """Run ``loaded`` and write its dataset; returns where and how it ended.
+
+    Raises :class:`~cosim.errors.CosimError` (after closing the file as incomplete) when the
+    run cannot finish, and :class:`~cosim.errors.RunInterrupted` on Ctrl-C or SIGTERM."""
+    scenario = loaded.scenario
+    sim, out = scenario.simulation, scenario.output
+    components, orchestrator, recorded, not_recorded = plan_run(loaded)
+    by_name = {c.name: c for c in components}
     variables = []
     for comp, port_name in recorded:
         port = by_name[comp.name].ports[port_name]

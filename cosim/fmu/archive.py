@@ -43,7 +43,10 @@ class FmuArchiveError(CosimError):
 
 def _open(path: Path) -> zipfile.ZipFile:
     if not path.is_file():
-        raise FmuArchiveError(f"FMU {path}: no such file")
+        hint = ""
+        if path.parent.name == "build" and path.parent.parent.name == "fmus" and path.name.startswith("vehicle_fmi"):
+            hint = f" (our reference vehicle FMUs are built by `cosim build-fmus --out {path.parent}`)"
+        raise FmuArchiveError(f"FMU {path}: no such file{hint}")
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
