@@ -340,3 +340,25 @@ def test_info_writes_a_scenario_that_runs_every_fixture_fmu_as_written(test_fmus
             exp = archive.read_description(fmu).defaultExperiment
             if exp is not None and exp.stopTime is not None:
                 assert float(ds["time"][-1]) == pytest.approx(float(exp.stopTime))
+
+
+def test_an_fmu_with_only_scheduled_execution_is_refused_and_info_says_so(test_fmus, tmp_path):
+    """FMI 3 scheduled execution is not supported: `cosim info` says so, and a scenario
+    using the FMU fails validation with that reason (not at run time)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(test_fmus["cs3_array"]) as zf:
+        original = zf.read("modelDescription.xml")
+    text, n = re.subn(r"<CoSimulation\b", "<ScheduledExecution", original.decode())
+    text = re.sub(r"\s(canHandleVariableCommunicationStepSize|canReturnEarlyAfterIntermediateUpdate|"
+                  r"hasEventMode|providesIntermediateUpdate|fixedInternalStepSize|recommendedIntermediateInputSmoothness"
+                  r"|maxOutputDerivativeOrder|canInterpolateInputs|mightReturnEarlyFromDoStep)=\"[^\"]*\"", "", text)
+    assert n == 1
+    fmu = edited(test_fmus["cs3_array"], tmp_path / "scheduled.fmu", original, text.encode())
+    info = subprocess.run([*CLI, "info", str(fmu)], capture_output=True, text=True, timeout=60)
+    assert info.returncode == 0, info.stderr
+    assert "co-simulation: no" in info.stdout and "scheduled execution: yes (not supported" in info.stdout
+    (tmp_path / "s.toml").write_text(f'[simulation]\nstop_time_s = 1\nstep_s = 1\n[components.f]\nfmu = "{fmu}"\n')
+    check = subprocess.run([*CLI, "validate", str(tmp_path / "s.toml")], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 1 and "only FMI 3 scheduled execution" in check.stderr

@@ -114,6 +114,9 @@ class FmuComponent(Component):
     def _choose_interface(self, wanted: str) -> str:
         offered = {name: key for name, key, kind in (("co-simulation", "cs", self.md.coSimulation),
                                                      ("model-exchange", "me", self.md.modelExchange)) if kind}
+        if not offered and getattr(self.md, "scheduledExecution", None) is not None:
+            raise CosimError(f"FMU {self.path.name}: offers only FMI 3 scheduled execution, which cosim does not "
+                             "support (it needs co-simulation or model exchange)")
         if wanted == "auto" and offered:
             return next(iter(offered.values()))  # co-simulation first
         if wanted in offered:

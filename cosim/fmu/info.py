@@ -38,6 +38,8 @@ def describe_fmu(path: str | Path) -> str:
             extra = f", variable step {_yes(kind.canHandleVariableCommunicationStepSize)}"
         lines.append(f"  {title}: {kind.modelIdentifier}{extra}, get/set state {_yes(kind.canGetAndSetFMUstate)}, "
                      f"serialize state {_yes(kind.canSerializeFMUstate)}")
+    if getattr(md, "scheduledExecution", None) is not None:
+        lines.append("  scheduled execution: yes (not supported by cosim: it runs co-simulation and model exchange)")
     variables = port_variables(md, {}, {})
     for causality in ("input", "output"):
         group = [v for v in variables if v.causality == causality]
