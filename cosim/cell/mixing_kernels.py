@@ -3,15 +3,21 @@
 The heat (K. E. Thomas and J. Newman, J. Electrochem. Soc. 150 (2003) A176) needs the
 enthalpy potential ``U_H = U_ref - T_ref dU/dT`` (:mod:`cosim.cell.energy`) at every shell
 of every particle and step. Evaluated from the material functions (tanh staircases,
-exponentials, powers: ~45 ns each) that was most of a pack's step, so each material's
+exponentials, powers: ~45 ns each, and two array views per call) that was about half of the
+flagship scenario's wall time, so each material's
 ``U_H`` is tabulated once, when the model is built (:func:`enthalpy_table`): values and
 slopes at ``TABLE_INTERVALS + 1`` uniform stoichiometries on [0, 1], read back by a cubic
 Hermite interpolant (:func:`enthalpy_potential`; C1, exact for cubics, its slope within
 ``O(h^3)`` of the function's). The heat uses *differences* of ``U_H`` between neighbouring
-shells, i.e. essentially its slope, so the slope's accuracy is what counts: with 2^14
-intervals (h = 6.1e-5) the heat over a drive cycle agrees with the direct evaluation of
-the functions to the tolerance stated in ``tests/test_cell_energy.py``. A stoichiometry
-outside [0, 1] (or NaN) is evaluated from the functions themselves.
+shells, i.e. essentially its slope, so the slope's accuracy is what counts. The table
+checks itself when it is built: an interval where the interpolant misses the function at
+a quarter point by more than ``VALUE_TOL`` or its slope by more than ``SLOPE_TOL``
+(relative) is marked (a kink such as the Doyle spinel's 6 V cap or a table's node, a
+singularity, a feature narrower than a few intervals such as the coke's exp(-2000 sto))
+and read from the functions, as is a stoichiometry outside [0, 1] or NaN. With 2^14
+intervals (h = 6.1e-5) the marks cover a few hundred intervals at most per material and
+the heat over a drive agrees with the direct evaluation to round-off
+(``tests/test_cell_energy.py``).
 """
 
 from __future__ import annotations
@@ -26,21 +32,56 @@ from .params import F
 
 #: intervals of the uniform stoichiometry grid of the enthalpy tables
 TABLE_INTERVALS = 1 << 14
+#: V: the largest miss of the interpolant's value in an interval that it is used for ...
+VALUE_TOL = 1e-10
+#: ... and of its slope, relative (plus VALUE_TOL per interval)
+SLOPE_TOL = 1e-7
 
 _inline = njit(cache=True, error_model="numpy", inline="always")
+
+
+@_inline
+def _hermite(y0, d0, y1, d1, t):
+    """The cubic with values ``y0``, ``y1`` and slopes ``d0``, ``d1`` (per unit ``t``) at
+    ``t`` = 0, 1, and its slope."""
+    dy = y1 - y0
+    a2 = 3.0 * dy - 2.0 * d0 - d1
+    a3 = d0 + d1 - 2.0 * dy
+    return y0 + t * (d0 + t * (a2 + t * a3)), d0 + t * (2.0 * a2 + 3.0 * t * a3)
+
+
+@_inline
+def _u_H(ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, x):
+    """``U_H`` and its slope from the material functions."""
+    u, du = value_slope(ocp_code, ocp_p, x)
+    s, ds = value_slope(dUdT_code, dUdT_p, x)
+    return u - T_ref * s, du - T_ref * ds
 
 
 @njit(cache=True, error_model="numpy")
 def enthalpy_table(ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, n):
     """``(n + 1, 2)``: ``U_H`` at ``sto = i / n`` and its slope times ``1 / n`` (the slope
-    per grid interval, as the Hermite interpolant takes it)."""
+    per grid interval, as the Hermite interpolant takes it). Where the interpolant misses
+    the function at a quarter point of an interval by more than ``VALUE_TOL`` or its slope
+    by more than ``SLOPE_TOL`` (relative; a kink, a singularity, a feature narrower than a
+    few intervals) the slopes at both ends are NaN: :func:`enthalpy_potential` evaluates the
+    functions there."""
     tab = np.empty((n + 1, 2))
     for i in range(n + 1):
-        x = i / n
-        u, du = value_slope(ocp_code, ocp_p, x)
-        s, ds = value_slope(dUdT_code, dUdT_p, x)
-        tab[i, 0] = u - T_ref * s
-        tab[i, 1] = (du - T_ref * ds) / n
+        u, du = _u_H(ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, i / n)
+        tab[i, 0] = u
+        tab[i, 1] = du / n
+    bad = np.zeros(n + 1, dtype=np.bool_)
+    for i in range(n):
+        for t in (0.25, 0.5, 0.75):
+            p, dp = _hermite(tab[i, 0], tab[i, 1], tab[i + 1, 0], tab[i + 1, 1], t)
+            u, du = _u_H(ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, (i + t) / n)
+            du /= n
+            if not (abs(p - u) <= VALUE_TOL and abs(dp - du) <= SLOPE_TOL * abs(du) + VALUE_TOL):
+                bad[i] = bad[i + 1] = True
+    for i in range(n + 1):
+        if bad[i]:
+            tab[i, 1] = math.nan
     return tab
 
 
@@ -56,17 +97,15 @@ def enthalpy_tables(ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, n=TABLE_INTERVALS
 def enthalpy_potential(tab, sto, ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref):
     """``U_H`` at ``sto``: the Hermite interpolant of the table ``tab`` (:func:`enthalpy_table`)
     of the material ``(ocp_code, ocp_p, dUdT_code, dUdT_p)``, whose functions give it
-    outside [0, 1]."""
+    outside [0, 1] and in the intervals the table marks."""
     n = tab.shape[0] - 1
-    if not (0.0 <= sto <= 1.0):
-        return value_slope(ocp_code, ocp_p, sto)[0] - T_ref * value_slope(dUdT_code, dUdT_p, sto)[0]
-    s = sto * n
-    m = min(int(s), n - 1)
-    t = s - m
-    y0, d0 = tab[m, 0], tab[m, 1]
-    y1, d1 = tab[m + 1, 0], tab[m + 1, 1]
-    dy = y1 - y0
-    return y0 + t * (d0 + t * ((3.0 * dy - 2.0 * d0 - d1) + t * (d0 + d1 - 2.0 * dy)))
+    if 0.0 <= sto <= 1.0:
+        s = sto * n
+        m = min(int(s), n - 1)
+        v = _hermite(tab[m, 0], tab[m, 1], tab[m + 1, 0], tab[m + 1, 1], s - m)[0]
+        if v == v:  # NaN: an interval the table does not represent
+            return v
+    return _u_H(ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, sto)[0]
 
 
 @_inline
@@ -89,7 +128,8 @@ def mixing(d, k, i, T, z, jk, c_s):
     inv = 1.0 / cm
     T_ref = d.scalars[0]
     D = d.D_ref[k, i] * arrhenius_factor(d.E_D[k], T, T_ref)
-    # the arrays once (not through ``d`` inside the loops)
+    # the arrays once: views taken inside the loops (d.ocp_p[k], ...) cost several times the
+    # arithmetic
     tab, phi, face, zk = d.uH_table[k], d.phi, d.face, z[k, i]
     oc, op, sc, sp = d.ocp_code[k], d.ocp_p[k], d.dUdT_code[k], d.dUdT_p[k]
     acc = 0.0
