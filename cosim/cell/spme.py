@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import spme_kernels as kern
+from .mixing_kernels import enthalpy_tables
 from .base import CellModel, LazyOutputs
 from .electrolyte1d import ElectrolyteMesh, SaltDiffusion
 from .functions import electrolyte_spec, spec_of
@@ -163,6 +164,7 @@ class SPMe(CellModel):
             tortuosity=np.ascontiguousarray(tort), d_centres=np.ascontiguousarray(d_centres), total=cells(total),
             lam=part.lam.copy(), b=part.b.copy(), w_surf=part.w_surf.copy(), w_mean=part.w_mean.copy(),
             phi=np.ascontiguousarray(part.phi), face=part.face.copy(),
+            uH_table=enthalpy_tables(ocp_code, ocp_p, s_code, s_p, p.T_ref_K),
         )
 
     # -- helpers --------------------------------------------------------------------------

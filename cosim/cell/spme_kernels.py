@@ -49,6 +49,7 @@ import numpy as np
 from numba import njit, prange
 
 from .functions import arrhenius_factor, value_slope
+from .mixing_kernels import mixing
 from .params import F, R
 
 _CLIP = 60.0  # bound on alpha F eta / (R T) inside exponentials
@@ -110,6 +111,7 @@ class CellData(NamedTuple):
     w_mean: np.ndarray  # (n_r,) volume average in modal coordinates
     phi: np.ndarray  # (n_r, n_r) shell concentrations from the modes: c = phi @ z
     face: np.ndarray  # (n_r - 1,) unit-sphere face areas / (4 pi) over the shell spacing
+    uH_table: np.ndarray  # (M, n + 1, 2) enthalpy potential tables (:mod:`cosim.cell.mixing_kernels`)
 
 
 # -- scalar pieces ---------------------------------------------------------------------------
@@ -791,7 +793,7 @@ def _outputs_cell(d, T, I, j, eta, cs, dphi, terms, z, c, res, i):
             a = d.a[k, i]
             q_rxn[i] += vol * a * j[k, i] * (eta[k, i] + d.film[k, i] * j[k, i])
             q_rev[i] += vol * a * j[k, i] * Ti * value_slope(d.dUdT_code[k], d.dUdT_p[k], cs[k, i] / cm)[0]
-            q_mix[i] += vol * _mixing(d, k, i, Ti, z, j[k, i], cs[k, i])
+            q_mix[i] += vol * mixing(d, k, i, Ti, z, j[k, i], cs[k, i])
             mean = 0.0
             for q in range(nr):
                 mean += z[k, i, q] * d.w_mean[q]
@@ -826,39 +828,6 @@ def _outputs_cell(d, T, I, j, eta, cs, dphi, terms, z, c, res, i):
         conc = chi * R * Ti / F * (math.log(c[i, nn - 1]) - ln / nn)
         a_pot = a_pot - cur * d.L[0, i] / (6 * d.sigma[0, i]) - (conc - cur * d.L[0, i] / (3 * kappa_n))
     anode[i] = a_pot
-
-
-@_inline
-def _mixing(d, k, i, T, z, jk, c_s):
-    """Heat of mixing of material ``k`` of cell ``i`` per electrode volume [W/m^3]: the
-    finite-volume form of ``F int D (-dU_H/dc) |dc/dr|^2 dV`` per particle volume times the
-    volume fraction (K. E. Thomas and J. Newman, J. Electrochem. Soc. 150 (2003) A176), with
-    the enthalpy potential ``U_H = U_ref - T_ref dU/dT`` (:mod:`cosim.cell.energy`)::
-
-        3 eps F D / R^2 sum_faces face_f (c_f+1 - c_f) (U_H(c_f) - U_H(c_f+1))
-          + a j (U_H(c_surf) - U_H(c_last shell))
-
-    the exact rate at which the particles' stored energy (``CellModel.stored_energy_J``, on
-    the same shells) falls short of the reaction's ``a j U_H(c_surf)``: the faces between
-    shells (a secant of U_H, so >= 0 wherever U_H falls with c) and the half shell between
-    the last shell and the extrapolated surface."""
-    nr = z.shape[2]
-    cm = d.c_max[k, i]
-    T_ref = d.scalars[0]
-    D = d.D_ref[k, i] * arrhenius_factor(d.E_D[k], T, T_ref)
-    acc = 0.0
-    c_prev = u_prev = 0.0
-    for s in range(nr):
-        c = 0.0
-        for q in range(nr):
-            c += d.phi[s, q] * z[k, i, q]
-        u = _ocp(d, k, c / cm, -T_ref)[0]
-        if s > 0:
-            acc += d.face[s - 1] * (c - c_prev) * (u_prev - u)
-        c_prev, u_prev = c, u
-    rad = d.radius[k, i]
-    surface = d.a[k, i] * jk * (_ocp(d, k, c_s / cm, -T_ref)[0] - u_prev)
-    return 3.0 * (d.cap[k, i] / cm) * F * D / (rad * rad) * acc + surface
 
 
 @_jit
