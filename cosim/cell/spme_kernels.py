@@ -48,9 +48,13 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from .functions import arrhenius_factor, value_slope
-from .mixing_kernels import mixing
-from .params import F, R
+from .kernel_cache import drop_stale
+
+drop_stale()  # before any kernel is loaded from numba's cache: see kernel_cache
+
+from .functions import arrhenius_factor, value_slope  # noqa: E402
+from .mixing_kernels import mixing  # noqa: E402
+from .params import F, R  # noqa: E402
 
 _CLIP = 60.0  # bound on alpha F eta / (R T) inside exponentials
 _SPLIT_TOL = 1e-6  # V: the Newton update (of dphi and every j_k) that ends the current split
