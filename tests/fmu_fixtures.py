@@ -9,6 +9,9 @@ me2_decay   2.0      model exchange    der(x) = -lam*(x - u), time event at t_sw
 me2_ball    2.0      model exchange    bouncing ball, state event h = 0
 me3_ball    3.0      model exchange    the same ball through the FMI 3 API
 cs2_bench   2.0      co-simulation     y_i = u_i + time, i = 0..9 (overhead benchmarks)
+me2_vdp     2.0      model exchange    van der Pol oscillator, mu = 1 (non-stiff benchmark)
+me2_robe... 2.0      model exchange    me2_robertson: Robertson's stiff kinetics (benchmark)
+me3_array   3.0      model exchange    array state x[n], der(x[i]) = -k[i] x[i], n structural
 ==========  =======  ================  ===================================================
 """
 from __future__ import annotations
@@ -20,7 +23,8 @@ from pathlib import Path
 from cosim.fmu.build import build_fmu
 
 FMU_SOURCES = Path(__file__).resolve().parent / "fmus"
-TEST_FMUS = ("cs2_gain", "cs3_array", "me2_decay", "me2_ball", "me3_ball", "cs2_bench")
+TEST_FMUS = ("cs2_gain", "cs3_array", "me2_decay", "me2_ball", "me3_ball", "cs2_bench", "me2_vdp",
+             "me2_robertson", "me3_array")
 
 
 def build_test_fmus(out_dir: str | Path) -> dict[str, Path]:
