@@ -226,7 +226,7 @@ class ModelExchangeIntegrator:
         self._discrete_iteration()
         inst.call(f"fmi{inst.version}EnterContinuousTimeMode")
         self.x = self._read_states()  # drops the solver
-        self.z = self._indicators()
+        self.z = self._indicators_leaving(t)
 
     def start(self, t0: float) -> None:
         """After ``ExitInitializationMode`` (the FMU is in event mode): settle, go to
@@ -236,7 +236,23 @@ class ModelExchangeIntegrator:
         self.inst.call(f"fmi{self.inst.version}EnterContinuousTimeMode")
         self._set_time_only(t0)
         self.x = self._read_states()
-        self.z = self._indicators()
+        self.z = self._indicators_leaving(t0)
+
+    def _indicators_leaving(self, t: float) -> np.ndarray:
+        """Indicators at ``t`` as the reference for the next sign check. One that is exactly
+        0 (typically reset by the event, like a ball's height at a bounce) has no domain
+        yet: it takes its sign just after ``t`` along the derivative (at t + delta, x +
+        delta*der(x)), so that leaving 0 is not an event but coming back to it within one
+        step is."""
+        z = self._indicators()
+        if self.nz and self.nx and not z.all():
+            delta = 10 * EVENT_TOL_S * max(1.0, abs(t))
+            dx = self._derivatives(t, self._xv)
+            self._set(t + delta, self._xv + delta * dx)
+            z_after = self._indicators()
+            z = np.where(z == 0.0, z_after, z)
+            self._set(t, self._xv)
+        return z
 
     def _set_time_only(self, t: float) -> None:
         self._check(self._f_time(self.inst.handle, t), "SetTime")
