@@ -216,19 +216,23 @@ def test_me_keeps_one_integrator_and_restarts_only_when_an_input_changes(test_fm
     c.terminate()
 
 
-def test_me_rollback_reinitialises_the_integrator_from_the_restored_state(test_fmus):
-    lam, h = 2.0, 0.25
-    c = started(test_fmus, "me2_decay", parameters={"lam": lam}, rtol=1e-10, atol=1e-12)
-    c.u["u"] = 0.0
-    c.do_step(0.0, h)
+@pytest.mark.parametrize("name", ["me2_ball", "me3_ball"])
+def test_me_rollback_reinitialises_the_integrator_from_the_restored_state(test_fmus, name):
+    g = 9.81
+    c = started(test_fmus, name, rtol=1e-10, atol=1e-12)
+    c.do_step(0.0, 0.4)
     saved = c.get_state()
-    c.u["u"] = 5.0
-    c.do_step(h, h)  # integrates past 2h with u = 5, then is rolled back
+    c.do_step(0.4, 0.1)  # bounces at 0.4515: the live solver now starts after the bounce
+    assert c.y["bounces"] == 1
     c.set_state(saved)
-    c.u["u"] = 0.0  # the same input as before the save: no input change to hide behind
-    for k in range(1, 4):
-        c.do_step(k * h, h)
-        assert c.y["x"] == pytest.approx(math.exp(-lam * (k + 1) * h), rel=1e-8)
+    c.do_step(0.4, 0.05)  # before the bounce again: free fall from the restored state
+    assert c.y["bounces"] == 0
+    assert c.y["h"] == pytest.approx(1.0 - 0.5 * g * 0.45**2, abs=1e-9)
+    assert c.y["v"] == pytest.approx(-g * 0.45, abs=1e-9)
+    c.do_step(0.45, 0.55)  # and through the bounce again
+    assert c.y["bounces"] == 1
+    t1 = math.sqrt(2.0 / g)
+    assert c.y["v"] == pytest.approx(0.7 * g * t1 - g * (1.0 - t1), abs=1e-8)
     c.terminate()
 
 

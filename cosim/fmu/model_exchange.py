@@ -288,6 +288,7 @@ class ModelExchangeIntegrator:
         if self._inputs_changed():
             self._solver = None
         while t < t_end and not self.terminated:
+            t_was = t
             if self.nx == 0:
                 t = self._jump(t, min(t_end, self.next_event))
             else:
@@ -295,6 +296,8 @@ class ModelExchangeIntegrator:
             if not self.terminated and self.next_event <= t + EVENT_TOL_S:
                 self._set(t, self.x)
                 self._handle_event(t)
+            elif t <= t_was:
+                raise FmuCallError(self.inst.label, "integration", 3, [f"no progress at t = {t:g} s"], t)
         self._set(t, self.x)
 
     def _jump(self, t: float, t_stop: float) -> float:
