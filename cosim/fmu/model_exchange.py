@@ -112,6 +112,10 @@ class ModelExchangeIntegrator:
         self._x = (c_double * max(self.nx, 1))()
         self._dx = (c_double * max(self.nx, 1))()
         self._z = (c_double * max(self.nz, 1))()
+        self._xa = np.ctypeslib.as_array(self._x)[: self.nx]    # numpy views of the buffers
+        self._dxa = np.ctypeslib.as_array(self._dx)[: self.nx]
+        self._za = np.ctypeslib.as_array(self._z)[: self.nz]
+        self._fmu_at = None  # (t, x) last set into the FMU by advance's integration
         p = "fmi3" if self.v3 else "fmi2"
         self._f_time = inst.function(f"{p}SetTime")
         self._f_setx = inst.function(f"{p}SetContinuousStates")
@@ -120,7 +124,7 @@ class ModelExchangeIntegrator:
         self._f_z = inst.function(f"{p}GetEventIndicators")
         self._setup_inputs(md)
         self.next_event: float = math.inf
-        self.h_last: float | None = None
+        self._h_last: float | None = None
         self.terminated = False
         self._solver = None      # the live scipy solver, None: re-initialise before integrating
         self._dense = None       # dense output of the solver's last step (made on demand)
@@ -137,9 +141,22 @@ class ModelExchangeIntegrator:
 
     @x.setter
     def x(self, value: np.ndarray) -> None:
+        if self._solver is not None:
+            self._h_last = self._solver.step_size
         self._xv = np.asarray(value, dtype=float)
         self._solver = None
         self._u_last = None
+
+    @property
+    def h_last(self) -> float | None:
+        """Size of the last internal step (the first step after a re-initialisation)."""
+        if self._solver is not None and self._solver.step_size is not None:
+            return self._solver.step_size
+        return self._h_last
+
+    @h_last.setter
+    def h_last(self, value: float | None) -> None:
+        self._h_last = value
 
     # -- raw calls ---------------------------------------------------------------------
     def _check(self, status: int, name: str) -> None:
@@ -149,24 +166,24 @@ class ModelExchangeIntegrator:
     def _set(self, t: float, x: np.ndarray) -> None:
         self._check(self._f_time(self.inst.handle, t), "SetTime")
         if self.nx:
-            self._x[:] = x.tolist()
+            self._xa[:] = x
             self._check(self._f_setx(self.inst.handle, self._x, self.nx), "SetContinuousStates")
 
     def _derivatives(self, t: float, x: np.ndarray) -> np.ndarray:
         self._set(t, x)
         self._check(self._f_dx(self.inst.handle, self._dx, self.nx), "GetDerivatives")
-        return np.array(self._dx[: self.nx])
+        return self._dxa.copy()
 
     def _indicators(self) -> np.ndarray:
         if not self.nz:
             return np.zeros(0)
         self._check(self._f_z(self.inst.handle, self._z, self.nz), "GetEventIndicators")
-        return np.array(self._z[: self.nz])
+        return self._za.copy()
 
     def _read_states(self) -> np.ndarray:
         if self.nx:
             self._check(self._f_getx(self.inst.handle, self._x, self.nx), "GetContinuousStates")
-        return np.array(self._x[: self.nx])
+        return self._xa.copy()
 
     # -- inputs: a changed value is a discontinuity ------------------------------------
     def _setup_inputs(self, md) -> None:
@@ -285,8 +302,8 @@ class ModelExchangeIntegrator:
     def advance(self, t: float, t_end: float) -> None:
         """Integrate from ``t`` to ``t_end`` (inputs already set); on return the FMU holds
         the time and states at ``t_end`` (or where it asked to terminate)."""
-        if self._inputs_changed():
-            self._solver = None
+        if self._inputs_changed() and self._solver is not None:
+            self._h_last, self._solver = self._solver.step_size, None
         while t < t_end and not self.terminated:
             t_was = t
             if self.nx == 0:
@@ -316,7 +333,7 @@ class ModelExchangeIntegrator:
         t_bound = min(self.next_event, _NO_BOUND)
         if t_bound <= t:
             return None
-        first = None if self.h_last is None else min(self.h_last, t_bound - t, t_end - t)
+        first = None if not self._h_last else min(self._h_last, t_bound - t, t_end - t)
         if self.method is LSODA:
             first = None  # LSODA starts in Adams mode: a long first step fails on stiff models
         self.restarts += 1
@@ -343,7 +360,6 @@ class ModelExchangeIntegrator:
                 if s.status == "failed":
                     raise FmuCallError(self.inst.label, "integration", 3,
                                        [f"{type(s).__name__} failed at t = {s.t:g} s: {message}"], s.t)
-                self.h_last = s.step_size
                 self._dense = None
             full = s.t <= t_end
             t_hi = s.t if full else t_end
@@ -353,7 +369,8 @@ class ModelExchangeIntegrator:
                 if self._dense is None:
                     self._dense = s.dense_output()
                 x_hi = self._dense(t_hi)
-            self._set(t_hi, x_hi)
+            if full or self.nz:
+                self._set(t_hi, x_hi)  # (advance sets the FMU at the communication point)
             z = self._indicators()
             if self.nz and self._crossing(self.z, z).any():
                 if self._dense is None:
