@@ -36,25 +36,23 @@ def ball_reference(grid: np.ndarray, g: float = 9.81, e: float = 0.7, h0: float 
                    rest_speed: float = 1e-3) -> np.ndarray:
     """The bouncing ball of tests/fmus/common/ball.h, analytically: columns h, v."""
     out = np.zeros((len(grid), 2))
-    t_hit, v_up = math.sqrt(2 * h0 / g), None
-    bounces = [(0.0, h0, 0.0)]  # (start time, start height, start speed) of each flight
-    t = t_hit
-    v = g * t_hit
+    t_hit = math.sqrt(2 * h0 / g)
+    flights = [(0.0, h0, 0.0)]  # (start time, start height, start speed) of each flight
+    t, v = t_hit, g * t_hit
     while True:
         v = e * v
         if v < rest_speed:
             rest = t
             break
-        bounces.append((t, 0.0, v))
+        flights.append((t, 0.0, v))
         t += 2 * v / g
     for i, tt in enumerate(grid):
         if tt >= rest:
             continue
-        t0, hs, vs = [b for b in bounces if b[0] <= tt][-1]
+        t0, hs, vs = [f for f in flights if f[0] <= tt][-1]
         dt = tt - t0
         out[i] = hs + vs * dt - 0.5 * g * dt * dt, vs - g * dt
-    del v_up
-    return out
+    return out  # at rest (h = v = 0) from the last bounce on
 
 
 def scaled_error(y: np.ndarray, ref: np.ndarray) -> float:

@@ -115,7 +115,6 @@ class ModelExchangeIntegrator:
         self._xa = np.ctypeslib.as_array(self._x)[: self.nx]    # numpy views of the buffers
         self._dxa = np.ctypeslib.as_array(self._dx)[: self.nx]
         self._za = np.ctypeslib.as_array(self._z)[: self.nz]
-        self._fmu_at = None  # (t, x) last set into the FMU by advance's integration
         p = "fmi3" if self.v3 else "fmi2"
         self._f_time = inst.function(f"{p}SetTime")
         self._f_setx = inst.function(f"{p}SetContinuousStates")
