@@ -122,6 +122,13 @@ class ModelExchangeIntegrator:
         self._f_dx = inst.function("fmi3GetContinuousStateDerivatives" if self.v3 else "fmi2GetDerivatives")
         self._f_z = inst.function(f"{p}GetEventIndicators")
         self._setup_inputs(md)
+        me = md.modelExchange
+        self._needs_completed = (bool(me.needsCompletedIntegratorStep) if self.v3
+                                 else not me.completedIntegratorStepNotNeeded)
+        self._f_completed = inst.function(f"{p}CompletedIntegratorStep")
+        self._enter, self._stop = (c_bool(), c_bool()) if self.v3 else (c_int(), c_int())
+        self._enter_ref, self._stop_ref = byref(self._enter), byref(self._stop)
+        self._no_set = c_bool(True) if self.v3 else 1
         self.next_event: float = math.inf
         self._h_last: float | None = None
         self.terminated = False
@@ -274,12 +281,16 @@ class ModelExchangeIntegrator:
         self._check(self._f_time(self.inst.handle, t), "SetTime")
 
     def _completed_step(self) -> bool:
-        enter, stop = c_bool() if self.v3 else c_int(), c_bool() if self.v3 else c_int()
-        no_set = c_bool(True) if self.v3 else 1
-        self.inst.call(f"fmi{self.inst.version}CompletedIntegratorStep", no_set, byref(enter), byref(stop))
-        if stop.value:
+        """``CompletedIntegratorStep`` (unless the FMU says it needs none: FMI 2
+        ``completedIntegratorStepNotNeeded``, FMI 3 ``needsCompletedIntegratorStep`` false);
+        True when the FMU asks for event mode."""
+        if not self._needs_completed:
+            return False
+        status = self._f_completed(self.inst.handle, self._no_set, self._enter_ref, self._stop_ref)
+        self._check(status, "CompletedIntegratorStep")
+        if self._stop.value:
             self.terminated = True
-        return bool(enter.value)
+        return bool(self._enter.value)
 
     def _crossing(self, z0: np.ndarray, z1: np.ndarray) -> np.ndarray:
         return (z0 > 0) != (z1 > 0)
@@ -368,9 +379,9 @@ class ModelExchangeIntegrator:
                 if self._dense is None:
                     self._dense = s.dense_output()
                 x_hi = self._dense(t_hi)
-            if full or self.nz:
+            if (full and self._needs_completed) or self.nz:
                 self._set(t_hi, x_hi)  # (advance sets the FMU at the communication point)
-            z = self._indicators()
+            z = self._indicators() if self.nz else self.z
             if self.nz and self._crossing(self.z, z).any():
                 if self._dense is None:
                     self._dense = s.dense_output()
