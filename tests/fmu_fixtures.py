@@ -11,7 +11,7 @@ me3_ball    3.0      model exchange    the same ball through the FMI 3 API
 cs2_bench   2.0      co-simulation     y_i = u_i + time, i = 0..9 (overhead benchmarks)
 me2_vdp     2.0      model exchange    van der Pol oscillator, mu = 1 (non-stiff benchmark)
 me2_robe... 2.0      model exchange    me2_robertson: Robertson's stiff kinetics (benchmark)
-me3_array   3.0      model exchange    array state x[n], der(x[i]) = -k[i] x[i], n structural
+me3_array   3.0      model exchange    array state x[n], der(x[i]) = -k[i] (x[i] - u), n structural
 ==========  =======  ================  ===================================================
 """
 from __future__ import annotations

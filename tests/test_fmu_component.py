@@ -288,6 +288,20 @@ def test_me_fmi3_array_state_and_indicators_follow_the_analytic_solution(test_fm
     c.terminate()
 
 
+def test_me_fmi3_input_changes_restart_the_integrator_and_follow_the_analytic_solution(test_fmus):
+    c = started(test_fmus, "me3_array", rtol=1e-10, atol=1e-12)
+    k = np.array([1.0, 2.0, 3.0])
+    x, t, h = np.ones(3), 0.0, 0.1
+    for u in [0.0, 0.0, 2.0, 2.0, 2.0, 0.25, 0.25]:  # 2 changes
+        c.u["u"] = u
+        c.do_step(t, h)
+        t += h
+        x = u + (x - u) * np.exp(-k * h)
+        np.testing.assert_allclose(c.y["x"], x, rtol=1e-8)
+    assert c._me.restarts - c._me.events == 1 + 2  # the first start and one per changed input
+    c.terminate()
+
+
 # -- whole runs through the command line -------------------------------------------------
 SCENARIO = """
 [simulation]

@@ -137,6 +137,7 @@ class ModelExchangeIntegrator:
         self._xv = np.zeros(self.nx)
         self.z = np.zeros(self.nz)
         self.restarts = 0        # solver (re-)initialisations, for tests and benchmarks
+        self.events = 0          # events handled (time, state, step)
 
     # -- the state at the FMU's current time ----------------------------------------------
     @property
@@ -245,6 +246,7 @@ class ModelExchangeIntegrator:
     def _handle_event(self, t: float) -> None:
         inst = self.inst
         inst.time = t
+        self.events += 1
         inst.call(f"fmi{inst.version}EnterEventMode")
         self._discrete_iteration()
         inst.call(f"fmi{inst.version}EnterContinuousTimeMode")

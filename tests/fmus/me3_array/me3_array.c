@@ -1,5 +1,5 @@
 /* me3_array - FMI 3.0 model exchange test fixture with an array state: x[3] with
- * der(x[i]) = -k[i]*x[i], x(start) = x_start[i], and an array event indicator
+ * der(x[i]) = -k[i]*(x[i] - u), x(start) = x_start[i], input u, and an array event indicator
  * z[i] = x[i] - x_ref (each element crosses x_ref once; crossings are counted). */
 #define FX_FMI_VERSION 3
 #define FX_INTERFACE FX_ME
@@ -9,7 +9,7 @@
 #define FX_NSTATES N
 #define FX_NINDICATORS N
 
-enum { X = 0, DER_X = X + N, K = DER_X + N, X_START = K + N, X_REF = X_START + N, CROSSINGS, Z, NSLOTS = Z + N };
+enum { X = 0, DER_X = X + N, K = DER_X + N, X_START = K + N, X_REF = X_START + N, CROSSINGS, U, Z, NSLOTS = Z + N };
 #define FX_NSLOTS NSLOTS
 
 #include "fixture.h"
@@ -25,6 +25,7 @@ static const FxVar variables[] = {
     {6, X_REF, 1, FX_PARAMETER, "x_ref"},
     {7, CROSSINGS, 1, FX_CALCULATED, "crossings"},
     {8, Z, N, FX_CALCULATED, "z"},
+    {9, U, 1, FX_INPUT, "u"},
 };
 
 static const FxVar *fx_variables(size_t *n) {
@@ -39,6 +40,7 @@ static void fx_start(FxData *d) {
         d->r[X_START + i] = 1.0;
     }
     d->r[X_REF] = 0.5;
+    d->r[U] = 0.0;
 }
 
 static void fx_initialize(FxData *d) {
@@ -50,7 +52,7 @@ static void fx_initialize(FxData *d) {
 static void fx_evaluate(FxData *d) {
     int i;
     for (i = 0; i < N; i++) {
-        d->r[DER_X + i] = -d->r[K + i] * d->r[X + i];
+        d->r[DER_X + i] = -d->r[K + i] * (d->r[X + i] - d->r[U]);
         d->r[Z + i] = d->r[X + i] - d->r[X_REF];
     }
 }
