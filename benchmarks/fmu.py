@@ -12,6 +12,14 @@ flagship BEV run with the vehicle as our FMU next to the native vehicle.
 2. The flagship scenario (``scenarios/flagship_bev_wltc3b.toml``) and its FMU variant
    (``scenarios/flagship_bev_wltc3b_vehicle_fmu.toml``) are run; wall times and the
    agreement of battery power and pack voltage are printed.
+3. Model exchange (``--me-only`` runs just this): the fixtures ``me2_vdp`` (van der Pol,
+   mu = 1, non-stiff), ``me2_robertson`` (Robertson's stiff kinetics) and ``me2_ball``
+   (bouncing ball, state events), built like the tests build them, run by the ``fmu``
+   component (communication step = FMPy's default output interval, stop/500) with each
+   solver, and by ``fmpy.simulate_fmu`` with its defaults (CVode, rtol 1e-5 or the FMU's
+   default tolerance). Printed: best-of-3 wall times, their ratio (target: ``auto`` at most
+   1.5x FMPy) and both errors against the reference (scipy at rtol 1e-10, or analytic for
+   the ball), each state's error scaled by its largest magnitude.
 """
 
 from __future__ import annotations
@@ -126,12 +134,47 @@ def flagship(tmp: Path) -> None:
         print(f"  battery power: {rms * 100:.2e} % RMS apart; pack voltage {np.sqrt(np.mean((v1 - v0) ** 2)) * 1e3:.2e} mV RMS")
 
 
+def model_exchange(tmp: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fmu_fixtures import build_test_fmus
+    from me_references import CASES, run_cosim, run_fmpy, scaled_error
+
+    fmus = build_test_fmus(tmp / "fixtures")
+    warm = CASES["van der Pol"]
+    run_cosim(fmus[warm.fmu], warm), run_fmpy(fmus[warm.fmu], warm)  # imports, first calls
+
+    def timed(fn):
+        best, y = np.inf, None
+        for _ in range(3):
+            start = time.perf_counter()
+            y = fn()
+            best = min(best, time.perf_counter() - start)
+        return best, y
+
+    print("model exchange vs fmpy.simulate_fmu (CVode, its defaults); 500 communication steps")
+    print(f"  {'model':<14} {'solver':<8} {'ours ms':>8} {'fmpy ms':>8} {'ratio':>6} {'our error':>10} {'fmpy error':>10}")
+    for name, case in CASES.items():
+        ref = case.reference(case.grid)
+        t_fmpy, y_fmpy = timed(lambda: run_fmpy(fmus[case.fmu], case))
+        e_fmpy = scaled_error(y_fmpy, ref)
+        for solver in ("auto", "rk45", "dop853", "bdf"):
+            if name == "Robertson" and solver in ("rk45", "dop853"):
+                continue  # explicit methods on a stiff model: seconds, not informative
+            t_ours, y = timed(lambda: run_cosim(fmus[case.fmu], case, solver=solver))
+            print(f"  {name:<14} {solver:<8} {t_ours * 1e3:8.1f} {t_fmpy * 1e3:8.1f} {t_ours / t_fmpy:6.2f} "
+                  f"{scaled_error(y, ref):10.2e} {e_fmpy:10.2e}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--skip-flagship", action="store_true")
+    parser.add_argument("--me-only", action="store_true", help="only the model-exchange comparison")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
+        model_exchange(Path(tmp))
+        if args.me_only:
+            return 0
         component_overhead(Path(tmp), args.steps)
         if not args.skip_flagship:
             flagship(Path(tmp))

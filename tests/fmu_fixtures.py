@@ -13,6 +13,9 @@ cs2_types   2.0      co-simulation     Integer, Boolean, Enumeration, String and
 cs3_types   3.0      co-simulation     Int64/UInt64/Int8/UInt16/Boolean/String/Enumeration/
                                        Float32 ports; terminateSimulation and earlyReturn
 cs2_stop    2.0      co-simulation     ends the simulation: Discard + fmi2Terminated
+me2_vdp     2.0      model exchange    van der Pol oscillator, mu = 1 (non-stiff benchmark)
+me2_robe... 2.0      model exchange    me2_robertson: Robertson's stiff kinetics (benchmark)
+me3_array   3.0      model exchange    array state x[n], der(x[i]) = -k[i] (x[i] - u), n structural
 ==========  =======  ================  ===================================================
 """
 from __future__ import annotations
@@ -25,7 +28,7 @@ from cosim.fmu.build import build_fmu
 
 FMU_SOURCES = Path(__file__).resolve().parent / "fmus"
 TEST_FMUS = ("cs2_gain", "cs3_array", "me2_decay", "me2_ball", "me3_ball", "cs2_bench", "cs2_types", "cs3_types",
-             "cs2_stop")
+             "cs2_stop", "me2_vdp", "me2_robertson", "me3_array")
 
 
 def build_test_fmus(out_dir: str | Path) -> dict[str, Path]:

@@ -196,6 +196,112 @@ def test_me_bouncing_ball_state_events(test_fmus, name):
     c2.terminate()
 
 
+# -- model exchange: one integrator, solvers, accuracy against references -------------------
+def _decay_exact(x, u, lam, h):
+    return u + (x - u) * math.exp(-lam * h)
+
+
+def test_me_keeps_one_integrator_and_restarts_only_when_an_input_changes(test_fmus):
+    lam, h = 2.0, 0.1
+    c = started(test_fmus, "me2_decay", parameters={"lam": lam}, rtol=1e-10, atol=1e-12)
+    inputs = [0.0] * 5 + [1.0] * 5 + [-2.0] * 3 + [-2.0, 0.5]  # 2 changes, then 1 more
+    t, x = 0.0, 1.0
+    for u in inputs:
+        c.u["u"] = u
+        c.do_step(t, h)
+        t += h
+        x = _decay_exact(x, u, lam, h)
+        assert c.y["x"] == pytest.approx(x, rel=1e-8, abs=1e-10)
+    assert c._me.restarts == 1 + 3  # the first start and one per changed input
+    c.terminate()
+
+
+@pytest.mark.parametrize("name", ["me2_ball", "me3_ball"])
+def test_me_rollback_reinitialises_the_integrator_from_the_restored_state(test_fmus, name):
+    g = 9.81
+    c = started(test_fmus, name, rtol=1e-10, atol=1e-12)
+    c.do_step(0.0, 0.4)
+    saved = c.get_state()
+    c.do_step(0.4, 0.1)  # bounces at 0.4515: the live solver now starts after the bounce
+    assert c.y["bounces"] == 1
+    c.set_state(saved)
+    c.do_step(0.4, 0.05)  # before the bounce again: free fall from the restored state
+    assert c.y["bounces"] == 0
+    assert c.y["h"] == pytest.approx(1.0 - 0.5 * g * 0.45**2, abs=1e-9)
+    assert c.y["v"] == pytest.approx(-g * 0.45, abs=1e-9)
+    c.do_step(0.45, 0.55)  # and through the bounce again
+    assert c.y["bounces"] == 1
+    t1 = math.sqrt(2.0 / g)
+    assert c.y["v"] == pytest.approx(0.7 * g * t1 - g * (1.0 - t1), abs=1e-8)
+    c.terminate()
+
+
+@pytest.mark.parametrize("name", ["me2_ball", "me3_ball"])
+def test_me_ball_bounce_of_a_tiny_flight_inside_one_step_is_not_missed(test_fmus, name):
+    from me_references import CASES, run_cosim, scaled_error
+
+    case = CASES["bouncing ball"]
+    ref = case.reference(case.grid)
+    for solver in ("rk45", "auto"):
+        assert scaled_error(run_cosim(test_fmus[name], case, solver=solver), ref) < 1e-5
+
+
+# measured with the default tolerances (rtol 1e-6, atol 1e-8; scaled errors, see
+# tests/me_references.py): van der Pol auto 6.5e-6, rk45 8.9e-6, dop853 9.2e-6, bdf 2.6e-5;
+# Robertson auto 7.1e-5, bdf 2.7e-6; ball auto 1.6e-6, rk45/dop853 1.6e-8, bdf 1.2e-4.
+# FMPy's defaults: 1.5e-4, 1.6e-1, 5.4e-5. Promised: the bounds below (about 2x measured).
+ME_PROMISES = [("van der Pol", "auto", 2e-5), ("van der Pol", "rk45", 2e-5), ("van der Pol", "dop853", 2e-5),
+               ("van der Pol", "bdf", 6e-5), ("Robertson", "auto", 1.5e-4), ("Robertson", "bdf", 1e-5),
+               ("bouncing ball", "auto", 4e-6), ("bouncing ball", "rk45", 1e-7), ("bouncing ball", "bdf", 2.5e-4)]
+
+
+@pytest.mark.parametrize("case_name, solver, bound", ME_PROMISES)
+def test_me_default_tolerances_meet_the_promised_error(test_fmus, case_name, solver, bound):
+    from me_references import CASES, run_cosim, scaled_error
+
+    case = CASES[case_name]
+    err = scaled_error(run_cosim(test_fmus[case.fmu], case, solver=solver), case.reference(case.grid))
+    assert err < bound
+
+
+@pytest.mark.parametrize("case_name", ["van der Pol", "Robertson", "bouncing ball"])
+def test_me_auto_is_at_least_as_accurate_as_fmpy_defaults(test_fmus, case_name):
+    from me_references import CASES, run_cosim, run_fmpy, scaled_error
+
+    case = CASES[case_name]
+    ref = case.reference(case.grid)
+    path = test_fmus[case.fmu]
+    assert scaled_error(run_cosim(path, case), ref) <= scaled_error(run_fmpy(path, case), ref)
+
+
+def test_me_fmi3_array_state_and_indicators_follow_the_analytic_solution(test_fmus):
+    c = started(test_fmus, "me3_array", rtol=1e-10, atol=1e-12)
+    assert (c._me.nx, c._me.nz) == (3, 3)
+    k = np.array([1.0, 2.0, 3.0])
+    t, h = 0.0, 0.05
+    crossing_times = np.log(2.0) / k  # x_i = exp(-k_i t) crosses x_ref = 0.5
+    for _ in range(40):
+        c.do_step(t, h)
+        t = round(t + h, 12)
+        np.testing.assert_allclose(c.y["x"], np.exp(-k * t), rtol=1e-8)
+        assert c.y["crossings"] == np.sum(crossing_times <= t + 1e-12)
+    c.terminate()
+
+
+def test_me_fmi3_input_changes_restart_the_integrator_and_follow_the_analytic_solution(test_fmus):
+    c = started(test_fmus, "me3_array", rtol=1e-10, atol=1e-12)
+    k = np.array([1.0, 2.0, 3.0])
+    x, t, h = np.ones(3), 0.0, 0.1
+    for u in [0.0, 0.0, 2.0, 2.0, 2.0, 0.25, 0.25]:  # 2 changes
+        c.u["u"] = u
+        c.do_step(t, h)
+        t += h
+        x = u + (x - u) * np.exp(-k * h)
+        np.testing.assert_allclose(c.y["x"], x, rtol=1e-8)
+    assert c._me.restarts - c._me.events == 1 + 2  # the first start and one per changed input
+    c.terminate()
+
+
 # -- whole runs through the command line -------------------------------------------------
 SCENARIO = """
 [simulation]

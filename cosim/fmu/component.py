@@ -72,6 +72,8 @@ class FmuConfig(ComponentConfig):
     rtol: float = Field(1e-6, gt=0, description="model exchange: relative tolerance of the integrator")
     atol: float = Field(1e-8, gt=0, description="model exchange: absolute tolerance of the integrator")
     max_step_s: float = Field(math.inf, gt=0, description="model exchange: largest integrator step [s]")
+    solver: Literal["auto", "rk45", "dop853", "bdf", "lsoda"] = Field(
+        "auto", description="model exchange: integration method (auto: LSODA, switching non-stiff/stiff itself)")
     debug_logging: bool = Field(False, description="ask the FMU for its debug log (loggingOn)")
 
 
@@ -170,7 +172,7 @@ class FmuComponent(Component):
         self._initialized = True
         self._me = None
         if self.interface == "me":
-            self._me = ModelExchangeIntegrator(inst, cfg.rtol, cfg.atol, cfg.max_step_s)
+            self._me = ModelExchangeIntegrator(inst, cfg.rtol, cfg.atol, cfg.max_step_s, cfg.solver)
             self._me.start(t0)
         for g in self._outputs:
             g.read(self.y)
