@@ -16,6 +16,7 @@ cs2_stop    2.0      co-simulation     ends the simulation: Discard + fmi2Termin
 me2_vdp     2.0      model exchange    van der Pol oscillator, mu = 1 (non-stiff benchmark)
 me2_robe... 2.0      model exchange    me2_robertson: Robertson's stiff kinetics (benchmark)
 me3_array   3.0      model exchange    array state x[n], der(x[i]) = -k[i] (x[i] - u), n structural
+me2_disc... 2.0      model exchange    me2_discrete: me2_decay with u discrete (settable in event mode only)
 ==========  =======  ================  ===================================================
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from cosim.fmu.build import build_fmu
 
 FMU_SOURCES = Path(__file__).resolve().parent / "fmus"
 TEST_FMUS = ("cs2_gain", "cs3_array", "me2_decay", "me2_ball", "me3_ball", "cs2_bench", "cs2_types", "cs3_types",
-             "cs2_stop", "me2_vdp", "me2_robertson", "me3_array")
+             "cs2_stop", "me2_vdp", "me2_robertson", "me3_array", "me2_discrete")
 
 
 def build_test_fmus(out_dir: str | Path) -> dict[str, Path]:

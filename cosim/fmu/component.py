@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import math
 import weakref
+
+import numpy as np
 from pathlib import Path
 from typing import Literal
 
@@ -147,12 +149,19 @@ class FmuComponent(Component):
                        long_name=v.description or f"FMU variable {v.name}",
                        start=v.start if v.causality == "input" else None, dtype=v.dtype)
 
-    def _groups(self, causality: str) -> list[ValueGroup]:
+    def _groups(self, causality: str, discrete: bool | None = None) -> list[ValueGroup]:
+        """Value groups of the ports of ``causality`` (inputs: only the discrete ones, or only
+        the continuous ones, when ``discrete`` says)."""
+        variability = {v.name: v.variability for v in self.md.modelVariables}
         by_type: dict[str, list] = {}
         for v in self.variables:
-            if v.causality == causality:
+            if v.causality == causality and (discrete is None or (variability[v.name] != "continuous") == discrete):
                 by_type.setdefault(v.type, []).append((v.port, v.vr, v.shape))
         return [ValueGroup(self._inst, t, entries) for t, entries in by_type.items()]
+
+    def _discrete_values(self) -> list:
+        return [np.array(self.u[p]) if np.ndim(self.u[p]) else self.u[p]
+                for g in self._discrete_inputs for p in g.ports]
 
     # -- lifecycle ----------------------------------------------------------------------
     def _initialize(self, t0: float) -> None:
@@ -163,11 +172,15 @@ class FmuComponent(Component):
                                         label=f"'{self.name}' ({self.path.name})",
                                         debug_logging=cfg.debug_logging)
         self._inputs, self._outputs = self._groups("input"), self._groups("output")
+        self._discrete_inputs = []
+        if self.interface == "me":  # discrete inputs may change only in event mode (FMI 2.0.4 3.2.3, 3.0.2 3.2.4)
+            self._inputs, self._discrete_inputs = self._groups("input", False), self._groups("input", True)
         for var, value in self._start:
             inst.set_start(var, value)
         inst.enter_initialization(t0, None, cfg.tolerance)
-        for g in self._inputs:
+        for g in self._inputs + self._discrete_inputs:
             g.write(self.u)
+        self._discrete_last = self._discrete_values()
         inst.exit_initialization()
         self._initialized = True
         self._me = None
@@ -203,6 +216,12 @@ class FmuComponent(Component):
                 raise EndOfRun(f"FMU {self.path.name} ended the simulation at t = {ended_at:g} s ({how})",
                                time=ended_at)
             return
+        if self._discrete_inputs:
+            now = self._discrete_values()
+            if any(not np.array_equal(a, b) for a, b in zip(now, self._discrete_last)):
+                # a discrete input changed: an event at t, the inputs set in event mode
+                self._me.input_event(t, lambda: [g.write(self.u) for g in self._discrete_inputs])
+                self._discrete_last = now
         self._me.advance(t, t + h)
         for g in self._outputs:
             g.read(self.y)
@@ -211,7 +230,8 @@ class FmuComponent(Component):
 
     def _get_state(self):
         me = self._me
-        extra = None if me is None else (me.x.copy(), me.z.copy(), me.next_event, me.h_last, me.terminated)
+        extra = None if me is None else (me.x.copy(), me.z.copy(), me.next_event, me.h_last, me.terminated,
+                                         list(self._discrete_last))
         return self._inst.get_state(self._serialize), extra
 
     def _set_state(self, state) -> None:
@@ -219,7 +239,8 @@ class FmuComponent(Component):
         self._inst.set_state(handle)
         if extra is not None:
             me = self._me
-            me.x, me.z, me.next_event, me.h_last, me.terminated = extra[0].copy(), extra[1].copy(), *extra[2:]
+            me.x, me.z, me.next_event, me.h_last, me.terminated = extra[0].copy(), extra[1].copy(), *extra[2:5]
+            self._discrete_last = list(extra[5])
 
     def _terminate(self) -> None:
         if self._inst is not None:

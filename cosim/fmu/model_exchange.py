@@ -252,15 +252,25 @@ class ModelExchangeIntegrator:
             raise FmuCallError(inst.label, "event iteration", 3, ["discrete states did not settle in 1000 iterations"],
                                inst.time)
 
-    def _handle_event(self, t: float) -> None:
+    def _handle_event(self, t: float, write=None) -> None:
+        """An event at ``t``: event mode (where ``write()`` sets discrete inputs, if given),
+        discrete states settled, back to continuous time (the states may jump: the solver
+        restarts)."""
         inst = self.inst
         inst.time = t
         self.events += 1
         inst.call(f"fmi{inst.version}EnterEventMode")
+        if write is not None:
+            write()
         self._discrete_iteration()
         inst.call(f"fmi{inst.version}EnterContinuousTimeMode")
         self.x = self._read_states()  # drops the solver
         self.z = self._indicators_leaving(t)
+
+    def input_event(self, t: float, write) -> None:
+        """Discrete inputs change at ``t`` (the standard lets them change only in event mode):
+        an event in which ``write()`` sets them."""
+        self._handle_event(t, write)
 
     def start(self, t0: float) -> None:
         """After ``ExitInitializationMode`` (the FMU is in event mode): settle, go to

@@ -55,7 +55,9 @@
 enum { FX_OK = 0, FX_WARNING = 1, FX_DISCARD = 2, FX_ERROR = 3, FX_FATAL = 4 };
 
 /* how a variable may be set */
-enum { FX_PARAMETER, FX_INPUT, FX_EXACT_STATE, FX_CALCULATED, FX_INDEPENDENT };
+/* FX_DISCRETE_INPUT: an input of variability discrete, which model exchange allows to be set
+ * only in initialization and event mode (FMI 2.0.4 section 3.2.3; co-simulation: in step mode) */
+enum { FX_PARAMETER, FX_INPUT, FX_EXACT_STATE, FX_CALCULATED, FX_INDEPENDENT, FX_DISCRETE_INPUT };
 
 /* log categories (declared in every modelDescription.xml) */
 enum { FX_LOG_EVENTS, FX_LOG_DISCARD, FX_LOG_ERROR, FX_NCATEGORIES };
@@ -273,6 +275,7 @@ static int fx_get(FxInstance *m, const char *fn, const unsigned vr[], size_t nvr
 /* whether variable `v` may be set now (logs the refusal) */
 static int fx_may_set(FxInstance *m, const char *fn, const FxVar *v) {
     int ok = v->kind == FX_INPUT ||
+             (v->kind == FX_DISCRETE_INPUT && (m->mode & (FX_INSTANTIATED | FX_INITIALIZATION | FX_EVENT | FX_STEP))) ||
              ((v->kind == FX_PARAMETER || v->kind == FX_EXACT_STATE) &&
               (m->mode & (FX_INSTANTIATED | FX_INITIALIZATION)));
     if (!ok)
@@ -293,6 +296,7 @@ static int fx_set(FxInstance *m, const char *fn, const unsigned vr[], size_t nvr
             return FX_ERROR;
         }
         ok = v->kind == FX_INPUT ||
+             (v->kind == FX_DISCRETE_INPUT && (m->mode & (FX_INSTANTIATED | FX_INITIALIZATION | FX_EVENT | FX_STEP))) ||
              ((v->kind == FX_PARAMETER || v->kind == FX_EXACT_STATE) &&
               (m->mode & (FX_INSTANTIATED | FX_INITIALIZATION)));
         if (!ok) {
