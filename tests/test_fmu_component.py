@@ -503,3 +503,18 @@ to = "f.u"
     for k in range(len(x) - 1):
         exact.append(u[k + 1] + (exact[-1] - u[k + 1]) * math.exp(-0.25))
     np.testing.assert_allclose(x, exact, rtol=0, atol=5e-6)  # measured 2.0e-6 at rtol 1e-6
+
+
+def test_the_states_nominal_values_scale_the_absolute_tolerance(test_fmus, tmp_path):
+    """me2_tiny decays from x0 = 1e-9 (nominal 1e-9): with the absolute tolerance scaled by
+    the nominal, x(t) = 1e-9 exp(-t) is followed to the relative tolerance; an absolute
+    tolerance of 1e-8 on its own would accept any value of x."""
+    from cosim.run import run_scenario
+    from cosim.scenario import load_scenario
+
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(f'[simulation]\nstop_time_s = 5\nstep_s = 0.5\n[components.f]\nfmu = "{test_fmus["me2_tiny"].as_posix()}"\n')
+    run_scenario(load_scenario(scenario), output=tmp_path / "tiny.nc")
+    with xr.open_dataset(tmp_path / "tiny.nc") as ds:
+        t, x = ds["time"].values, ds["f.x"].values
+    np.testing.assert_allclose(x, 1e-9 * np.exp(-t), rtol=1e-5)  # measured 3.8e-6; unscaled atol: 3.6

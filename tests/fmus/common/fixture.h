@@ -55,6 +55,11 @@
 enum { FX_OK = 0, FX_WARNING = 1, FX_DISCARD = 2, FX_ERROR = 3, FX_FATAL = 4 };
 
 /* how a variable may be set */
+/* the nominal value of continuous state i (a model may define it before including this file) */
+#ifndef FX_NOMINAL
+#define FX_NOMINAL(i) 1.0
+#endif
+
 /* FX_DISCRETE_INPUT: an input of variability discrete, which model exchange allows to be set
  * only in initialization and event mode (FMI 2.0.4 section 3.2.3; co-simulation: in step mode) */
 enum { FX_PARAMETER, FX_INPUT, FX_EXACT_STATE, FX_CALCULATED, FX_INDEPENDENT, FX_DISCRETE_INPUT };
@@ -760,7 +765,7 @@ fmi2Status fmi2GetNominalsOfContinuousStates(fmi2Component c, fmi2Real x_nominal
     if (!fx_check(FX_M, "fmi2GetNominalsOfContinuousStates", FX_NOT_FATAL) ||
         !fx_count_ok(FX_M, "fmi2GetNominalsOfContinuousStates", nx, FX_NSTATES))
         return fmi2Error;
-    for (i = 0; i < nx; i++) x_nominal[i] = 1.0;
+    for (i = 0; i < nx; i++) x_nominal[i] = FX_NOMINAL(i);
     return fmi2OK;
 #else
     (void)x_nominal; (void)nx;
@@ -1295,7 +1300,7 @@ fmi3Status fmi3GetNominalsOfContinuousStates(fmi3Instance instance, fmi3Float64 
     if (!fx_check(FX_M, "fmi3GetNominalsOfContinuousStates", FX_NOT_FATAL) ||
         !fx_count_ok(FX_M, "fmi3GetNominalsOfContinuousStates", nContinuousStates, FX_NSTATES))
         return fmi3Error;
-    for (i = 0; i < nContinuousStates; i++) nominals[i] = 1.0;
+    for (i = 0; i < nContinuousStates; i++) nominals[i] = FX_NOMINAL(i);
     return fmi3OK;
 #else
     (void)nominals; (void)nContinuousStates;
