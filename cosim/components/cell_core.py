@@ -21,9 +21,9 @@ power of a ``pulse_duration_s`` pulse to each limit, recomputed every
 
 Energy books (contract item 9), summed over the cells, every output at a step's end held over
 the step (what a component connected to it receives): ``in_J``/``out_J`` the charge and
-discharge energy at the terminals, ``stored_J`` from the model's ``stored_energy_J()`` if it
-has one (NaN otherwise), ``dissipated_J`` the heat (reaction + ohmic + reversible + mixing); ports
-``power_W``, the power set point (power control) and the three heat outputs.
+discharge energy at the terminals, ``stored_J`` from the model's ``stored_energy_J()``,
+``dissipated_J`` the heat (reaction + ohmic + reversible + mixing); ports ``power_W``, the
+power set point (power control) and the four heat outputs.
 """
 
 from __future__ import annotations
@@ -205,12 +205,9 @@ class CellCore(Component):
         self._next_power_update = None
         self._publish(self.model.out, T, t0)
         self._books = {"t": t0, "in": 0.0, "out": 0.0, "power_W": 0.0, **dict.fromkeys(_HEAT, 0.0)}
-        self._stored0 = self._stored_energy_J()
+        self._stored0 = float(self.model.stored_energy_J().sum())
 
     # -- energy books (contract item 9) ---------------------------------------------------
-    def _stored_energy_J(self) -> float:
-        stored = getattr(self.model, "stored_energy_J", None)
-        return float(np.sum(stored())) if callable(stored) else float("nan")
 
     def _book(self, t: float) -> None:
         b, y = dict(self._books), self.y
@@ -230,10 +227,10 @@ class CellCore(Component):
         if self.config.control == "power":
             ports["power_setpoint_W"] = b["power_W"]
         return EnergyBooks(
-            in_J=b["in"], out_J=b["out"], stored_J=self._stored_energy_J() - self._stored0,
+            in_J=b["in"], out_J=b["out"], stored_J=float(self.model.stored_energy_J().sum()) - self._stored0,
             dissipated_J=sum(b[k] for k in _HEAT), ports=ports,
             notes="in/out: charge/discharge energy at the terminals, summed over the cells; stored: the model's "
-                  "stored_energy_J (NaN without one); dissipated: reaction + ohmic + reversible + mixing heat")
+                  "stored_energy_J; dissipated: reaction + ohmic + reversible + mixing heat")
 
     def _do_step(self, t: float, h: float) -> None:
         c = self.config

@@ -229,18 +229,14 @@ class Pack(Component):
     # -- energy books (contract item 9) ---------------------------------------------------
     _HEAT_PORTS = ("heat_W", "layer_heat_W", "stack_end_heat_W", "interconnect_heat_W")
 
-    def _stored_energy_J(self) -> float:
-        """Chemical energy stored in all unit cells [J], if the cell model can tell (NaN if not)."""
-        stored = getattr(self.battery.model, "stored_energy_J", None)
-        return float(np.sum(stored())) if callable(stored) else float("nan")
 
     def _book(self, t: float) -> None:
-        """Book the step that ended at ``t`` with the outputs just published: every power held
-        over the step at its end-of-step value, as the step computed it (the heat the thermal
-        network receives for that step; the power of a step solved at the set point)."""
+        """Book the step that ended at ``t`` with the outputs just published, each held over
+        the step as the step computed it: ``power_W`` is the step's terminal energy over its
+        length, the heats are what the thermal network receives for that step."""
         if self._books is None:  # initialize
             self._books = {"t": t, "in": 0.0, "out": 0.0, **{k: 0.0 for k in self._HEAT_PORTS}, "power_W": 0.0}
-            self._stored0 = self._stored_energy_J()
+            self._stored0 = float(self.battery.model.stored_energy_J().sum())
             return
         h = t - self._books["t"]
         y, books = self.y, dict(self._books)
@@ -259,10 +255,10 @@ class Pack(Component):
         if self.config.control == "power":
             ports["power_setpoint_W"] = b["power_W"]
         return EnergyBooks(
-            in_J=b["in"], out_J=b["out"], stored_J=self._stored_energy_J() - self._stored0, dissipated_J=b["heat_W"],
-            ports=ports,
-            notes="in/out: charge/discharge energy at the terminals (power_W at each step's end held over the step); "
-                  "stored: the cells' stored_energy_J (NaN if the cell model has none); dissipated: heat_W "
+            in_J=b["in"], out_J=b["out"], stored_J=float(self.battery.model.stored_energy_J().sum()) - self._stored0,
+            dissipated_J=b["heat_W"], ports=ports,
+            notes="in/out: charge/discharge energy at the terminals (power_W: the energy of each step over its "
+                  "length); stored: the cells' stored_energy_J; dissipated: heat_W "
                   "(cells + series I^2 R)")
 
     def _near_available(self, power_W: float) -> bool:
