@@ -1,9 +1,19 @@
 /* me2_decay - FMI 2.0 model exchange test fixture: der(x) = -lam*(x - u), x(start) = x0,
- * y = gain*x, where the discrete gain jumps from 1 to 2 at the time event t_switch. */
+ * y = gain*x, where the discrete gain jumps from 1 to 2 at the time event t_switch.
+ * Variants (me2_discrete, me2_tiny) define their identifier, token and these before including
+ * this file: DECAY_U_KIND (the kind of the input u) and DECAY_X0 (the start of x0). */
 #define FX_FMI_VERSION 2
 #define FX_INTERFACE FX_ME
+#ifndef FX_MODEL_IDENTIFIER
 #define FX_MODEL_IDENTIFIER "me2_decay"
 #define FX_TOKEN "{5f0c1f7e-3b1a-4d62-9a57-c2b8e6d40103}"
+#endif
+#ifndef DECAY_U_KIND
+#define DECAY_U_KIND FX_INPUT
+#endif
+#ifndef DECAY_X0
+#define DECAY_X0 1.0
+#endif
 #define FX_NSTATES 1
 #define FX_NINDICATORS 0
 
@@ -17,7 +27,7 @@ static const FxVar variables[] = {
     {X0, X0, 1, FX_PARAMETER, "x0"},
     {LAM, LAM, 1, FX_PARAMETER, "lam"},
     {T_SWITCH, T_SWITCH, 1, FX_PARAMETER, "t_switch"},
-    {U, U, 1, FX_INPUT, "u"},
+    {U, U, 1, DECAY_U_KIND, "u"},
     {X, X, 1, FX_CALCULATED, "x"},
     {DER_X, DER_X, 1, FX_CALCULATED, "der(x)"},
     {GAIN, GAIN, 1, FX_CALCULATED, "gain"},
@@ -30,7 +40,7 @@ static const FxVar *fx_variables(size_t *n) {
 }
 
 static void fx_start(FxData *d) {
-    d->r[X0] = 1.0;
+    d->r[X0] = DECAY_X0;
     d->r[LAM] = 1.0;
     d->r[T_SWITCH] = 1e300;
     d->r[U] = 0.0;

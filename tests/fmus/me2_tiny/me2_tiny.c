@@ -1,75 +1,7 @@
-/* me2_tiny - FMI 2.0 model exchange test fixture: me2_decay on a tiny scale, x0 = 1e-9 with the
- * state's nominal value 1e-9: an importer that ignores the nominal loses all accuracy. */
-#define FX_FMI_VERSION 2
-#define FX_INTERFACE FX_ME
+/* me2_tiny - FMI 2.0 model exchange test fixture: me2_decay on a tiny scale, x0 = 1e-9 with
+ * the state's nominal value 1e-9: an importer that ignores the nominal loses all accuracy. */
 #define FX_MODEL_IDENTIFIER "me2_tiny"
 #define FX_TOKEN "{5f0c1f7e-3b1a-4d62-9a57-c2b8e6d40121}"
-#define FX_NSTATES 1
-#define FX_NINDICATORS 0
 #define FX_NOMINAL(i) 1e-9
-
-enum { X0, LAM, T_SWITCH, U, X, DER_X, GAIN, Y, NSLOTS };
-#define FX_NSLOTS NSLOTS
-#define SWITCHED 0 /* flag: the time event has happened */
-
-#include "fixture.h"
-
-static const FxVar variables[] = {
-    {X0, X0, 1, FX_PARAMETER, "x0"},
-    {LAM, LAM, 1, FX_PARAMETER, "lam"},
-    {T_SWITCH, T_SWITCH, 1, FX_PARAMETER, "t_switch"},
-    {U, U, 1, FX_INPUT, "u"},
-    {X, X, 1, FX_CALCULATED, "x"},
-    {DER_X, DER_X, 1, FX_CALCULATED, "der(x)"},
-    {GAIN, GAIN, 1, FX_CALCULATED, "gain"},
-    {Y, Y, 1, FX_CALCULATED, "y"},
-};
-
-static const FxVar *fx_variables(size_t *n) {
-    *n = sizeof variables / sizeof variables[0];
-    return variables;
-}
-
-static void fx_start(FxData *d) {
-    d->r[X0] = 1e-9;
-    d->r[LAM] = 1.0;
-    d->r[T_SWITCH] = 1e300;
-    d->r[U] = 0.0;
-    d->r[GAIN] = 1.0;
-}
-
-static void fx_initialize(FxData *d) {
-    d->r[X] = d->r[X0];
-    d->r[GAIN] = 1.0;
-    d->flag[SWITCHED] = 0;
-}
-
-static void fx_evaluate(FxData *d) {
-    d->r[DER_X] = -d->r[LAM] * (d->r[X] - d->r[U]);
-    d->r[Y] = d->r[GAIN] * d->r[X];
-}
-
-static void fx_get_states(const FxData *d, double x[]) { x[0] = d->r[X]; }
-static void fx_set_states(FxData *d, const double x[]) { d->r[X] = x[0]; }
-
-static void fx_derivatives(FxData *d, double dx[]) {
-    fx_evaluate(d);
-    dx[0] = d->r[DER_X];
-}
-
-static void fx_indicators(FxData *d, double z[]) { (void)d; (void)z; }
-
-static void fx_event_update(FxInstance *m, FxEvent *ev) {
-    FxData *d = &m->d;
-    double ts = d->r[T_SWITCH];
-    char a[40];
-    /* the importer stops exactly at nextEventTime; allow for rounding in its time grid */
-    if (!d->flag[SWITCHED] && d->time >= ts - 1e-12 * fmax(1.0, fabs(ts))) {
-        d->flag[SWITCHED] = 1;
-        d->r[GAIN] = 2.0;
-        fx_log(m, FX_OK, FX_LOG_EVENTS, "time event at t=%s: gain 1 -> 2", fx_num(d->time, a));
-    }
-    ev->next_defined = !d->flag[SWITCHED];
-    ev->next_time = ts;
-    fx_evaluate(d);
-}
+#define DECAY_X0 1e-9
+#include "../me2_decay/me2_decay.c"
