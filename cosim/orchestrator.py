@@ -13,8 +13,9 @@ Per macro step ``[t, t + h]``:
 
 **Iterated connections** (``iterate = true``) close a loop within the step: at every macro
 step their inputs start from the input's start value, the components step, and while any
-iterated input differs from its source's new output (beyond 1e-7 relative: the pack solves its strings to ~1e-8) every component
-is rolled back to ``t`` and the step is repeated with those outputs as the inputs (at most
+iterated input differs from its source's new output (floats beyond 1e-7 relative: the pack
+solves its strings to ~1e-8; other types at all) every component is rolled back to ``t``
+and the step is repeated with those outputs as the inputs (at most
 ``max_loop_passes`` passes; then the run stops naming the connection). The converged pass
 is the step. Every component must then be able to save and restore its state.
 
@@ -273,7 +274,7 @@ class Orchestrator:
     def _iterate(self, t: float, h: float, states) -> EndOfRun | None:
         """Repeat the step until every iterated input equals its source's new output."""
         guess = [self.components[e.target].ports[e.target_port].default_value() for e in self.iterated]
-        for k in range(self.max_loop_passes):
+        for _ in range(self.max_loop_passes):
             for e, value in zip(self.iterated, guess):
                 u = self.components[e.target].u
                 if np.ndim(value):
@@ -285,16 +286,13 @@ class Orchestrator:
             pending = [(e, a, b) for e, a, b in zip(self.iterated, new, guess) if not _agree(a, b)]
             if not pending:
                 return ending
-            if k + 1 == self.max_loop_passes:
-                e, a, b = pending[0]
-                raise ComponentError(e.target, "do_step", t,
-                                     f"the iterated connection {e} ({e.where}) did not converge in "
-                                     f"{self.max_loop_passes} passes (last input {b}, output {a})")
             self.n_loop_repeats += 1
             for c, s in zip(self.components.values(), states):
                 c.set_state(s)
             guess = [np.array(a) if np.ndim(a) else a for a in new]
-        return None  # not reached
+        e, a, b = pending[0]
+        raise ComponentError(e.target, "do_step", t, f"the iterated connection {e} ({e.where}) did not converge in "
+                             f"{self.max_loop_passes} passes (last input {b}, output {a})")
 
     def _sweep(self, t: float, h: float) -> EndOfRun | None:
         """Step every component once over ``[t, t + h]``; returns the first EndOfRun."""
