@@ -164,9 +164,9 @@ class Pack(Component):
         yield out("layer_soc", "1", "unit-cell state of charge", grid, gdims)
         yield out("layer_heat_W", "W", "heat generated in each unit cell (incl. its collector)", grid, gdims)
         yield out("layer_anode_potential_V", "V", "negative electrode potential vs Li/Li+ (plating margin)", grid, gdims)
-        yield out("limited", "1", "1 when the pack was at a voltage limit in the step (it delivered the most it could)")
+        yield out("limited", "1", "1 when the pack was at a limit in the step (it delivered the most it could)")
         yield out("power_limit_W", "W",
-                  "power the pack could deliver over the step when a limit bound (= power_W), +-1e12 when none did; "
+                  "power the pack could deliver over the step when a limit bound (= power_W), 1e12 when none did; "
                   "feed it to a vehicle's battery_power_limit_W with iterate = true")
         yield out("min_layer_voltage_V", "V", "lowest unit-cell voltage")
         yield out("max_layer_voltage_V", "V", "highest unit-cell voltage")
@@ -192,7 +192,7 @@ class Pack(Component):
         v = out["voltage_V"].reshape(L.shape)
         heat = total_heat_W(out)  # reaction, ohmic, reversible and mixing
         I_s = b.string_current
-        series_heat = float((I_s**2 * b.R_series).sum())
+        I2 = (I_s**2)[:, None]
         y = self.y
         y["voltage_V"] = float(b.voltage)
         y["current_A"] = float(I_s.sum())
@@ -201,10 +201,9 @@ class Pack(Component):
         y["soc"] = pack_soc(soc, self.cell_capacity_C, L.n_strings)
         y["min_layer_soc"] = float(soc.min())
         y["max_layer_soc"] = float(soc.max())
-        y["heat_W"] = float(heat.sum()) + series_heat
-        I2 = (I_s**2)[:, None]
         y["stack_end_heat_W"] = np.broadcast_to(I2 * b.R_end, L.shape[:2]).copy()
         y["interconnect_heat_W"] = I2 * self.connection_resistance_Ohm[None, :]
+        y["heat_W"] = float(heat.sum() + y["stack_end_heat_W"].sum() + y["interconnect_heat_W"].sum())
         y["string_current_A"] = I_s.copy()
         y["stack_voltage_V"] = v.sum(axis=2) - I_s[:, None] * b.R_end
         y["layer_voltage_V"] = v.copy()
@@ -228,7 +227,6 @@ class Pack(Component):
 
     # -- energy books (contract item 9) ---------------------------------------------------
     _HEAT_PORTS = ("heat_W", "layer_heat_W", "stack_end_heat_W", "interconnect_heat_W")
-
 
     def _book(self, t: float) -> None:
         """Book the step that ended at ``t`` with the outputs just published, each held over
