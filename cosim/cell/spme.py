@@ -173,15 +173,14 @@ class SPMe(CellModel):
         return q / 3600.0
 
     # -- CellModel hooks ----------------------------------------------------------------
-    def _prepare(self, h: float, T: np.ndarray) -> _Prep:
+    def _prepare(self, h: float, T: np.ndarray, substeps: int = 1) -> _Prep:
         T = np.ascontiguousarray(T, dtype=float)
-        return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c, self._threads))
+        return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c, self._threads, int(substeps)))
 
     def _prepare_pulse(self, h: float, T: np.ndarray, substeps: int = 1) -> _Prep:
         """A pulse of ``h`` s with the salt in ``substeps`` backward-Euler steps (the
         particles are exact for a held current at any step)."""
-        T = np.ascontiguousarray(T, dtype=float)
-        return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c, self._threads, int(substeps)))
+        return self._prepare(h, T, substeps)
 
     def _start(self, prep: _Prep, I: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where the composite electrodes' current split starts for currents ``I``: the
