@@ -2,7 +2,7 @@
 connection compared.
 
 At the end of a run (complete or not) :func:`collect` reads the energy books of every
-component that keeps them (contract item 9 of :mod:`cosim.components.base`; components
+component that keeps them (contract item 10 of :mod:`cosim.components.base`; components
 without books, e.g. FMUs, are left out) and, for every connection whose source and target
 ports both have a port book, compares the two: the energy the source booked through its
 output with the energy the target booked through its input. ``mismatch_J = target -

@@ -54,7 +54,10 @@ def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fmu_pack_limit")
     fmus = build_vehicle_fmus(tmp / "fmus", cycle="US06")  # forward mode is the FMU's default
     vehicles = {"native": NATIVE, **{v: f'[components.vehicle]\nfmu = "{fmus[f"vehicle_{v}.fmu"].as_posix()}"\n'
-                                     for v in ("fmi2", "fmi3")}}
+                                     for v in ("fmi2", "fmi3")},
+                "native_backward": NATIVE.replace('"forward"', '"backward"'),
+                "fmi2_backward": f'[components.vehicle]\nfmu = "{fmus["vehicle_fmi2.fmu"].as_posix()}"\n'
+                                 'parameters = { forward = false }\n'}
     out = {}
     for name, vehicle in vehicles.items():
         path = tmp / f"{name}.toml"
@@ -95,3 +98,16 @@ def test_the_fmu_books_what_the_limited_pack_delivers_and_matches_the_native_run
             "pack.voltage_V", "pack.soc", "pack.limited", "pack.power_limit_W"} <= set(common)
     for key in common:
         np.testing.assert_array_equal(y[key], native[key], err_msg=f"{version}: {key}")
+
+
+def test_a_backward_fmu_vehicle_says_what_the_native_says_in_the_status_reason(runs):
+    """Backward mode with the pack too small: the FMU logs the shortfall as a warning at
+    Terminate; the fmu component's run notes put it into the status reason, with the same
+    count, time and powers as the native vehicle's own note."""
+    _, out = runs
+    native, fmu = out["native_backward"][1]["status_reason"], out["fmi2_backward"][1]["status_reason"]
+    marker = "the pack could not deliver the trace's demand in "
+    assert marker in native and marker in fmu
+    assert "component 'vehicle' (vehicle_fmi2.fmu) logged 1 warning(s)" in fmu
+    detail = native[native.index(marker):].split(";")[0]
+    assert detail in fmu  # same count, worst time and powers

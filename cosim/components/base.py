@@ -56,7 +56,7 @@ Contract for implementers (subclass :class:`Component`):
    appended to the result's status reason. The default has none.
 9. Optionally implement ``_terminate()`` to release resources; it is called exactly once,
    also after a failure.
-9. Optionally keep energy books: implement ``_energy_books()`` returning an
+10. Optionally keep energy books: implement ``_energy_books()`` returning an
    :class:`EnergyBooks` of everything since ``initialize`` up to the component's current
    time (``self.time``; the run reads it at the end, also after a failure, so it must work
    after any completed step). The books say:
@@ -201,7 +201,7 @@ class Port:
 
 @dataclass(frozen=True)
 class EnergyBooks:
-    """A component's energy books since ``initialize`` (contract item 9), all in J."""
+    """A component's energy books since ``initialize`` (contract item 10), all in J."""
 
     in_J: float
     out_J: float
@@ -364,7 +364,7 @@ class Component:
         """Remarks on the run so far for the result's status reason (contract item 8)."""
         return []
     def energy_books(self) -> EnergyBooks | None:
-        """Optional (contract item 9): the energy books since ``initialize``, or None."""
+        """Optional (contract item 10): the energy books since ``initialize``, or None."""
         if self.time is None:
             return None
         return self._energy_books()

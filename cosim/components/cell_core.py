@@ -19,7 +19,7 @@ takes), the stoichiometries per material and, with ``available_power = true`` (d
 power of a ``pulse_duration_s`` pulse to each limit, recomputed every
 ``available_power_interval_s`` and held in between.
 
-Energy books (contract item 9), summed over the cells, every output at a step's end held over
+Energy books (contract item 10), summed over the cells, every output at a step's end held over
 the step (what a component connected to it receives): ``in_J``/``out_J`` the charge and
 discharge energy at the terminals, ``stored_J`` from the model's ``stored_energy_J()``,
 ``dissipated_J`` the heat (reaction + ohmic + reversible + mixing); ports ``power_W``, the
@@ -207,7 +207,7 @@ class CellCore(Component):
         self._books = {"t": t0, "in": 0.0, "out": 0.0, "power_W": 0.0, **dict.fromkeys(_HEAT, 0.0)}
         self._stored0 = float(self.model.stored_energy_J().sum())
 
-    # -- energy books (contract item 9) ---------------------------------------------------
+    # -- energy books (contract item 10) ---------------------------------------------------
 
     def _book(self, t: float) -> None:
         b, y = dict(self._books), self.y

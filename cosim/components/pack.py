@@ -225,7 +225,7 @@ class Pack(Component):
             self._next_power_update = t + c.available_power_interval_s
         self._book(t)
 
-    # -- energy books (contract item 9) ---------------------------------------------------
+    # -- energy books (contract item 10) ---------------------------------------------------
     _HEAT_PORTS = ("heat_W", "layer_heat_W", "stack_end_heat_W", "interconnect_heat_W")
 
     def _book(self, t: float) -> None:

@@ -46,7 +46,7 @@ the BEV). The engine's on/off state (off at the start time) and the start count 
 the component's state, so a start is counted, and its cranking energy and fuel charged, only
 on an off -> on change, also across steps and after a rollback.
 
-**Energy books** (contract item 9), from the exact mean powers of every piece of a step
+**Energy books** (contract item 10), from the exact mean powers of every piece of a step
 (between the trace's samples): ``in_J`` the battery's discharge energy (plus, for a hybrid,
 the fuel's energy at its lower heating value), ``out_J`` the energy sent back into the
 battery, ``stored_J`` kinetic (with the rotating masses) plus potential energy,
@@ -397,7 +397,7 @@ class VehicleComponent(Component):
             (s_new["on"], s_new["ton"]), s_new["N"] = engine, n_starts
         return means, s_new
 
-    # -- energy books (contract item 9) ---------------------------------------------------
+    # -- energy books (contract item 10) ---------------------------------------------------
     def _book(self, books: dict, res: dict, v0, v1, dt, grade) -> dict:
         """``books`` plus the energies [J] of intervals ``v0 -> v1`` of ``dt`` with the power
         balance ``res`` (a new dict; the saved states keep theirs)."""

@@ -72,10 +72,11 @@ class FmuConfig(ComponentConfig):
         default_factory=dict, description="FMU variable name -> unit, for variables the FMU gives none")
     tolerance: float | None = Field(None, gt=0, description="relative tolerance handed to the FMU (SetupExperiment)")
     rtol: float = Field(1e-6, gt=0, description="model exchange: relative tolerance of the integrator")
-    atol: float = Field(1e-8, gt=0, description="model exchange: absolute tolerance of the integrator")
+    atol: float = Field(1e-10, gt=0, description="model exchange: absolute tolerance of the integrator, times each state's nominal value")
     max_step_s: float = Field(math.inf, gt=0, description="model exchange: largest integrator step [s]")
-    solver: Literal["auto", "rk45", "dop853", "bdf", "lsoda"] = Field(
-        "auto", description="model exchange: integration method (auto: LSODA, switching non-stiff/stiff itself)")
+    solver: Literal["auto", "cvode_bdf", "cvode_adams", "rk45", "dop853", "bdf", "lsoda"] = Field(
+        "auto", description="model exchange: integration method (auto: CVODE's BDF, stiff-safe; cvode_adams for "
+                            "non-stiff models; rk45/dop853/bdf/lsoda: scipy's)")
     debug_logging: bool = Field(False, description="ask the FMU for its debug log (loggingOn)")
 
 
@@ -111,6 +112,8 @@ class FmuComponent(Component):
             raise CosimError(f"FMU {self.path.name}: {exc}") from None
         self._inst: FmuInstance | None = None
         self._folder: Path | None = None
+        self._me: ModelExchangeIntegrator | None = None
+        self._warnings: tuple[int, tuple | None] = (0, None)  # of the FMU, kept after it is freed
         self._initialized = False
         self._h0: float | None = None
         super().__init__(name, config)
@@ -242,9 +245,22 @@ class FmuComponent(Component):
             me.x, me.z, me.next_event, me.h_last, me.terminated = extra[0].copy(), extra[1].copy(), *extra[2:5]
             self._discrete_last = list(extra[5])
 
+    def run_notes(self) -> list[str]:
+        """The FMU's warnings (status Warning in its log), which its user must see: how many,
+        and the last one (a model's own end-of-run remark is usually logged at Terminate)."""
+        n, last = self._warnings if self._inst is None else (self._inst.n_warnings, self._inst.last_warning)
+        if not n:
+            return []
+        t, text = last
+        when = "" if t is None else f" at t = {t:g} s"
+        return [f"component '{self.name}' ({self.path.name}) logged {n} warning(s), the last{when}: {text}"]
+
     def _terminate(self) -> None:
+        if self._me is not None:
+            self._me.close()
         if self._inst is not None:
             self._inst.terminate(self._initialized)
+            self._warnings = (self._inst.n_warnings, self._inst.last_warning)
             self._inst = None
         if self._folder is not None:
             self._cleanup()

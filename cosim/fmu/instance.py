@@ -239,6 +239,8 @@ class FmuInstance:
         self.version = md.fmiMajorVersion
         self.log: collections.deque[str] = collections.deque(maxlen=LOG_LINES)
         self.n_logged = 0
+        self.n_warnings = 0  # messages logged with status Warning
+        self.last_warning: tuple[float | None, str] | None = None  # (time, message)
         self.time: float | None = None
         kind = md.coSimulation if interface == "cs" else md.modelExchange
         common = dict(guid=md.guid, unzipDirectory=folder, modelIdentifier=kind.modelIdentifier, instanceName=name)
@@ -265,6 +267,9 @@ class FmuInstance:
         label = _STATUS[status] if 0 <= status < len(_STATUS) else str(status)
         self.log.append(f"[{label}] {cat}: {text}")
         self.n_logged += 1
+        if status == 1:
+            self.n_warnings += 1
+            self.last_warning = (self.time, text)
         level = _LEVEL[status] if 0 <= status < len(_LEVEL) else logging.ERROR
         logging.getLogger(f"cosim.fmu.{self.name}.{cat}").log(level, "%s", text)
 

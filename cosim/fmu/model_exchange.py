@@ -1,8 +1,8 @@
 """Integrating a model-exchange FMU across communication steps, with its events.
 
-One scipy ODE solver (:class:`scipy.integrate.OdeSolver`) is kept alive across
-communication steps and driven one internal step at a time, so that every kind of event
-is seen where it happens:
+One ODE solver (CVODE through :mod:`cosim.fmu.cvode`, or a scipy
+:class:`~scipy.integrate.OdeSolver`) is kept alive across communication steps and driven
+one internal step at a time, so that every kind of event is seen where it happens:
 
 1. **time events**: the solver is created with ``t_bound`` = the FMU's ``nextEventTime``,
    so it never steps past a time event and lands on it exactly;
@@ -23,8 +23,9 @@ Handling an event: enter event mode, iterate ``NewDiscreteStates``/``UpdateDiscr
 until the FMU needs no more, honour ``terminateSimulation``, return to continuous-time
 mode, re-read the states (they may have been reinitialized).
 
-**When the solver is re-initialised** (a new solver object from the FMU's current time and
-states, starting with the last step size used): after every event (time, state, step);
+**When the solver is re-initialised** (CVODE restarted, or a new scipy solver, from the
+FMU's current time and states; scipy's starting with the last step size used, CVODE
+estimating its first step): after every event (time, state, step);
 when a real input's value differs from its value at the previous communication step (the
 inputs are held constant over a communication step, so a change is a discontinuity of the
 right-hand side at the step boundary; unchanged inputs keep the solver); after a rollback
@@ -46,21 +47,23 @@ because they are the solver's ``t_bound``.
 
 **Choice of method** (scenario key ``solver`` of the fmu component):
 
-- ``"rk45"`` / ``"dop853"``: explicit Runge-Kutta (Dormand-Prince 5(4) / 8(5,3)), for
-  non-stiff models; cheapest per step.
-- ``"bdf"``: scipy's variable-order BDF with a finite-difference Jacobian, for stiff models.
-- ``"lsoda"``: ODEPACK's LSODA, which switches by itself between Adams (non-stiff) and BDF
-  (stiff) by a stiffness estimate.
-- ``"auto"`` (default): ``lsoda``: one method that is efficient on both kinds without a
-  choice up front; its stiffness detection is the automatic choice.
+- ``"auto"`` (default) = ``"cvode_bdf"``: CVODE's variable-order BDF with Newton iterations
+  on a dense finite-difference Jacobian (SUNDIALS, as FMPy ships it; FMPy and OMSimulator
+  integrate with it too). Stiff-safe, and on non-stiff models the cheapest of these per
+  step: its step and interpolation run in C, only the right-hand side calls the FMU.
+- ``"cvode_adams"``: CVODE's Adams-Moulton, for non-stiff models (more accurate than BDF
+  at the same tolerances on smooth orbits and bouncing balls).
+- ``"lsoda"``: ODEPACK's LSODA through scipy, switching between Adams and BDF by itself.
+- ``"rk45"`` / ``"dop853"``: scipy's explicit Runge-Kutta (Dormand-Prince 5(4) / 8(5,3)).
+- ``"bdf"``: scipy's BDF (in Python; slowest).
 
-Default tolerances (``rtol`` 1e-6, ``atol`` 1e-8 of the component, the latter times each
-state's nominal value, re-read when the FMU says they changed) are tighter than FMPy's
-defaults (CVode, relative tolerance 1e-5 or the FMU's default tolerance, absolute
-tolerance = relative x nominal); benchmarks/fmu.py measures both errors against references
-(van der Pol 6.5e-6 vs FMPy 1.5e-4, Robertson 7.1e-5 vs 1.6e-1, bouncing ball 1.6e-6 vs
-5.4e-5, each state's error scaled by its largest magnitude); loosening them gains little
-time, the cost being mostly per step and per communication point.
+Default tolerances (``rtol`` 1e-6, ``atol`` 1e-10 of the component, the latter times each
+state's nominal value, re-read when the FMU says they changed) give errors about ten times
+below FMPy's defaults (CVODE BDF, relative tolerance 1e-5 or the FMU's default tolerance,
+absolute = relative x nominal). benchmarks/fmu.py measures both against references, each
+state's error scaled by its largest magnitude: van der Pol 1.1e-5 vs FMPy 1.5e-4,
+Robertson 8.2e-6 vs 1.6e-1, bouncing ball 6.0e-6 vs 5.4e-5 (an absolute tolerance of 1e-8
+left the ball at 5.6e-5: the late, slow bounces are located from heights near zero).
 
 FMI 3 sizes: the number of continuous states (event indicators) is the total number of
 elements of the derivative (event indicator) variables, an array counting the product of
@@ -71,11 +74,12 @@ value.
 from __future__ import annotations
 
 import math
-from ctypes import byref, c_bool, c_double, c_int, c_size_t, c_uint
+from ctypes import byref, c_bool, c_double, c_float, c_int, c_size_t, c_uint
 
 import numpy as np
 from scipy.integrate import BDF, DOP853, LSODA, RK45
 
+from .cvode import CVodeStepper
 from .instance import FmuCallError, FmuInstance
 
 __all__ = ["EVENT_TOL_S", "SOLVERS", "ModelExchangeIntegrator", "variable_size"]
@@ -83,8 +87,9 @@ __all__ = ["EVENT_TOL_S", "SOLVERS", "ModelExchangeIntegrator", "variable_size"]
 #: width to which a state event's time is bracketed [s]
 EVENT_TOL_S = 1e-10
 
-#: scenario name -> scipy solver class ("auto" resolves to LSODA)
-SOLVERS = {"rk45": RK45, "dop853": DOP853, "bdf": BDF, "lsoda": LSODA, "auto": LSODA}
+#: scenario name -> scipy solver class, or the CVODE method ("auto" is CVODE's BDF)
+SOLVERS = {"auto": "bdf", "cvode_bdf": "bdf", "cvode_adams": "adams",
+           "rk45": RK45, "dop853": DOP853, "bdf": BDF, "lsoda": LSODA}
 
 #: the solver's t_bound when no time event is pending (LSODA needs a finite bound)
 _NO_BOUND = 1e300
@@ -118,6 +123,7 @@ class ModelExchangeIntegrator:
         if solver not in SOLVERS:
             raise ValueError(f"unknown solver {solver!r} (one of {', '.join(SOLVERS)})")
         self.method = SOLVERS[solver]
+        self._cvode: CVodeStepper | None = None  # made at the first integration, freed by close()
         self.rtol, self.atol, self.max_step = rtol, atol, max_step_s
         self._x = (c_double * max(self.nx, 1))()
         self._dx = (c_double * max(self.nx, 1))()
@@ -184,15 +190,48 @@ class ModelExchangeIntegrator:
             self.inst.fail(name, status)
 
     def _set(self, t: float, x: np.ndarray) -> None:
-        self._check(self._f_time(self.inst.handle, t), "SetTime")
+        # the two hot calls (every right-hand side evaluation): status checks inlined
+        handle = self.inst.handle
+        status = self._f_time(handle, t)
+        if status > 1:
+            self.inst.fail("SetTime", status)
         if self.nx:
             self._xa[:] = x
-            self._check(self._f_setx(self.inst.handle, self._x, self.nx), "SetContinuousStates")
+            status = self._f_setx(handle, self._x, self.nx)
+            if status > 1:
+                self.inst.fail("SetContinuousStates", status)
 
     def _derivatives(self, t: float, x: np.ndarray) -> np.ndarray:
         self._set(t, x)
-        self._check(self._f_dx(self.inst.handle, self._dx, self.nx), "GetDerivatives")
+        status = self._f_dx(self.inst.handle, self._dx, self.nx)
+        if status > 1:
+            self.inst.fail("GetDerivatives", status)
         return self._dxa.copy()
+
+    def _rhs_raw(self, t: float, x_ptr, dx_ptr) -> int:
+        """CVODE's right-hand side on its own vectors: 0, or 1 (recoverable: CVODE retries
+        with a smaller step) when the FMU returns Discard for these states."""
+        handle, fail = self.inst.handle, self.inst.fail
+        status = self._f_time(handle, t)
+        if status > 1:
+            fail("SetTime", status)
+        status = self._f_setx(handle, x_ptr, self.nx)
+        if status == 2:
+            return 1
+        if status > 1:
+            fail("SetContinuousStates", status)
+        status = self._f_dx(handle, dx_ptr, self.nx)
+        if status == 2:
+            return 1
+        if status > 1:
+            fail("GetDerivatives", status)
+        return 0
+
+    def close(self) -> None:
+        """Free the CVODE memory, if any (the component calls this when it terminates)."""
+        if self._cvode is not None:
+            self._cvode.close()
+            self._cvode = None
 
     def _indicators(self) -> np.ndarray:
         if not self.nz:
@@ -207,26 +246,30 @@ class ModelExchangeIntegrator:
 
     # -- inputs: a changed value is a discontinuity ------------------------------------
     def _setup_inputs(self, md) -> None:
-        """Value references of the real inputs, read back after the component wrote them."""
-        real = ("Float64",) if self.v3 else ("Real",)
-        ins = [v for v in md.modelVariables if v.causality == "input" and v.type in real]
-        self._n_in = sum(variable_size(v) for v in ins) if self.v3 else len(ins)
-        self._vr_in = (c_uint * max(len(ins), 1))(*[v.valueReference for v in ins])
-        self._u_buf = (c_double * max(self._n_in, 1))()
-        self._f_get_in = self.inst.function("fmi3GetFloat64" if self.v3 else "fmi2GetReal") if ins else None
-        self._n_vr_in = len(ins)
+        """The continuous inputs (FMI 2 Real; FMI 3 Float64 and Float32), read back after
+        the component wrote them, grouped by type: (getter, value refs, n values, buffer)."""
+        kinds = [("Float64", "fmi3GetFloat64", c_double), ("Float32", "fmi3GetFloat32", c_float)] if self.v3 \
+            else [("Real", "fmi2GetReal", c_double)]
+        self._in_groups = []
+        for type_name, getter, ctype in kinds:
+            ins = [v for v in md.modelVariables if v.causality == "input" and v.type == type_name]
+            if ins:
+                n = sum(variable_size(v) for v in ins)
+                self._in_groups.append((self.inst.function(getter), (c_uint * len(ins))(*[v.valueReference for v in ins]),
+                                        n, (ctype * n)()))
         self._u_last = None
 
     def _inputs_changed(self) -> bool:
-        if self._f_get_in is None:
+        if not self._in_groups:
             return False
-        if self.v3:
-            status = self._f_get_in(self.inst.handle, self._vr_in, c_size_t(self._n_vr_in), self._u_buf,
-                                    c_size_t(self._n_in))
-        else:
-            status = self._f_get_in(self.inst.handle, self._vr_in, c_size_t(self._n_vr_in), self._u_buf)
-        self._check(status, "GetReal (inputs)")
-        u = self._u_buf[: self._n_in]
+        u = []
+        for get, vrs, n, buf in self._in_groups:
+            if self.v3:
+                status = get(self.inst.handle, vrs, c_size_t(len(vrs)), buf, c_size_t(n))
+            else:
+                status = get(self.inst.handle, vrs, c_size_t(len(vrs)), buf)
+            self._check(status, "Get (continuous inputs)")
+            u.extend(buf)
         changed = u != self._u_last
         self._u_last = u
         return changed
@@ -382,10 +425,17 @@ class ModelExchangeIntegrator:
         t_bound = min(self.next_event, _NO_BOUND)
         if t_bound <= t:
             return None
+        self.restarts += 1
+        if isinstance(self.method, str):  # CVODE: one memory for the whole run, restarted
+            if self._cvode is None:
+                self._cvode = CVodeStepper(self._rhs_raw, self.nx, self.method, self.rtol, self._atol, self.max_step)
+            else:
+                self._cvode.set_tolerances(self.rtol, self._atol)
+            self._cvode.reinit(t, self._xv, t_bound if t_bound < _NO_BOUND else math.inf, t_end)
+            return self._cvode
         first = None if not self._h_last else min(self._h_last, t_bound - t, t_end - t)
         if self.method is LSODA:
             first = None  # LSODA starts in Adams mode: a long first step fails on stiff models
-        self.restarts += 1
         return self.method(self._derivatives, t, self._xv.copy(), t_bound, rtol=self.rtol, atol=self._atol,
                            max_step=self.max_step, first_step=first)
 

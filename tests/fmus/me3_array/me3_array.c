@@ -3,8 +3,15 @@
  * z[i] = x[i] - x_ref (each element crosses x_ref once; crossings are counted). */
 #define FX_FMI_VERSION 3
 #define FX_INTERFACE FX_ME
+#ifndef FX_MODEL_IDENTIFIER
 #define FX_MODEL_IDENTIFIER "me3_array"
 #define FX_TOKEN "{5f0c1f7e-3b1a-4d62-9a57-c2b8e6d40109}"
+#endif
+/* variants (me3_discrete, me3_float32): ARRAY_U_KIND the kind of input u (FX_INPUT: continuous,
+ * FX_DISCRETE_INPUT: settable only in event mode); ARRAY_U_FLOAT32: u is a Float32 input */
+#ifndef ARRAY_U_KIND
+#define ARRAY_U_KIND FX_INPUT
+#endif
 #define N 3
 #define FX_NSTATES N
 #define FX_NINDICATORS N
@@ -12,7 +19,31 @@
 enum { X = 0, DER_X = X + N, K = DER_X + N, X_START = K + N, X_REF = X_START + N, CROSSINGS, U, Z, NSLOTS = Z + N };
 #define FX_NSLOTS NSLOTS
 
+#ifdef ARRAY_U_FLOAT32
+#define FX_TYPED 1
+typedef struct {
+    long long i[1];
+    unsigned long long u[1];
+    unsigned char b[1];
+    float f[1];
+    char s[1][64];
+} FxTyped;
+#define U_SLOT -1
+#define U_VALUE(d) ((double)(d)->x.f[0])
+#else
+#define U_SLOT U
+#define U_VALUE(d) ((d)->r[U])
+#endif
+
 #include "fixture.h"
+#ifdef ARRAY_U_FLOAT32
+#include "typed.h"
+static const FxTypedVar typed[] = {{9, TY_F32, 0}};
+static const FxTypedVar *fx_typed_vars(size_t *n) {
+    *n = sizeof typed / sizeof typed[0];
+    return typed;
+}
+#endif
 
 /* value reference 0 is the independent variable time, 1 the structural parameter n */
 static const FxVar variables[] = {
@@ -25,7 +56,7 @@ static const FxVar variables[] = {
     {6, X_REF, 1, FX_PARAMETER, "x_ref"},
     {7, CROSSINGS, 1, FX_CALCULATED, "crossings"},
     {8, Z, N, FX_CALCULATED, "z"},
-    {9, U, 1, FX_INPUT, "u"},
+    {9, U_SLOT, 1, ARRAY_U_KIND, "u"},
 };
 
 static const FxVar *fx_variables(size_t *n) {
@@ -40,7 +71,11 @@ static void fx_start(FxData *d) {
         d->r[X_START + i] = 1.0;
     }
     d->r[X_REF] = 0.5;
+#ifdef ARRAY_U_FLOAT32
+    d->x.f[0] = 0.0f;
+#else
     d->r[U] = 0.0;
+#endif
 }
 
 static void fx_initialize(FxData *d) {
@@ -52,7 +87,7 @@ static void fx_initialize(FxData *d) {
 static void fx_evaluate(FxData *d) {
     int i;
     for (i = 0; i < N; i++) {
-        d->r[DER_X + i] = -d->r[K + i] * (d->r[X + i] - d->r[U]);
+        d->r[DER_X + i] = -d->r[K + i] * (d->r[X + i] - U_VALUE(d));
         d->r[Z + i] = d->r[X + i] - d->r[X_REF];
     }
 }
