@@ -19,6 +19,7 @@ what :func:`cosim.provenance.sha256_file` records with the results.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import stat
@@ -143,21 +144,25 @@ def extract(fmu_path: str | os.PathLike[str]) -> Path:
 
 def read_description(fmu_path: str | os.PathLike[str]):
     """The FMU's model description (:class:`fmpy.model_description.ModelDescription`),
-    read after checking the archive, without unpacking the binaries."""
+    read after checking the archive, without unpacking anything to disk (FMPy parses the
+    checked entry from a one-entry archive in memory)."""
     from fmpy.model_description import read_model_description
 
     path = Path(fmu_path)
     with _open(path) as zf:
         entries = _checked_entries(path, zf)
         info = next(i for i, rel in entries if str(rel) == "modelDescription.xml")
-        with tempfile.TemporaryDirectory(prefix="cosim-md-") as tmp:
-            xml = Path(tmp) / "modelDescription.xml"
-            with zf.open(info) as src, open(xml, "wb") as dst:
-                _copy(src, dst, [64 * 1024**2], path, info.filename)
-            try:
-                return read_model_description(str(xml))
-            except Exception as exc:  # noqa: BLE001 - fmpy raises plain exceptions
-                raise FmuArchiveError(f"FMU {path}: invalid modelDescription.xml: {exc}") from None
+        xml = io.BytesIO()
+        with zf.open(info) as src:
+            _copy(src, xml, [64 * 1024**2], path, info.filename)
+    one = io.BytesIO()
+    with zipfile.ZipFile(one, "w") as out:
+        out.writestr("modelDescription.xml", xml.getvalue())
+    one.seek(0)
+    try:
+        return read_model_description(one)
+    except Exception as exc:  # noqa: BLE001 - fmpy raises plain exceptions
+        raise FmuArchiveError(f"FMU {path}: invalid modelDescription.xml: {exc}") from None
 
 
 def remove(folder: str | os.PathLike[str]) -> None:
