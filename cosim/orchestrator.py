@@ -139,6 +139,9 @@ class Orchestrator:
         self.n_macro_steps = 0
         self.n_rejections = 0
         self.end_reason = ""  # set when a component ended the run early (EndOfRun)
+        # set (e.g. by a signal handler, see cosim.run) to stop the run between two macro
+        # steps: the loop raises KeyboardInterrupt(interrupt) there, never inside a component
+        self.interrupt: str | None = None
         self._compile()
 
     # -- plan ---------------------------------------------------------------------------
@@ -195,9 +198,10 @@ class Orchestrator:
         """Initialize, then step to the stop time.
 
         ``record(t, values)`` receives the values of the recorded outputs at every output
-        time; ``progress(t)`` is called every 1/200 of the run. ``KeyboardInterrupt`` and
-        errors propagate after the components are terminated; the caller (see
-        :mod:`cosim.run`) closes the results as incomplete."""
+        time; ``progress(t)`` is called every 1/200 of the run. ``KeyboardInterrupt`` (also
+        raised here when :attr:`interrupt` is set, before the next macro step) and errors
+        propagate after the components are terminated; the caller (see :mod:`cosim.run`)
+        closes the results as incomplete."""
         self._record = record
         try:
             self.initialize()
@@ -206,6 +210,8 @@ class Orchestrator:
             n, every = self.n_steps, self.output_every
             tick = max(1, n // 200)
             for k in range(n):
+                if self.interrupt is not None:
+                    raise KeyboardInterrupt(self.interrupt)
                 t, t_next = times[k], times[k + 1]
                 try:
                     self._macro_step(t, t_next - t, 0)

@@ -107,22 +107,43 @@ def default_result_path(loaded: LoadedScenario, results_dir: Path) -> Path:
     return results_dir / f"{loaded.path.stem}-{stamp}.nc"
 
 
-@contextmanager
-def _sigterm_as_interrupt():
-    """Treat SIGTERM like Ctrl-C so that a killed run closes its file as incomplete."""
+class _StopRequest:
+    """SIGINT (Ctrl-C) and SIGTERM during :func:`run_scenario` ask the run to stop: the
+    handler only records the request and sets ``interrupt`` on the orchestrator (once it
+    exists), which checks it before each macro step, so a signal never lands inside a
+    component's call (a compiled kernel, an FMU) nor while the file is written. A second
+    signal while the first is pending interrupts at once (a component that never returns)."""
 
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._orchestrator: Orchestrator | None = None
 
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not in the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def attach(self, orchestrator: Orchestrator) -> None:
+        self._orchestrator = orchestrator
+        if self.reason is not None:
+            orchestrator.interrupt = self.reason
+
+    def _handler(self, signum, frame) -> None:
+        name = signal.Signals(signum).name
+        if self.reason is not None:
+            raise KeyboardInterrupt(f"signal {name}, twice")
+        self.reason = f"signal {name}"
+        if self._orchestrator is not None:
+            self._orchestrator.interrupt = self.reason
+
+    @contextmanager
+    def handling_signals(self):
+        previous = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, self._handler)
+        except ValueError:  # not in the main thread: signals stay as they are
+            pass
+        try:
+            yield self
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
 
 def plan_run(loaded: LoadedScenario) -> tuple[list[Component], Orchestrator, list[tuple[Component, str]], list[str]]:
@@ -176,10 +197,19 @@ def run_scenario(
     """Run ``loaded`` and write its dataset; returns where and how it ended.
 
     Raises :class:`~cosim.errors.CosimError` (after closing the file as incomplete) when the
-    run cannot finish, and :class:`~cosim.errors.RunInterrupted` on Ctrl-C or SIGTERM."""
+    run cannot finish, and :class:`~cosim.errors.RunInterrupted` on Ctrl-C or SIGTERM (the
+    run stops before its next macro step; see :class:`_StopRequest`)."""
+    stop = _StopRequest()
+    with stop.handling_signals():
+        return _run(loaded, stop, output, overwrite, quiet, results_dir)
+
+
+def _run(loaded: LoadedScenario, stop: _StopRequest, output, overwrite: bool, quiet: bool,
+         results_dir: Path) -> RunOutcome:
     scenario = loaded.scenario
     sim, out = scenario.simulation, scenario.output
     components, orchestrator, recorded, not_recorded = plan_run(loaded)
+    stop.attach(orchestrator)
     by_name = {c.name: c for c in components}
     variables = []
     for comp, port_name in recorded:
@@ -225,14 +255,17 @@ def run_scenario(
         progress = None
 
     try:
-        with _sigterm_as_interrupt():
-            orchestrator.run(recorder.record, progress)
+        orchestrator.run(recorder.record, progress)
     except KeyboardInterrupt as exc:
         why = str(exc) or "SIGINT"
         reason = f"interrupted by the user ({why}) at t = {orchestrator.time:g} s"
         _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
         raise RunInterrupted(f"{reason}; {recorder.n_records} records kept in {path}") from None
     except BaseException as exc:
+        if orchestrator.interrupt is not None:  # a second signal that landed inside a component's call
+            reason = f"interrupted by the user ({orchestrator.interrupt}, twice) at t = {orchestrator.time:g} s"
+            _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
+            raise RunInterrupted(f"{reason}; {recorder.n_records} records kept in {path}") from None
         reason = str(exc) if isinstance(exc, CosimError) else f"{type(exc).__name__}: {exc}"
         _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
         if isinstance(exc, CosimError):
