@@ -53,6 +53,7 @@ def readme_scenarios() -> list[Path]:
             names.add(name)
     names.discard("base.toml")  # the `extends = "base.toml"` of the scenario-file example
     names.discard("x.toml")  # `cosim info X.fmu --scenario -o x.toml`
+    names.discard("pyproject.toml")
     return sorted(SCENARIOS / n for n in names)
 
 
@@ -99,7 +100,8 @@ def test_shipped_scenario_validates_and_runs_its_first_steps(path, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", [p for p in readme_scenarios() if p not in NEEDS_FMU], ids=_id)
 def test_readme_scenario_runs_to_its_end(path, tmp_path):
-    """The whole run, as `cosim run` does it (a range test may end early: still complete)."""
+    """The whole run, as `cosim run` does it (a range test may end early: still complete).
+    The flagship with the vehicle FMU runs to its end in test_fmu_flagship.py (default suite)."""
     loaded = load_scenario(path)
     t0 = time.perf_counter()
     out = run_scenario(loaded, output=tmp_path / "full.nc")
