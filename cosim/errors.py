@@ -70,3 +70,8 @@ class RunInterrupted(CosimError):
 
 class ResultExistsError(CosimError):
     """The result file exists and overwriting was not asked for."""
+
+
+class ResultFileError(CosimError):
+    """The result file cannot be created or written (a folder that cannot be made or
+    written, a full disk)."""

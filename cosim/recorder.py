@@ -17,6 +17,7 @@ environment (readers in the writing process itself need nothing).
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -30,7 +31,9 @@ from typing import Any, Literal
 import netCDF4
 import numpy as np
 
-from .errors import ResultExistsError
+from .errors import ResultExistsError, ResultFileError
+
+_NC_EEXIST = -35  # netCDF's NC_EEXIST: "File exists && NC_NOCLOBBER"
 
 __all__ = ["RecordedVariable", "Recorder", "encode_attr", "utc_now_iso"]
 
@@ -164,10 +167,30 @@ class Recorder:
                 f"result file {self.path} exists; pass --overwrite to replace it, "
                 "or choose another --output"
             )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResultFileError(f"cannot create the folder of the result file {self.path}: "
+                                  f"{exc.strerror or exc}") from None
+        # Written in place, created exclusively (O_EXCL: of two runs started on one path,
+        # one is refused); with overwrite, written beside the target and moved onto it by
+        # close() only when the run has a result: complete, or records past the initial
+        # one (an old file survives a run that failed in its first step).
+        self._target = self.path if overwrite else None
+        self._replaced: bool | None = None  # with overwrite, after close: whether the target was replaced
+        self._status = "incomplete"  # as closed
+        if overwrite:
+            self.path = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
+            self.path.unlink(missing_ok=True)  # our own leftover (a reused pid)
 
         self._ds: netCDF4.Dataset | None = None
-        ds = netCDF4.Dataset(self.path, mode="w", format="NETCDF4", clobber=True)
+        try:
+            ds = netCDF4.Dataset(self.path, mode="x", format="NETCDF4")
+        except OSError as exc:
+            if exc.errno in (errno.EEXIST, _NC_EEXIST):
+                raise ResultExistsError(f"result file {self.path} was created by another run at the same "
+                                        "moment; choose another --output") from None
+            raise ResultFileError(f"cannot create the result file {self.path}: {exc.strerror or exc}") from None
         try:
             self._define(ds, dim_sizes, encoded_attrs, compression_level)
             ds.set_auto_maskandscale(False)  # raw writes: a third less overhead per block
@@ -324,6 +347,12 @@ class Recorder:
         self._n_buffered = 0
 
     # -- closing ------------------------------------------------------------------------
+    def kept(self) -> str:
+        """What a closed recorder left on disk, for messages."""
+        if self._replaced is False:
+            return f"no records written; {self.path} left as it was"
+        return f"{self._n_written} records kept in {self.path} (status {self._status})"
+
     def close(
         self,
         status: Literal["complete", "incomplete"],
@@ -351,6 +380,7 @@ class Recorder:
             for key, value in attrs.items():
                 if value is not None:
                     ds.setncattr(str(key), encode_attr(str(key), value))
+            self._status = status
             ds.setncattr("status", status)
             ds.setncattr("status_reason", reason)
             ds.setncattr("end_time_wall", utc_now_iso())
@@ -358,6 +388,14 @@ class Recorder:
         finally:
             self._ds = None
             ds.close()
+            if self._target is not None:  # --overwrite: the result replaces the old file
+                # a result: complete, or records past the first (the initial state alone is not one)
+                self._replaced = status == "complete" or self._n_written > 1
+                if self._replaced:
+                    os.replace(self.path, self._target)
+                else:
+                    self.path.unlink(missing_ok=True)
+                self.path, self._target = self._target, None
         if error is not None:
             raise error
 

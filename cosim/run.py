@@ -260,16 +260,16 @@ def _run(loaded: LoadedScenario, stop: _StopRequest, output, overwrite: bool, qu
         why = str(exc) or "SIGINT"
         reason = f"interrupted by the user ({why}) at t = {orchestrator.time:g} s"
         _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
-        raise RunInterrupted(f"{reason}; {recorder.n_records} records kept in {path}") from None
+        raise RunInterrupted(f"{reason}; {recorder.kept()}") from None
     except BaseException as exc:
         if orchestrator.interrupt is not None:  # a second signal that landed inside a component's call
             reason = f"interrupted by the user ({orchestrator.interrupt}, twice) at t = {orchestrator.time:g} s"
             _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
-            raise RunInterrupted(f"{reason}; {recorder.n_records} records kept in {path}") from None
+            raise RunInterrupted(f"{reason}; {recorder.kept()}") from None
         reason = str(exc) if isinstance(exc, CosimError) else f"{type(exc).__name__}: {exc}"
         _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
         if isinstance(exc, CosimError):
-            raise CosimError(f"{reason}\n  {recorder.n_records} records kept in {path} (status incomplete)") from exc
+            raise CosimError(f"{reason}\n  {recorder.kept()}") from exc
         raise
     finally:
         if bar is not None:

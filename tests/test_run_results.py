@@ -94,3 +94,37 @@ def test_coupling_errors_stop_before_any_file_is_written(tmp_path):
     with pytest.raises(CosimError, match=r"bad\.toml:\d+: src\.power_W -> sink\.v: sink\.v does not exist \(sink's inputs: u\)"):
         run_scenario(load_scenario(tmp_path / "bad.toml"), output=tmp_path / "r.nc")
     assert not (tmp_path / "r.nc").exists()
+
+
+def test_overwrite_replaces_the_old_file_only_with_a_result(tmp_path):
+    """--overwrite writes beside the target: a run that fails in its first step leaves the
+    old file as it was; one that fails later replaces it with its incomplete records; no
+    temporary file is left either way."""
+    target = tmp_path / "r.nc"
+    target.write_bytes(b"precious")
+    early = load_scenario(probe_chain(tmp_path, extra="fail_at_s = 0.0", name="early.toml"))
+    with pytest.raises(CosimError, match="deliberate failure") as info:
+        run_scenario(early, output=target, overwrite=True)
+    assert f"no records written; {target} left as it was" in str(info.value)
+    assert target.read_bytes() == b"precious"
+    later = load_scenario(probe_chain(tmp_path, extra="fail_at_s = 5.0", name="later.toml"))
+    with pytest.raises(CosimError, match=r"6 records kept in .*r\.nc \(status incomplete\)"):
+        run_scenario(later, output=target, overwrite=True)
+    with xr.open_dataset(target) as ds:
+        assert ds.attrs["status"] == "incomplete" and ds["time"].values.tolist() == [0, 1, 2, 3, 4, 5]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".toml") == ["r.nc"]
+
+
+def test_a_file_created_between_the_check_and_the_create_is_refused(tmp_path, monkeypatch):
+    """The existence check and the creation are one step (O_EXCL): a run that finds no file
+    but loses the race to another run is refused, and the other run's file is untouched."""
+    from pathlib import Path
+
+    loaded = load_scenario(probe_chain(tmp_path))
+    target = tmp_path / "r.nc"
+    run_scenario(loaded, output=target)
+    before = target.read_bytes()
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # the other run creates it just after our check
+    with pytest.raises(ResultExistsError, match="created by another run at the same moment"):
+        run_scenario(loaded, output=target)
+    assert target.read_bytes() == before
