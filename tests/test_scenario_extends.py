@@ -101,10 +101,10 @@ def test_merge_override_and_replace(tmp_path, base):
     assert sc.simulation.stop_time_s == 50.0
     assert sc.simulation.step_s == 1.0 and sc.simulation.coupling == "jacobi"
     assert sc.description == "base"
-    # arrays replace, they do not concatenate
+    # arrays of values replace; arrays of tables append
     assert sc.output.variables == ["cell.voltage"]
     assert [(c.source, c.target, c.delayed) for c in sc.connections] == [
-        ("load.voltage", "cell.current", True)
+        ("cell.voltage", "load.current", False), ("load.voltage", "cell.current", True)
     ]
     # component tables merge key by key
     cell = sc.components["cell"]
@@ -262,3 +262,54 @@ def test_a_component_that_changes_model_replaces_the_base_table(tmp_path, base):
     """)
     with pytest.raises(ScenarioError, match=r"bad.toml:4: components.load.type: a component with 'fmu' is an FMU"):
         load_scenario(bad)
+
+
+def test_replace_and_remove_in_a_child(tmp_path, base):
+    """replace: the child's [[connections]] instead of the base's; remove: a base key
+    deleted (here a component's option falls back to its default); neither is inherited
+    by a grandchild, whose connections append again."""
+    child = write(tmp_path / "runs" / "child.toml", """
+        extends = "../base/base.toml"
+        replace = ["connections"]
+        remove = ["components.cell.tables", "output.variables"]
+
+        [[connections]]
+        from = "load.voltage"
+        to = "cell.current"
+    """)
+    sc = load_scenario(child).scenario
+    assert [(c.source, c.target) for c in sc.connections] == [("load.voltage", "cell.current")]
+    assert sc.components["cell"].tables == [] and sc.output.variables == ["*"]  # both defaults
+    grandchild = write(tmp_path / "runs" / "grandchild.toml", """
+        extends = "child.toml"
+
+        [[connections]]
+        from = "cell.voltage"
+        to = "load.current"
+    """)
+    sc = load_scenario(grandchild).scenario
+    assert [(c.source, c.target) for c in sc.connections] == [("load.voltage", "cell.current"),
+                                                               ("cell.voltage", "load.current")]
+    assert sc.components["cell"].tables == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ('remove = ["components.cell.nothing"]', "'components.cell.nothing' is not set by the base scenario"),
+    ('remove = "components.cell.gain"', "expected a list of dotted keys"),
+    ('replace = ["connections", 3]', "expected a list of dotted keys"),
+])
+def test_bad_replace_or_remove_is_named(tmp_path, base, text, message):
+    child = write(tmp_path / "runs" / "child.toml", f"""
+        extends = "../base/base.toml"
+        {text}
+    """)
+    with pytest.raises(ScenarioError, match=message) as info:
+        load_scenario(child)
+    problem = info.value.problems[0]
+    assert problem.file == child.resolve() and problem.line == 2
+
+
+def test_replace_without_extends_is_an_error(tmp_path):
+    path = write(tmp_path / "alone.toml", BASE.replace('description = "base"', 'replace = ["connections"]'))
+    with pytest.raises(ScenarioError, match="acts on the scenario this file extends; there is none"):
+        load_scenario(path)

@@ -1,12 +1,26 @@
 """Loading scenario files: TOML, ``extends`` chains, validation, path resolution.
 
 ``load_scenario(path)`` reads a TOML scenario, loads the file it ``extends`` (recursively,
-relative to the extending file), deep-merges the child over the base (tables merge key by
-key; arrays and scalars replace, and so does a component table that names another
-``type`` or an ``fmu``), validates the result and makes every relative
+relative to the extending file), deep-merges the child over the base, validates the result
+and makes every relative
 ``ScenarioPath`` absolute against the directory of the file that set it. Every problem is
 reported at once in one :class:`~cosim.errors.ScenarioError`, each with its dotted key,
 the file that set the key and the line it is written on.
+
+The merge rules (a child over its base):
+
+1. tables merge key by key; a component table that names another ``type`` or an ``fmu``
+   replaces the base's (the old model's keys mean nothing to the new);
+2. arrays of tables (``[[connections]]``) append: the child's entries follow the base's;
+3. everything else (scalars, arrays of values such as ``time_s`` or ``variables``) replaces;
+4. ``replace = ["dotted.key", ...]`` in the child: those keys replace the base's value
+   whole instead of merging or appending (``replace = ["connections"]``);
+5. ``remove = ["dotted.key", ...]`` in the child: those keys of the base are deleted before
+   the merge (``remove = ["components.pack.parameter_set"]`` to switch to a
+   ``parameter_file``); a key the base does not set is an error.
+
+``replace`` and ``remove`` act on the merge of the file that writes them and are not
+inherited by its children.
 """
 
 from __future__ import annotations
@@ -119,21 +133,60 @@ def _replaces(loc: Key, child: dict, base: dict) -> bool:
     return "fmu" in child or ("type" in child and child["type"] != base.get("type"))
 
 
-def _merge(base: dict, child: dict, loc: Key, file: Path, origins: dict[Key, Path]) -> dict:
-    """Deep-merge ``child`` (from ``file``) over ``base``: tables merge key by key, anything
-    else replaces; ``origins`` is updated for every key the child sets."""
+def _merge(base: dict, child: dict, loc: Key, file: Path, origins: dict[Key, Path],
+           replace: frozenset[Key] = frozenset()) -> dict:
+    """Deep-merge ``child`` (from ``file``) over ``base`` by the module's rules 1-4;
+    ``origins`` is updated for every key the child sets."""
     out = dict(base)
     for key, value in child.items():
         here = (*loc, key)
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and not _replaces(loc, value, out[key]):
+        old = out.get(key)
+        if here not in replace and isinstance(value, dict) and isinstance(old, dict) \
+                and not _replaces(loc, value, old):
             origins[here] = file
-            out[key] = _merge(out[key], value, here, file, origins)
+            out[key] = _merge(old, value, here, file, origins, replace)
+        elif here not in replace and _tables(value) and _tables(old):
+            for i, item in enumerate(value, start=len(old)):  # rule 2: append
+                _leaf_origins(item, (*here, i), file, origins)
+            out[key] = [*old, *value]
         else:
-            for old in [k for k in origins if k[: len(here)] == here]:
-                del origins[old]
+            for stale in [k for k in origins if k[: len(here)] == here]:
+                del origins[stale]
             _leaf_origins(value, here, file, origins)
             out[key] = value
     return out
+
+
+def _tables(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _directive(data: dict, name: str, path: Path, text: str) -> list[Key]:
+    """The dotted keys of a ``replace``/``remove`` list (taken out of ``data``)."""
+    value = data.pop(name, None)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip(".") == v and v for v in value):
+        raise ScenarioError([Problem(name, f"expected a list of dotted keys (strings), got {describe(value)}",
+                                     path, _line(text, (name,)))])
+    if "extends" not in data:
+        raise ScenarioError([Problem(name, f"'{name}' acts on the scenario this file extends; there is none",
+                                     path, _line(text, (name,)))])
+    return [tuple(v.split(".")) for v in value]
+
+
+def _remove(base: _Merged, keys: list[Key], path: Path, text: str) -> None:
+    """Rule 5: delete ``keys`` from the base's data (and their origins)."""
+    for key in keys:
+        table = base.data
+        for part in key[:-1]:
+            table = table.get(part) if isinstance(table, dict) else None
+        if not isinstance(table, dict) or key[-1] not in table:
+            raise ScenarioError([Problem("remove", f"'{'.'.join(key)}' is not set by the base scenario",
+                                         path, _line(text, ("remove",)))])
+        del table[key[-1]]
+        for stale in [k for k in base.origins if k[: len(key)] == key]:
+            del base.origins[stale]
 
 
 def _syntax_problem(exc: tomllib.TOMLDecodeError, file: Path) -> Problem:
@@ -163,6 +216,7 @@ def _read(path: Path, chain: tuple[Path, ...]) -> _Merged:
     """Read ``path`` and everything it extends; raise ScenarioError on the first file that
     cannot be read or parsed, or on an extends cycle."""
     text, data = read_toml(path, "the scenario file")
+    replace, remove = _directive(data, "replace", path, text), _directive(data, "remove", path, text)
     own_origins: dict[Key, Path] = {}
     _leaf_origins(data, (), path, own_origins)
     del own_origins[()]
@@ -183,8 +237,9 @@ def _read(path: Path, chain: tuple[Path, ...]) -> _Merged:
             "extends", f"base scenario {str(base_path)!r} does not exist", path, where
         )])
     base = _read(base_path, (*chain, path))
+    _remove(base, remove, path, text)
     origins = dict(base.origins)
-    merged = _merge(base.data, data, (), path, origins)
+    merged = _merge(base.data, data, (), path, origins, frozenset(replace))
     return _Merged(merged, origins, {**base.texts, str(path): text}, [*base.files, path])
 
 

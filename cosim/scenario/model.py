@@ -195,6 +195,11 @@ class _ScenarioFields(BaseModel):
     extends: str | None = Field(
         None, description="base scenario file (relative to this one) whose tables this file overrides"
     )
+    replace: list[str] = Field(
+        default_factory=list, description="with extends: dotted keys whose inherited value this file replaces "
+                                          "whole (tables otherwise merge, arrays of tables append)")
+    remove: list[str] = Field(
+        default_factory=list, description="with extends: dotted keys of the base scenario that this file deletes")
     description: str = Field("", description="free text, copied into the results")
     simulation: Simulation
     output: Output = Field(default_factory=Output)
@@ -315,7 +320,9 @@ def scenario_issues(data: Mapping[str, Any]) -> list[Issue]:
                     issues.append(Issue(
                         ("connections", i, "to"),
                         f"input {target!r} is already connected by connections.{fed[target]}; "
-                        "an input takes one connection",
+                        "an input takes one connection" + (
+                            " (a child's [[connections]] add to its base's: to rewire inherited inputs, "
+                            "write replace = [\"connections\"] and list them all)" if data.get("extends") else ""),
                     ))
                 else:
                     fed[target] = i
