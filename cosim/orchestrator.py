@@ -120,6 +120,7 @@ class Orchestrator:
         self.step_s = float(step_s)
         self.n_steps = max(1, math.ceil((self.stop_s - self.start_s) / self.step_s - 1e-9))
         self.output_every = int(output_every)
+        self._time_digits = max(15 - math.ceil(math.log10(max(abs(self.start_s), abs(self.stop_s), 1e-300))), 0)
         self.max_step_halvings = int(max_step_halvings)
         self.can_roll_back = all(c.can_get_set_state for c in self.components.values())
         self.iterated = [e for e in self.edges if e.iterate]
@@ -206,13 +207,12 @@ class Orchestrator:
         try:
             self.initialize()
             self._emit(self.start_s)
-            times = self.communication_times().tolist()
             n, every = self.n_steps, self.output_every
             tick = max(1, n // 200)
             for k in range(n):
                 if self.interrupt is not None:
                     raise KeyboardInterrupt(self.interrupt)
-                t, t_next = times[k], times[k + 1]
+                t, t_next = self.communication_time(k), self.communication_time(k + 1)
                 try:
                     self._macro_step(t, t_next - t, 0)
                 except EndOfRun as exc:
@@ -232,13 +232,13 @@ class Orchestrator:
         finally:
             self.terminate()
 
-    def communication_times(self) -> np.ndarray:
-        """``start + k * step`` for every macro step, ending exactly at the stop time, rounded
-        to 15 significant digits so that ``0.1 * 3`` is recorded as ``0.3``."""
-        t = self.start_s + np.arange(self.n_steps + 1) * self.step_s
-        t[-1] = self.stop_s
-        digits = 15 - math.ceil(math.log10(max(abs(self.start_s), abs(self.stop_s), 1e-300)))
-        return np.round(t, max(digits, 0))
+    def communication_time(self, k: int) -> float:
+        """``start + k * step`` (macro step ``k``; ``k = n_steps`` is exactly the stop time),
+        rounded to 15 significant digits so that ``0.1 * 3`` is recorded as ``0.3``.
+        Computed one at a time: a long run never holds a list of its times."""
+        if k >= self.n_steps:
+            return self.stop_s
+        return round(self.start_s + k * self.step_s, self._time_digits)
 
     def terminate(self) -> None:
         for comp in self.components.values():

@@ -207,9 +207,27 @@ def read_toml(path: Path, what: str) -> tuple[str, dict]:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ScenarioError([Problem("", f"cannot read {what}: {reason}", path)]) from None
     try:
-        return text, tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([_syntax_problem(exc, path)]) from None
+    except RecursionError:
+        raise ScenarioError([Problem("", f"cannot read {what}: arrays or tables nested too deeply", path)]) from None
+    if _depth(data) > MAX_DEPTH:
+        raise ScenarioError([Problem("", f"cannot read {what}: arrays or tables nested deeper than {MAX_DEPTH} "
+                                         "levels", path)])
+    return text, data
+
+
+#: deepest nesting of tables and arrays a scenario may have (the deepest real one has 5)
+MAX_DEPTH = 32
+
+
+def _depth(value: Any, limit: int = MAX_DEPTH + 1) -> int:
+    """Nesting depth of tables and arrays, counted no further than ``limit``."""
+    if limit <= 0 or not isinstance(value, (dict, list)):
+        return 0
+    items = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(v, limit - 1) for v in items), default=0)
 
 
 def _read(path: Path, chain: tuple[Path, ...]) -> _Merged:
@@ -232,7 +250,13 @@ def _read(path: Path, chain: tuple[Path, ...]) -> _Merged:
     if base_path in chain or base_path == path:
         cycle = " -> ".join(p.name if p.parent == path.parent else str(p) for p in (*chain, path, base_path))
         raise ScenarioError([Problem("extends", f"extends cycle: {cycle}", path, where)])
-    if not base_path.is_file():
+    try:
+        found = base_path.is_file()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ScenarioError([Problem(
+            "extends", f"base scenario {str(base_path)!r} cannot be read: {exc.strerror or exc}", path, where
+        )]) from None
+    if not found:
         raise ScenarioError([Problem(
             "extends", f"base scenario {str(base_path)!r} does not exist", path, where
         )])

@@ -48,6 +48,12 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PORT_REF = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*$")
 #: relative tolerance when checking that the output interval is a multiple of the step
 INTERVAL_RTOL = 1e-9
+#: at most this many macro steps in a run (1e8: days of wall time at the fastest)
+MAX_MACRO_STEPS = 100_000_000
+#: at most this many records in a result file
+MAX_RECORDS = 10_000_000
+#: at most this many records buffered before they are written
+MAX_FLUSH_EVERY = 100_000
 
 _STRICT = ConfigDict(strict=True, extra="forbid")
 
@@ -69,9 +75,10 @@ class Simulation(BaseModel):
 
     model_config = _STRICT
 
-    start_time_s: float = Field(0.0, description="start time [s]")
-    stop_time_s: float = Field(description="stop time [s]; must be greater than start_time_s")
-    step_s: float = Field(gt=0, description="macro (communication) step [s]")
+    start_time_s: float = Field(0.0, allow_inf_nan=False, description="start time [s]")
+    stop_time_s: float = Field(allow_inf_nan=False, description="stop time [s]; must be greater than start_time_s")
+    step_s: float = Field(gt=0, allow_inf_nan=False,
+                          description=f"macro (communication) step [s]; at most {MAX_MACRO_STEPS:.0e} steps in a run")
     coupling: Literal["gauss-seidel", "jacobi"] = Field(
         "gauss-seidel",
         description="gauss-seidel: components step in turn and see this step's outputs; "
@@ -101,6 +108,13 @@ class Simulation(BaseModel):
                 f"must not exceed the simulated span stop_time_s - start_time_s = "
                 f"{stop - start:g} s, got {step:g}"
             )
+        if start is not None and stop is not None and (stop - start) / step > MAX_MACRO_STEPS:
+            raise ValueError(
+                f"gives {(stop - start) / step:.3g} macro steps over {stop - start:g} s; "
+                f"at most {MAX_MACRO_STEPS:.0e} are allowed"
+            )
+        if start is not None and stop is not None and not max(abs(start), abs(stop)) + step > max(abs(start), abs(stop)):
+            raise ValueError(f"{step:g} s is too small to advance the time at {max(abs(start), abs(stop)):g} s")
         return step
 
 
@@ -122,7 +136,7 @@ class Output(BaseModel):
         default_factory=lambda: ["*"],
         description="fnmatch patterns on 'component.port' names of the outputs to record",
     )
-    flush_every_records: int = Field(100, gt=0, description="records buffered before writing")
+    flush_every_records: int = Field(100, gt=0, le=MAX_FLUSH_EVERY, description="records buffered before writing")
     compression_level: int = Field(4, ge=0, le=9, description="zlib level, 0 (none) to 9")
 
 
@@ -356,6 +370,16 @@ def scenario_issues(data: Mapping[str, Any]) -> list[Issue]:
             issues.append(Issue(
                 ("output", "interval_s"),
                 f"must be a whole multiple of simulation.step_s ({step:g} s), got {interval:g}",
+            ))
+    start, stop = simulation.get("start_time_s", 0.0), simulation.get("stop_time_s")
+    if _number(start) and _number(stop) and _number(step) and step > 0 and stop > start:
+        every = round(interval / step) if _number(interval) and interval >= step else 1
+        records = (stop - start) / step / max(every, 1)
+        if MAX_MACRO_STEPS >= (stop - start) / step and records > MAX_RECORDS:
+            issues.append(Issue(
+                ("output", "interval_s"),
+                f"the run would record {records:.3g} times; at most {MAX_RECORDS:.0e} records are allowed "
+                "(set a longer output.interval_s)",
             ))
     return issues
 
