@@ -15,7 +15,7 @@ import fnmatch
 import logging
 import signal
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from .energy_ledger import result_attrs as ledger_attrs
 from .coupling import Edge
 from .errors import ComponentError, CosimError, RunInterrupted, ScenarioError
 from .orchestrator import Orchestrator
+from .progress import Progress, compile_notice
 from .provenance import run_attrs
 from .recorder import RecordedVariable, Recorder
 from .scenario import LoadedScenario
@@ -200,7 +201,7 @@ def run_scenario(
     run cannot finish, and :class:`~cosim.errors.RunInterrupted` on Ctrl-C or SIGTERM (the
     run stops before its next macro step; see :class:`_StopRequest`)."""
     stop = _StopRequest()
-    with stop.handling_signals():
+    with stop.handling_signals(), (nullcontext() if quiet else compile_notice()):
         return _run(loaded, stop, output, overwrite, quiet, results_dir)
 
 
@@ -240,19 +241,7 @@ def _run(loaded: LoadedScenario, stop: _StopRequest, output, overwrite: bool, qu
     except ValueError as exc:
         raise CosimError(f"cannot record the outputs: {exc}") from None
 
-    bar = None
-    if not quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=sim.stop_time_s - sim.start_time_s, unit="s", unit_scale=True,
-                   desc=loaded.path.stem, disable=None, leave=False)
-        last = [sim.start_time_s]
-
-        def progress(t: float) -> None:
-            bar.update(t - last[0])
-            last[0] = t
-    else:
-        progress = None
+    progress = None if quiet else Progress(loaded.path.stem, sim.start_time_s, sim.stop_time_s)
 
     try:
         orchestrator.run(recorder.record, progress)
@@ -272,8 +261,8 @@ def _run(loaded: LoadedScenario, stop: _StopRequest, output, overwrite: bool, qu
             raise CosimError(f"{reason}\n  {recorder.kept()}") from exc
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        if progress is not None:
+            progress.close(orchestrator.time)
     notes = [note for c in components for note in c.run_notes()]
     reason = "; ".join(([f"ended early by {orchestrator.end_reason}"] if orchestrator.end_reason else []) + notes)
     _close(recorder, orchestrator, "complete", reason, {"n_macro_steps": orchestrator.n_macro_steps,

@@ -174,7 +174,8 @@ class SPMe(CellModel):
 
     # -- CellModel hooks ----------------------------------------------------------------
     def _prepare(self, h: float, T: np.ndarray, substeps: int = 1) -> _Prep:
-        T = np.ascontiguousarray(T, dtype=float)
+        # writeable too: numba compiles a kernel again for a read-only array (a second variant)
+        T = np.require(T, dtype=float, requirements=("C", "W"))
         return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c, self._threads, int(substeps)))
 
     def _prepare_pulse(self, h: float, T: np.ndarray, substeps: int = 1) -> _Prep:

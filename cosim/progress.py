@@ -1,0 +1,90 @@
+"""What a run tells its user while it goes (stderr; nothing with ``-q``).
+
+1. On a terminal: a progress bar (tqdm) with simulated time, rate and ETA.
+2. Elsewhere (a log file, CI, nohup): one line every :data:`LOG_EVERY_S` s of wall time and
+   at the end, ``cosim: NAME: t = 540 s of 1800 s (30 %), 152x real time, about 8 s left``,
+   so that a log shows that a run lives and how fast it goes.
+3. The first time numba compiles a cell kernel in a run (a kind of model not yet in its
+   cache beside the package), one line says so before the wait: about a minute, once.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+
+#: seconds of wall time between two progress lines in a log
+LOG_EVERY_S = 30.0
+
+COMPILE_NOTE = ("cosim: compiling the cell kernels into numba's cache beside the package "
+                "(once for each kind of model; about a minute) ...")
+
+
+class Progress:
+    """``progress(t)`` for :meth:`cosim.orchestrator.Orchestrator.run` and its end."""
+
+    def __init__(self, name: str, start_s: float, stop_s: float, stream=None):
+        self.name, self.start_s, self.stop_s = name, start_s, stop_s
+        self.stream = stream if stream is not None else sys.stderr
+        self._wall0 = self._last_line = time.monotonic()
+        self._t = start_s
+        self._bar = None
+        if self.stream.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=stop_s - start_s, unit="s", unit_scale=True, desc=name, leave=False,
+                             file=self.stream)
+
+    def __call__(self, t: float) -> None:
+        if self._bar is not None:
+            self._bar.update(t - self._t)
+        elif time.monotonic() - self._last_line >= LOG_EVERY_S:
+            self._line(t)
+        self._t = t
+
+    def line(self, t: float) -> str:
+        """The log line at simulated time ``t``."""
+        wall = max(time.monotonic() - self._wall0, 1e-9)
+        done = t - self.start_s
+        span = self.stop_s - self.start_s
+        text = f"cosim: {self.name}: t = {t:g} s of {self.stop_s:g} s ({100 * done / span:.0f} %)"
+        if done > 0:
+            rate = done / wall
+            text += f", {rate:.0f}x real time" if rate >= 10 else f", {rate:.2g}x real time"
+            if t < self.stop_s:
+                text += f", about {wall * (span - done) / done:.0f} s left"
+        return text
+
+    def _line(self, t: float) -> None:
+        print(self.line(t), file=self.stream, flush=True)
+        self._last_line = time.monotonic()
+
+    def close(self, t: float) -> None:
+        """The end of the run (any end): the bar goes; a log gets its last line."""
+        if self._bar is not None:
+            self._bar.close()
+        else:
+            self._line(t)
+
+
+@contextmanager
+def compile_notice(stream=None):
+    """While active, the first numba compilation prints :data:`COMPILE_NOTE` (once)."""
+    from numba.core import event
+
+    stream = stream if stream is not None else sys.stderr
+
+    class _Notice(event.Listener):
+        said = False
+
+        def on_start(self, ev) -> None:
+            if not self.said:
+                self.said = True
+                print(COMPILE_NOTE, file=stream, flush=True)
+
+        def on_end(self, ev) -> None:
+            pass
+
+    with event.install_listener("numba:compile", _Notice()):
+        yield
