@@ -46,6 +46,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         except CosimError as exc:
             failed += 1
             print(f"{path}: {exc}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - a bug of ours: reported, and the next file is checked
+            failed += 1
+            print(f"{path}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         else:
             print(f"{path}: ok")
     return EXIT_ERROR if failed else 0

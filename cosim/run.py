@@ -48,8 +48,7 @@ def build_components(loaded: LoadedScenario) -> list[Component]:
         try:
             components.append(cls(name, config))
         except ScenarioError as exc:  # a problem found while building: say which table it is in
-            problems = [pr if pr.key else loaded.problem(f"components.{name}", pr.message) for pr in exc.problems]
-            raise ScenarioError(problems) from None
+            raise ScenarioError([_in_table(loaded, name, config, pr) for pr in exc.problems]) from None
         except CosimError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported with the component's name and table
@@ -57,6 +56,22 @@ def build_components(loaded: LoadedScenario) -> list[Component]:
             where = f"{file}:{line}" if line else str(file)
             raise ComponentError(name, "set-up", None, f"{type(exc).__name__}: {exc} ({where})") from exc
     return components
+
+
+def _in_table(loaded: LoadedScenario, name: str, config, problem):
+    """A problem that a component found in its own configuration, placed in the scenario:
+    an override key at its line in ``overrides``, a key of the component's table at its
+    line, anything else at the table (problems in a parameter file keep that file and line)."""
+    if problem.file is not None:
+        if not problem.key and problem.file == getattr(config, "parameter_file", None):  # the file itself
+            return loaded.problem(f"components.{name}.parameter_file", f"{problem.file}: {problem.message}")
+        return problem
+    if problem.key and problem.key in (getattr(config, "overrides", None) or {}):
+        return loaded.problem(("components", name, "overrides", problem.key), problem.message)
+    if problem.key and problem.key.split(".")[0] in type(config).model_fields:
+        return loaded.problem(f"components.{name}.{problem.key}", problem.message)
+    message = f"{problem.key}: {problem.message}" if problem.key else problem.message
+    return loaded.problem(f"components.{name}", message)
 
 
 def _data_files(value: Any) -> Iterator[Path]:

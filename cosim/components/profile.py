@@ -31,6 +31,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..errors import Problem, ScenarioError
 from ..scenario.types import ScenarioPath
 from .base import Causality, Component, ComponentConfig, Port
 from .registry import register
@@ -108,9 +109,12 @@ class Profile(Component):
 
     def __init__(self, name: str, config: ProfileConfig):
         if config.file is not None:
-            header, data = _read_csv(Path(config.file))
-            if header[0] != "time_s":
-                raise ValueError(f"{config.file}: first column must be 'time_s', found {header[0]!r}")
+            try:
+                header, data = _read_csv(Path(config.file))
+                if header[0] != "time_s":
+                    raise ValueError(f"{config.file}: first column must be 'time_s', found {header[0]!r}")
+            except (OSError, ValueError) as exc:  # the file's problem, at the scenario's 'file' key
+                raise ScenarioError([Problem("file", str(exc))]) from None
             names, t, table = header[1:], data[:, 0], data[:, 1:]
             where = str(config.file)
         else:
