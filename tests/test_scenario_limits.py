@@ -11,7 +11,7 @@ import pytest
 
 from cosim.errors import ScenarioError
 from cosim.scenario import load_scenario
-from cosim.scenario.model import MAX_FLUSH_EVERY, MAX_MACRO_STEPS, MAX_RECORDS
+from cosim.limits import MAX_FLUSH_EVERY, MAX_MACRO_STEPS, MAX_RECORDS
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = (ROOT / "scenarios" / "hppc_chen2020.toml").as_posix()
@@ -68,3 +68,19 @@ def test_validate_checks_every_file_even_after_a_bad_one(tmp_path):
     out = run.stdout + run.stderr
     assert run.returncode == 1 and "Traceback" not in out
     assert "bad.toml" in out and "deep.toml" in out and "good.toml: ok" in out
+
+
+@pytest.mark.parametrize("scenario, table, message", [
+    ("hev_jp1015.toml", "[components.vehicle]\nrepeat = 9223372036854775807", "must be at most 10000"),
+    ("bipolar_pack_power_pulses.toml", "[components.pack]\nn_layers = 100000", "at most 100000 are allowed"),
+    ("bipolar_pack_power_pulses.toml", "[components.thermal]\nn_stacks = 100000", "at most 100000 are allowed"),
+    ("hppc_chen2020.toml", "[components.cell]\nn_cells = 1000000", "must be at most 100000"),
+    ("hppc_chen2020.toml", "[components.pulses]\nrepeat = 100000", "must be at most 10000"),
+    ("hppc_chen2020.toml", "[simulation]\nmax_step_halvings = 64", "must be at most 30"),
+])
+def test_sizes_beyond_the_stated_bounds_are_refused(tmp_path, scenario, table, message):
+    base = (ROOT / "scenarios" / scenario).as_posix()
+    path = tmp_path / "big.toml"
+    path.write_text(f'extends = "{base}"\n{table}\n')
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)

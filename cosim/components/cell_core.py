@@ -33,6 +33,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..limits import MAX_STEP_HALVINGS, MAX_UNIT_CELLS
 from ..cell.base import HEAT_OUTPUTS
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
@@ -70,7 +71,7 @@ class CellCoreConfig(CellMeshConfig):
         description="parameter changes by dotted key, e.g. {'negative.thickness_m' = 10e-6}",
     )
     model: Literal["spm", "spme", "dfn"] = "spme"
-    n_cells: int = Field(1, ge=1, description="number of identical cells advanced together")
+    n_cells: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="number of identical cells advanced together")
     control: Literal["current", "power", "voltage"] = Field("current", description="which set point drives the cells")
     per_cell_setpoint: bool = Field(False, description="one set point per cell (a vector input) instead of one for all")
     initial_soc: float | None = Field(None, ge=0.0, le=1.0, description="initial state of charge (default: the set's initial state)")
@@ -89,7 +90,7 @@ class CellCoreConfig(CellMeshConfig):
         "plating, a positive value is a safety margin; none: the voltage limit only"
     )
     max_step_s: float | None = Field(None, gt=0.0, description="longest internal step (default: the macro step)")
-    max_step_halvings: int = Field(6, ge=0)
+    max_step_halvings: int = Field(6, ge=0, le=MAX_STEP_HALVINGS)
 
     @model_validator(mode="after")
     def _one_parameter_source(self) -> "CellCoreConfig":

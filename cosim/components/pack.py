@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..limits import MAX_STEP_HALVINGS, MAX_UNIT_CELLS
 from ..cell.base import total_heat_W
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
@@ -33,9 +34,9 @@ class PackConfig(CellMeshConfig):
     parameter_file: ScenarioPath | None = Field(None, description="a parameter-set TOML file of your own")
     overrides: dict[str, float] = Field(default_factory=dict, description="unit-cell parameter changes by dotted key")
     model: Literal["spm", "spme", "dfn"] = "spme"
-    n_strings: int = Field(1, ge=1, description="parallel strings")
-    n_stacks: int = Field(1, ge=1, description="bipolar stacks in series per string")
-    n_layers: int = Field(1, ge=1, description="unit cells in series per stack")
+    n_strings: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="parallel strings")
+    n_stacks: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="bipolar stacks in series per string")
+    n_layers: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="unit cells in series per stack")
     initial_soc: float | None = Field(None, ge=0.0, le=1.0)
     control: Literal["current", "power"] = "current"
     collector_thickness_m: float = Field(20e-6, gt=0.0, description="bipolar collector foil (e.g. 20 µm stainless steel)")
@@ -43,7 +44,7 @@ class PackConfig(CellMeshConfig):
     stack_end_resistance_Ohm: float = Field(2e-4, ge=0.0, description="both end collectors and terminals of one stack")
     interconnect_resistance_Ohm: float = Field(1e-4, ge=0.0, description="each connection between stacks of a string")
     string_lead_resistance_Ohm: float = Field(0.0, ge=0.0, description="lead of each string to the pack terminals")
-    spread_seed: int = Field(0, description="seed of the cell-to-cell spread")
+    spread_seed: int = Field(0, ge=0, description="seed of the cell-to-cell spread")
     capacity_spread_rel: float = Field(0.0, ge=0.0, lt=0.3, description="relative std. dev. of unit-cell capacity")
     thickness_spread_rel: float = Field(0.0, ge=0.0, lt=0.3, description="relative std. dev. of layer thickness")
     resistance_spread_rel: float = Field(0.0, ge=0.0, lt=0.3, description="relative std. dev. of contact resistance")
@@ -65,12 +66,15 @@ class PackConfig(CellMeshConfig):
         "layer's anode potential (output layer_anode_potential_V) at or above it at the end of the pulse; "
         "0 = no lithium plating, a positive value is a safety margin; none: voltage limits only"
     )
-    max_step_halvings: int = Field(6, ge=0)
+    max_step_halvings: int = Field(6, ge=0, le=MAX_STEP_HALVINGS)
 
     @model_validator(mode="after")
     def _checks(self) -> "PackConfig":
         if (self.parameter_set is None) == (self.parameter_file is None):
             raise ValueError("give exactly one of 'parameter_set' and 'parameter_file'")
+        n = self.n_strings * self.n_stacks * self.n_layers
+        if n > MAX_UNIT_CELLS:
+            raise ValueError(f"n_strings x n_stacks x n_layers = {n} unit cells; at most {MAX_UNIT_CELLS} are allowed")
         if self.string_capacity_factors is not None:
             if len(self.string_capacity_factors) != self.n_strings:
                 raise ValueError(f"string_capacity_factors needs {self.n_strings} values (one per string)")

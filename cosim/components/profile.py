@@ -31,6 +31,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..limits import MAX_REPEAT
 from ..errors import Problem, ScenarioError
 from ..scenario.types import ScenarioPath
 from .base import Causality, Component, ComponentConfig, Port
@@ -69,7 +70,7 @@ class ProfileConfig(ComponentConfig):
         default_factory=dict, description="unit per signal, where the name's suffix does not give it"
     )
     interpolation: Literal["previous", "linear", "mean"] = "linear"
-    repeat: int = Field(1, ge=1, description="number of times the table is played")
+    repeat: int = Field(1, ge=1, le=MAX_REPEAT, description="number of times the table is played")
 
     @model_validator(mode="after")
     def _one_source(self) -> "ProfileConfig":

@@ -63,6 +63,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from ..limits import MAX_REPEAT
 from ..scenario.types import ScenarioPath
 from ..vehicle.cycles import available_cycles, load_cycle
 from ..vehicle.hybrid import hybrid_split
@@ -98,7 +99,7 @@ class VehicleConfig(ComponentConfig):
     vehicle_file: ScenarioPath | None = Field(None, description="a vehicle TOML file of your own")
     cycle: str | None = Field(None, description="shipped drive cycle, e.g. 'UDDS', 'WLTC3b'")
     cycle_file: ScenarioPath | None = Field(None, description="CSV with time_s,speed_mps[,grade_rad|grade_percent]")
-    repeat: int = Field(1, ge=1, description="number of times the cycle is played")
+    repeat: int = Field(1, ge=1, le=MAX_REPEAT, description="number of times the cycle is played")
     mode: Literal["backward", "forward"] = "backward"
     at_end: Literal["hold", "end"] = Field("hold", description="after the cycle: hold its last sample, or end the run")
     end_trace_miss_mps: float | None = Field(

@@ -14,6 +14,7 @@ registered at run time (plugins, test doubles) work. The loader
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -30,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..limits import MAX_FLUSH_EVERY, MAX_MACRO_STEPS, MAX_RECORDS, MAX_STEP_HALVINGS
 from ..components.base import ComponentConfig
 from .issues import Issue, did_you_mean, from_validation_error
 from .types import ScenarioPath
@@ -48,12 +50,6 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PORT_REF = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*$")
 #: relative tolerance when checking that the output interval is a multiple of the step
 INTERVAL_RTOL = 1e-9
-#: at most this many macro steps in a run (1e8: days of wall time at the fastest)
-MAX_MACRO_STEPS = 100_000_000
-#: at most this many records in a result file
-MAX_RECORDS = 10_000_000
-#: at most this many records buffered before they are written
-MAX_FLUSH_EVERY = 100_000
 
 _STRICT = ConfigDict(strict=True, extra="forbid")
 
@@ -88,7 +84,7 @@ class Simulation(BaseModel):
         None, description="explicit Gauss-Seidel order: every component name exactly once"
     )
     max_step_halvings: int = Field(
-        8, ge=0, description="how often a rejected macro step may be halved during rollback"
+        8, ge=0, le=MAX_STEP_HALVINGS, description="how often a rejected macro step may be halved during rollback"
     )
 
     @field_validator("stop_time_s")
@@ -298,7 +294,9 @@ def component_issues(name: str, table: Any) -> tuple[ComponentConfig | None, lis
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite int or float (not a bool): the cross-table checks use only those; the
+    fields' own validation reports the rest."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def scenario_issues(data: Mapping[str, Any]) -> list[Issue]:
@@ -364,7 +362,7 @@ def scenario_issues(data: Mapping[str, Any]) -> list[Issue]:
     output = data.get("output")
     interval = output.get("interval_s") if isinstance(output, Mapping) else None
     step = simulation.get("step_s")
-    if _number(interval) and _number(step) and interval > 0 and step > 0:
+    if _number(interval) and _number(step) and interval > 0 and step > 0 and math.isfinite(interval / step):
         n = round(interval / step)
         if n < 1 or abs(interval - n * step) > INTERVAL_RTOL * interval:
             issues.append(Issue(
@@ -372,10 +370,11 @@ def scenario_issues(data: Mapping[str, Any]) -> list[Issue]:
                 f"must be a whole multiple of simulation.step_s ({step:g} s), got {interval:g}",
             ))
     start, stop = simulation.get("start_time_s", 0.0), simulation.get("stop_time_s")
-    if _number(start) and _number(stop) and _number(step) and step > 0 and stop > start:
+    steps = (stop - start) / step if _number(start) and _number(stop) and _number(step) and step > 0 else 0.0
+    if 0 < steps <= MAX_MACRO_STEPS:  # (more steps: the step's own problem)
         every = round(interval / step) if _number(interval) and interval >= step else 1
-        records = (stop - start) / step / max(every, 1)
-        if MAX_MACRO_STEPS >= (stop - start) / step and records > MAX_RECORDS:
+        records = steps / max(every, 1)
+        if records > MAX_RECORDS:
             issues.append(Issue(
                 ("output", "interval_s"),
                 f"the run would record {records:.3g} times; at most {MAX_RECORDS:.0e} records are allowed "

@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from ..limits import MAX_UNIT_CELLS
 from .network import ThermalNetwork
 
 __all__ = ["BOUNDARIES", "PackThermalGeometry", "PackThermalNetwork", "build_pack_network"]
@@ -57,9 +58,9 @@ class PackThermalGeometry(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
-    n_strings: int = Field(1, ge=1, description="parallel strings")
-    n_stacks: int = Field(1, ge=1, description="bipolar stacks in series per string")
-    n_layers: int = Field(96, ge=1, description="unit cells per stack")
+    n_strings: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="parallel strings")
+    n_stacks: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="bipolar stacks in series per string")
+    n_layers: int = Field(96, ge=1, le=MAX_UNIT_CELLS, description="unit cells per stack")
     layers_per_node: int = Field(
         1, ge=1, description="unit cells lumped into one thermal node; must divide n_layers"
     )
@@ -119,6 +120,13 @@ class PackThermalGeometry(BaseModel):
         if n is not None and n % m:
             raise ValueError(f"must divide n_layers ({n}), got {m}")
         return m
+
+    @model_validator(mode="after")
+    def _size(self) -> "PackThermalGeometry":
+        n = self.n_strings * self.n_stacks * self.n_layers
+        if n > MAX_UNIT_CELLS:
+            raise ValueError(f"n_strings x n_stacks x n_layers = {n} unit cells; at most {MAX_UNIT_CELLS} are allowed")
+        return self
 
     @field_validator(
         "layer_thickness_m", "area_m2", "through_plane_conductivity_W_mK", "volumetric_heat_capacity_J_m3K",
