@@ -123,3 +123,27 @@ def test_a_file_and_a_folder_of_one_name_are_refused_naming_the_entry(tmp_path, 
     with pytest.raises(FmuArchiveError, match=r"FMU .*clash\.fmu: cannot unpack entry 'resources/a/b'"):
         archive.extract(fmu)
     assert list(private_tmp.iterdir()) == []
+
+
+def test_extraction_folders_of_dead_processes_are_removed(tmp_path):
+    """A run killed with SIGKILL leaves its cosim-fmu-<pid>-* folder; the next extraction
+    removes those of processes that no longer exist, and only those."""
+    import os
+    import subprocess
+    import sys
+
+    from cosim.fmu.archive import remove_orphans
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    orphan = tmp_path / f"cosim-fmu-{dead_pid}-abc"
+    (orphan / "binaries").mkdir(parents=True)
+    (orphan / "binaries" / "x.so").write_bytes(b"\0")
+    mine = tmp_path / f"cosim-fmu-{os.getpid()}-def"
+    mine.mkdir()
+    other = tmp_path / "cosim-fmu-1-ghi"  # pid 1 lives as long as the machine
+    other.mkdir()
+    unrelated = tmp_path / "cosim-fmu-notapid"
+    unrelated.mkdir()
+    assert remove_orphans(tmp_path) == [orphan]
+    assert not orphan.exists() and mine.exists() and other.exists() and unrelated.exists()

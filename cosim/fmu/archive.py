@@ -114,9 +114,10 @@ def extract(fmu_path: str | os.PathLike[str]) -> Path:
     """Check every entry of the FMU, then unpack it into a new private temporary folder;
     returns the folder (remove it with :func:`remove`). Nothing is left behind on refusal."""
     path = Path(fmu_path)
+    remove_orphans()
     with _open(path) as zf:
         entries = _checked_entries(path, zf)
-        root = Path(tempfile.mkdtemp(prefix="cosim-fmu-"))
+        root = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
         try:
             budget = [MAX_TOTAL_BYTES]
             real_root = root.resolve()
@@ -163,6 +164,35 @@ def read_description(fmu_path: str | os.PathLike[str]):
         return read_model_description(one)
     except Exception as exc:  # noqa: BLE001 - fmpy raises plain exceptions
         raise FmuArchiveError(f"FMU {path}: invalid modelDescription.xml: {exc}") from None
+
+
+_PREFIX = "cosim-fmu-"
+
+
+def remove_orphans(folder: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove the extraction folders (``cosim-fmu-<pid>-*`` in the temporary folder) of
+    processes that no longer exist (a run killed with SIGKILL cannot clean up after
+    itself); returns what was removed."""
+    removed = []
+    for d in Path(folder or tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        pid = d.name[len(_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        remove(d)
+        removed.append(d)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # (Windows' os.kill would end the process)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # somebody else's process, or no way to ask (Windows): keep
+        return True
+    return True
 
 
 def remove(folder: str | os.PathLike[str]) -> None:
