@@ -149,6 +149,7 @@ class Recorder:
         flush_every: int = 100,
         overwrite: bool = False,
         compression_level: int = 4,
+        coordinates: Mapping[str, Sequence] = MappingProxyType({}),
     ):
         self.path = Path(path)
         self.variables: tuple[RecordedVariable, ...] = tuple(variables)
@@ -160,6 +161,10 @@ class Recorder:
             raise ValueError(f"compression_level must be 0..9, got {compression_level}")
         self.flush_every = flush_every
         dim_sizes = self._check_variables(self.variables)
+        self._coordinates = {d: list(coordinates[d]) for d in dim_sizes if d in coordinates}
+        for d, labels in self._coordinates.items():
+            if len(labels) != dim_sizes[d]:
+                raise ValueError(f"dimension {d!r} has {dim_sizes[d]} positions but {len(labels)} labels")
         encoded_attrs = {str(k): encode_attr(str(k), v) for k, v in attrs.items() if v is not None}
 
         if self.path.exists() and not overwrite:
@@ -258,6 +263,15 @@ class Recorder:
         ds.createDimension("time", None)
         for dim, size in dim_sizes.items():
             ds.createDimension(dim, size)
+            labels = self._coordinates.get(dim)
+            if labels is not None and all(isinstance(v, str) for v in labels):
+                coord = ds.createVariable(dim, str, (dim,))
+                coord[:] = np.array(labels, dtype=object)
+                coord.setncatts({"long_name": f"{dim} name"})
+            else:  # positions numbered 0..n-1 (string, stack, layer: indices)
+                coord = ds.createVariable(dim, "i4", (dim,))
+                coord[:] = np.arange(size, dtype=np.int32) if labels is None else np.asarray(labels, dtype=np.int32)
+                coord.setncatts({"long_name": f"{dim} index", "units": "1"})
 
         compression = {"compression": "zlib", "complevel": level, "shuffle": True} if level else {}
         time = ds.createVariable(

@@ -251,8 +251,9 @@ def _run(loaded: LoadedScenario, stop: _StopRequest, output, overwrite: bool, qu
     attrs["outputs_not_recorded"] = "; ".join(not_recorded) or "none"
     path = Path(output) if output is not None else (out.path or default_result_path(loaded, results_dir))
     try:
+        coordinates = {d: v for c in components for d, v in c.coordinates().items()}
         recorder = Recorder(path, variables, attrs, flush_every=out.flush_every_records,
-                            overwrite=overwrite, compression_level=out.compression_level)
+                            overwrite=overwrite, compression_level=out.compression_level, coordinates=coordinates)
     except ValueError as exc:
         raise CosimError(f"cannot record the outputs: {exc}") from None
 

@@ -366,3 +366,19 @@ def test_summarize_incomplete_and_missing(tmp_path: Path) -> None:
     (tmp_path / "junk.nc").write_text("not netcdf")
     with pytest.raises(CosimError, match="cannot read"):
         summarize(tmp_path / "junk.nc")
+
+
+def test_named_dimensions_get_coordinates(tmp_path: Path) -> None:
+    """Labels where a component gives them (phase names), indices 0..n-1 otherwise; labels
+    that do not fit the dimension are refused."""
+    variables = [RecordedVariable("v.e", "J", "e", shape=(3,), dims=("phase",)),
+                 RecordedVariable("p.T", "K", "T", shape=(2, 4), dims=("string", "layer"))]
+    path = tmp_path / "c.nc"
+    with Recorder(path, variables, {}, coordinates={"phase": ["Low", "Medium", "High"]}) as rec:
+        rec.record(0.0, [np.zeros(3), np.zeros((2, 4))])
+    with _open(path) as ds:
+        assert ds["phase"].values.tolist() == ["Low", "Medium", "High"]
+        assert ds["string"].values.tolist() == [0, 1] and ds["layer"].values.tolist() == [0, 1, 2, 3]
+        assert float(ds["v.e"].sel(phase="Medium")[0]) == 0.0
+    with pytest.raises(ValueError, match="'phase' has 3 positions but 2 labels"):
+        Recorder(tmp_path / "d.nc", variables, {}, coordinates={"phase": ["Low", "High"]})

@@ -79,6 +79,9 @@ Contract for implementers (subclass :class:`Component`):
    The books must be part of the state that ``_get_state``/``_set_state`` save and
    restore (a rolled-back step is not booked). A component without books (the default,
    e.g. an FMU) returns None and is left out of the ledger.
+11. Optionally override ``coordinates()``: ``{dim: labels}`` for named dimensions of its
+   ports whose positions have names (the vehicle's cycle phases, the thermal nodes); the
+   results store them as coordinate variables. Dimensions without labels are numbered 0..n-1.
 
 Any other exception raised from a hook stops the run; the orchestrator reports it with the
 component's name, the phase and the time, and keeps what was recorded so far.
@@ -363,6 +366,11 @@ class Component:
     def run_notes(self) -> list[str]:
         """Remarks on the run so far for the result's status reason (contract item 8)."""
         return []
+
+    def coordinates(self) -> dict[str, list]:
+        """Optional (contract item 11): labels of the named dimensions of its ports."""
+        return {}
+
     def energy_books(self) -> EnergyBooks | None:
         """Optional (contract item 10): the energy books since ``initialize``, or None."""
         if self.time is None:

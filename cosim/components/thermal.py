@@ -108,6 +108,10 @@ class Thermal(Component):
             yield Port(f"heat_removed_to_{b}_J", Causality.OUTPUT, unit="J", long_name=f"heat removed to the {b} since the start")
 
     # -- lifecycle ------------------------------------------------------------------------
+    def coordinates(self) -> dict[str, list]:
+        """The network's node names (contract item 11), for the ``node`` dimension."""
+        return {"node": list(self.node_names)}
+
     def _publish(self) -> None:
         net = self.network
         T = net.temperature_K  # a new read-only array after every step, never mutated

@@ -331,6 +331,10 @@ class VehicleComponent(Component):
         n, worst = short[0] + 1, short[1]
         return (n, asked - cap, t, asked, cap) if asked - cap > worst else (n,) + short[1:]
 
+    def coordinates(self) -> dict[str, list]:
+        """The cycle's phase names (contract item 11), for the ``phase`` dimension."""
+        return {"phase": [name for name, _ in self._phases]} if self._phases else {}
+
     def run_notes(self) -> list[str]:
         n, _, t, asked, got = self._state["short"]
         if not n:
