@@ -352,11 +352,15 @@ class Recorder:
             return
         n, start = self._n_buffered, self._n_written
         stop = start + n
-        for nc_var, buf in zip(self._nc_vars, self._bufs):
-            nc_var[start:stop, ...] = buf[:n]
-        # time last: a reader sees the time axis grow only with the data in place.
-        self._nc_time[start:stop] = self._time_buf[:n]
-        self._ds.sync()
+        try:
+            for nc_var, buf in zip(self._nc_vars, self._bufs):
+                nc_var[start:stop, ...] = buf[:n]
+            # time last: a reader sees the time axis grow only with the data in place.
+            self._nc_time[start:stop] = self._time_buf[:n]
+            self._ds.sync()
+        except (RuntimeError, OSError) as exc:  # netCDF/HDF5 write errors: typically a full disk
+            raise ResultFileError(f"cannot write to the result file {self.path} after {start} records "
+                                  f"({exc}; is the disk full?)") from exc
         self._n_written = stop
         self._n_buffered = 0
 
@@ -374,13 +378,17 @@ class Recorder:
         attrs: Mapping[str, Any] = MappingProxyType({}),
     ) -> None:
         """Flush, set ``status``/``status_reason``/``end_time_wall``/``n_records`` and any
-        extra global ``attrs``, and close the file. Calling it again does nothing."""
+        extra global ``attrs``, and close the file. Calling it again does nothing. If the
+        last records cannot be written, the file is closed as incomplete saying so, and the
+        error is raised when ``status`` was "complete" (when closing a run that failed
+        already, the file's reason is enough)."""
         if self._ds is None:
             return
         if status not in _STATUSES:
             raise ValueError(f"status must be one of {_STATUSES}, got {status!r}")
         ds = self._ds
         error: BaseException | None = None
+        requested = status
         try:
             self.flush()
         except Exception as exc:  # keep the file readable and say why it is short
@@ -410,7 +418,7 @@ class Recorder:
                 else:
                     self.path.unlink(missing_ok=True)
                 self.path, self._target = self._target, None
-        if error is not None:
+        if error is not None and requested == "complete":
             raise error
 
     def __enter__(self) -> Recorder:

@@ -382,3 +382,29 @@ def test_named_dimensions_get_coordinates(tmp_path: Path) -> None:
         assert float(ds["v.e"].sel(phase="Medium")[0]) == 0.0
     with pytest.raises(ValueError, match="'phase' has 3 positions but 2 labels"):
         Recorder(tmp_path / "d.nc", variables, {}, coordinates={"phase": ["Low", "High"]})
+
+
+class _FullDisk:
+    """A netCDF variable on a full disk: every write fails as HDF5 reports it."""
+
+    def __setitem__(self, key, value):
+        raise RuntimeError("NetCDF: HDF error")
+
+
+def test_a_full_disk_is_a_clear_error_and_the_records_written_stay_readable(tmp_path: Path) -> None:
+    from cosim.errors import ResultFileError
+
+    path = tmp_path / "full.nc"
+    rec = Recorder(path, [RecordedVariable("x", "1", "x")], {}, flush_every=2)
+    for t in range(4):
+        rec.record(float(t), [float(t)])  # two flushes: 4 records on disk
+    rec._nc_vars[0] = _FullDisk()
+    rec.record(4.0, [4.0])
+    with pytest.raises(ResultFileError, match=r"cannot write to the result file .*full\.nc after 4 records "
+                                              r"\(NetCDF: HDF error; is the disk full\?\)"):
+        rec.record(5.0, [5.0])
+    rec.close("incomplete", "the run failed")  # the buffer cannot be written either: no second error
+    assert rec.kept() == f"4 records kept in {path} (status incomplete)"
+    with _open(path) as ds:
+        assert ds.attrs["status"] == "incomplete" and ds["x"].values.tolist() == [0.0, 1.0, 2.0, 3.0]
+        assert "could not be written" in ds.attrs["status_reason"]
