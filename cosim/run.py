@@ -272,6 +272,9 @@ def _run(loaded: LoadedScenario, stop: _StopRequest, output, overwrite: bool, qu
             _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
             raise RunInterrupted(f"{reason}; {recorder.kept()}") from None
         reason = str(exc) if isinstance(exc, CosimError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ComponentError) and exc.component in loaded.scenario.components:
+            file, line = loaded.locate(f"components.{exc.component}")  # where its table is
+            reason += f" (components.{exc.component}: {file}{f':{line}' if line else ''})"
         _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
         if isinstance(exc, CosimError):
             raise CosimError(f"{reason}\n  {recorder.kept()}") from exc

@@ -80,6 +80,7 @@ def test_failing_component_leaves_an_incomplete_dataset_naming_the_cause(tmp_pat
         run_scenario(loaded, output=tmp_path / "r.nc")
     msg = str(info.value)
     assert "component 'sink'" in msg and "t = " in msg and cause in msg
+    assert f"(components.sink: {tmp_path / 'chain.toml'}:17)" in msg  # where the failing component is set
     with xr.open_dataset(tmp_path / "r.nc") as ds:
         assert ds.attrs["status"] == "incomplete"
         assert cause in ds.attrs["status_reason"]
