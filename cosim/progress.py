@@ -28,7 +28,8 @@ class Progress:
         self.name, self.start_s, self.stop_s = name, start_s, stop_s
         self.stream = stream if stream is not None else sys.stderr
         self._wall0 = self._last_line = time.monotonic()
-        self._t = start_s
+        self._t = self._t0 = start_s  # the rate counts from the first step's end (after any compile)
+        self._started = False
         self._bar = None
         if self.stream.isatty():
             from tqdm import tqdm
@@ -37,27 +38,31 @@ class Progress:
                              file=self.stream)
 
     def __call__(self, t: float) -> None:
+        if not self._started:  # initialization (a first compile, FMU set-up) is not the rate
+            self._started = True
+            self._wall0 = self._last_line = time.monotonic()
+            self._t0 = t
         if self._bar is not None:
             self._bar.update(t - self._t)
         elif time.monotonic() - self._last_line >= LOG_EVERY_S:
             self._line(t)
         self._t = t
 
-    def line(self, t: float) -> str:
-        """The log line at simulated time ``t``."""
+    def line(self, t: float, final: bool = False) -> str:
+        """The log line at simulated time ``t`` (``final``: the run has ended there)."""
         wall = max(time.monotonic() - self._wall0, 1e-9)
-        done = t - self.start_s
         span = self.stop_s - self.start_s
-        text = f"cosim: {self.name}: t = {t:g} s of {self.stop_s:g} s ({100 * done / span:.0f} %)"
+        text = f"cosim: {self.name}: t = {t:g} s of {self.stop_s:g} s ({100 * (t - self.start_s) / span:.0f} %)"
+        done = t - self._t0
         if done > 0:
             rate = done / wall
             text += f", {rate:.0f}x real time" if rate >= 10 else f", {rate:.2g}x real time"
-            if t < self.stop_s:
-                text += f", about {wall * (span - done) / done:.0f} s left"
+            if not final and t < self.stop_s:
+                text += f", about {(self.stop_s - t) / rate:.0f} s left"
         return text
 
-    def _line(self, t: float) -> None:
-        print(self.line(t), file=self.stream, flush=True)
+    def _line(self, t: float, final: bool = False) -> None:
+        print(self.line(t, final), file=self.stream, flush=True)
         self._last_line = time.monotonic()
 
     def close(self, t: float) -> None:
@@ -65,7 +70,7 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
         else:
-            self._line(t)
+            self._line(t, final=True)
 
 
 @contextmanager
