@@ -152,7 +152,8 @@ class _StopRequest:
         previous = {}
         try:
             for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, self._handler)
+                if signal.getsignal(sig) is not signal.SIG_IGN:  # ignored (nohup, a background job): stays so
+                    previous[sig] = signal.signal(sig, self._handler)
         except ValueError:  # not in the main thread: signals stay as they are
             pass
         try:

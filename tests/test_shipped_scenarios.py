@@ -54,6 +54,7 @@ def readme_scenarios() -> list[Path]:
     names.discard("base.toml")  # the `extends = "base.toml"` of the scenario-file example
     names.discard("x.toml")  # `cosim info X.fmu --scenario -o x.toml`
     names.discard("pyproject.toml")
+    names.discard("my_cells.toml")  # the parameter file of the README's `extends` example
     return sorted(SCENARIOS / n for n in names)
 
 

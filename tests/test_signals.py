@@ -37,8 +37,25 @@ def _check_incomplete(path: Path, signal_name: str) -> None:
             assert not ds[name].isnull().any(), name
 
 
+@pytest.fixture
+def as_on_a_terminal():
+    """SIGINT and SIGTERM as a foreground process has them (pytest may run in the
+    background, where SIGINT is ignored, and cosim leaves an ignored signal ignored)."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for s, handler in saved.items():
+        signal.signal(s, handler)
+
+
+def _foreground() -> None:  # in the child, before exec: signals as on a terminal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_at_a_random_moment_stops_between_steps_and_keeps_a_readable_file(tmp_path, sig):
+def test_a_signal_at_a_random_moment_stops_between_steps_and_keeps_a_readable_file(tmp_path, sig, as_on_a_terminal):
     loaded = load_scenario(PACK)
     rng = random.Random(sig)
     run_scenario(loaded, output=tmp_path / "warm.nc")  # kernels compiled and loaded before timing
@@ -65,7 +82,7 @@ def test_a_signal_at_a_random_moment_stops_between_steps_and_keeps_a_readable_fi
 def test_the_command_exits_130_with_an_incomplete_file(tmp_path, sig):
     out = tmp_path / "run.nc"
     proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(PACK), "-o", str(out), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_foreground)
     deadline = time.monotonic() + 120
     while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -75,3 +92,17 @@ def test_the_command_exits_130_with_an_incomplete_file(tmp_path, sig):
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     _check_incomplete(out, sig.name)
+
+
+def test_an_ignored_sigint_stays_ignored(tmp_path):
+    """Started with SIGINT ignored (nohup, a background job), a run leaves it so."""
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        seen = []
+        timer = threading.Timer(0.05, lambda: seen.append(signal.getsignal(signal.SIGINT)))
+        timer.start()
+        run_scenario(load_scenario(PACK), output=tmp_path / "r.nc")
+        timer.join()
+        assert seen == [signal.SIG_IGN] and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, saved)
