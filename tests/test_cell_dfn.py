@@ -370,7 +370,12 @@ def test_film_resistance_adds_its_ohmic_drop():
     dV = bare.step(1.0, T25, current_A=5.0)["voltage_V"] - film.step(1.0, T25, current_A=5.0)["voltage_V"]
     g = p.negative.materials[0]
     j_mean = 5.0 / (p.area_m2 * g.surface_area_per_volume * p.negative.thickness_m)
-    assert 0.7 * R_film * j_mean < dV[0] < 1.05 * R_film * j_mean
+    # the film dissipates R_film j^2 per m^2 of surface; to first order in R_film the extra
+    # drop is that loss over the current, R_film <j^2> / <j> >= R_film j_mean (Cauchy-Schwarz;
+    # equal for a uniform reaction), and a film makes the reaction more uniform. Measured:
+    # 1.0146 R_film j_mean (1.0201 as R_film -> 0: the bare cell's <j^2>/<j>^2 after 1 s at 1C),
+    # so the window is [1, 1.03]; a film on a part of the current (or not at all) falls below 1
+    assert R_film * j_mean <= dV[0] < 1.03 * R_film * j_mean
 
 
 def test_contact_resistance_is_a_series_drop_and_its_heat():
