@@ -131,9 +131,14 @@ def test_spread_is_reproducible_from_the_seed_and_recorded(tmp_path):
     extra = "capacity_spread_rel = 0.03\nthickness_spread_rel = 0.02\nresistance_spread_rel = 0.1\nspread_seed = 7"
     with run(tmp_path, layers=5, stop=5.0, extra=extra, name="a") as a, \
             run(tmp_path, layers=5, stop=5.0, extra=extra, name="b") as b:
-        f = a["pack.layer_capacity_factor"].isel(time=0).values
-        assert f.std() > 0.005
-        np.testing.assert_array_equal(f, b["pack.layer_capacity_factor"].isel(time=0).values)
+        # the documented draw (cosim.pack.spread): 1 + sigma x, x standard normal from
+        # numpy.random.default_rng(seed) truncated at 3, capacity then thickness then resistance
+        x = np.clip(np.random.default_rng(7).standard_normal(15).reshape(3, 5), -3.0, 3.0)
+        for name, sigma, row in (("capacity", 0.03, x[0]), ("thickness", 0.02, x[1]), ("resistance", 0.1, x[2])):
+            f = a[f"pack.layer_{name}_factor"].isel(time=0).values.ravel()
+            np.testing.assert_allclose(f, 1.0 + sigma * row, rtol=1e-15)  # the same arithmetic: exact
+            np.testing.assert_array_equal(f, b[f"pack.layer_{name}_factor"].isel(time=0).values.ravel())
+        assert np.ptp(a["pack.layer_voltage_V"].values[-1]) > 0  # the layers differ
         np.testing.assert_array_equal(a["pack.layer_voltage_V"].values, b["pack.layer_voltage_V"].values)
 
 
