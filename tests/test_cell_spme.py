@@ -17,21 +17,23 @@ def chen(n=1):
     return load_parameter_set("chen2020").to_cell_params(n)
 
 
-@pytest.mark.parametrize("Model, ref", [(SPM, "spm_1C.csv"), (SPMe, "spme_1C.csv")])
-def test_1C_discharge_matches_pybamm(Model, ref):
+# tolerances (RMS V, max V, capacity rel.) at ~2.5x the measured deviation: the SPM is the same
+# model as PyBaMM's (measured 0.83 / 5.3 uV, 6.0e-7: the two discretisations), PyBaMM's SPMe
+# differs from ours in its electrolyte formulation (measured 0.84 / 1.54 mV, 5.3e-5)
+@pytest.mark.parametrize("Model, ref, rms_V, max_V, cap_rel", [(SPM, "spm_1C.csv", 2.5e-6, 1.5e-5, 2e-6),
+                                                               (SPMe, "spme_1C.csv", 2e-3, 4e-3, 1.5e-4)])
+def test_1C_discharge_matches_pybamm(Model, ref, rms_V, max_V, cap_rel):
     curve = pybamm_curve(ref)
     # 10 s steps land on the reference's own sample times
     run = constant_current(Model(chen()), 5.0, first_step_s=10.0, max_step_s=10.0)
     t, V = run.time_s, run.voltage_V[:, 0]
     keep = t < curve["time_s"][-1] - 60.0
     err = V[keep] - np.interp(t[keep], curve["time_s"], curve["voltage_V"])
-    # two discretisations of the same model: measured 0.84 / 0.81 mV RMS and 1.54 / 1.38 mV max
-    # (SPM / SPMe), 5.3e-5 in capacity
-    assert np.sqrt(np.mean(err**2)) < 2e-3
-    assert np.abs(err).max() < 4e-3
+    assert np.sqrt(np.mean(err**2)) < rms_V
+    assert np.abs(err).max() < max_V
     print(f"{Model.name}: {np.sqrt(np.mean(err**2)) * 1e3:.2f} mV RMS, {np.abs(err).max() * 1e3:.2f} mV max, "
           f"capacity {run.capacity_As[0] / 3600:.4f} Ah vs {curve['capacity_Ah'][-1]:.4f} Ah")
-    assert run.capacity_As[0] / 3600 == pytest.approx(curve["capacity_Ah"][-1], rel=1.5e-4)
+    assert run.capacity_As[0] / 3600 == pytest.approx(curve["capacity_Ah"][-1], rel=cap_rel)
 
 
 @pytest.mark.parametrize("name", available_parameter_sets())
