@@ -270,10 +270,11 @@ def test_outputs_and_heat_balance():
     # at rest: OCV, SOC of the initial state, anode potential = U_n(initial stoichiometry)
     neg, pos = p.negative.materials[0], p.positive.materials[0]
     U0 = pos.ocp_V(pos.sto_initial) - neg.ocp_V(neg.sto_initial)
-    assert np.allclose(out["voltage_V"], U0, atol=1e-9) and np.allclose(out["ocv_V"], U0, atol=1e-12)
-    assert np.allclose(out["anode_potential_V"], neg.ocp_V(neg.sto_initial), atol=1e-9)
+    # round-off (measured 4.4e-15 V, 1.4e-17 V, 9e-16)
+    assert np.allclose(out["voltage_V"], U0, rtol=0, atol=1e-12) and np.allclose(out["ocv_V"], U0, rtol=0, atol=1e-12)
+    assert np.allclose(out["anode_potential_V"], neg.ocp_V(neg.sto_initial), rtol=0, atol=1e-12)
     soc0 = (neg.sto_initial - neg.sto_at_soc0) / (neg.sto_at_soc100 - neg.sto_at_soc0)
-    assert np.allclose(out["soc"], soc0, rtol=1e-12)
+    assert np.allclose(out["soc"], soc0, rtol=1e-12, atol=0)
     for _ in range(30):
         out = m.step(10.0, T25, current_A=[5.0, 10.0])
     for key in OUTPUTS:
@@ -288,13 +289,13 @@ def test_outputs_and_heat_balance():
     assert np.all(out["heat_reversible_W"] == 0)
     assert np.all(out["anode_potential_V"] > 0.05) and np.all(out["anode_potential_V"] < 0.3)
     # energy: ohmic + reaction heat = -sum(a j U(surface) dV) - I V (the open-circuit power of
-    # the reactions minus the electrical power), up to the collector half-cell (~1e-4)
+    # the reactions minus the electrical power), up to the collector half-cell (measured 1.8e-4)
     sto_surface = np.concatenate([mm["pb"].surface / mm["cmax"][:, None] for mm in m.mats], axis=1)
     U_surface, _ = m._ocp(sto_surface, 0.0, False, False)
     j = m.X[:, 2 * m.N + m.Ne:]  # the solution: salt, phi_e, phi_s, then j per site
     emf_power = -(m.a_dx * j * U_surface).sum(axis=1) * m.area
     heat = out["heat_ohmic_W"] + out["heat_reaction_W"]
-    assert np.allclose(heat, emf_power - out["current_A"] * out["voltage_V"], rtol=1e-3)
+    assert np.allclose(heat, emf_power - out["current_A"] * out["voltage_V"], rtol=5e-4, atol=0)
     c = m.electrolyte_concentration
     assert c.shape == (2, 60) and np.all(c[:, 0] > c[:, -1])
 
@@ -306,11 +307,12 @@ def test_entropic_term_and_arrhenius():
     m = DFN(p)
     T = np.array([298.15, 318.15])
     out = m.step(1e-6, T, current_A=0.0)
-    assert np.allclose(out["ocv_V"][1] - out["ocv_V"][0], 20.0 * 3e-4, rtol=1e-9)
-    assert np.allclose(out["voltage_V"], out["ocv_V"], atol=1e-8)
+    # round-off (measured 1.1e-13 of the 6 mV difference, 8.9e-16 V)
+    assert np.allclose(out["ocv_V"][1] - out["ocv_V"][0], 20.0 * 3e-4, rtol=1e-12, atol=0)
+    assert np.allclose(out["voltage_V"], out["ocv_V"], rtol=0, atol=1e-12)
     out = m.step(10.0, T, current_A=5.0)
     # reversible heat: -I T (dU_p/dT - dU_n/dT) on discharge with uniform dU/dT
-    assert np.allclose(out["heat_reversible_W"], -5.0 * T * 3e-4, rtol=1e-9)
+    assert np.allclose(out["heat_reversible_W"], -5.0 * T * 3e-4, rtol=1e-12, atol=0)  # measured 1.2e-16
     # warmer: faster kinetics, less overpotential
     assert out["ocv_V"][1] - out["voltage_V"][1] < out["ocv_V"][0] - out["voltage_V"][0]
 
