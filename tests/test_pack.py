@@ -111,9 +111,10 @@ def test_parallel_strings_share_the_current_exactly(tmp_path):
 
 def test_power_control_meets_the_demand(tmp_path):
     with run(tmp_path, control="power", strings=2, layers=4, value=20.0, stop=20.0) as ds:
+        # a power set point counts as met within 1e-8 (AssembledBattery._within_limits; measured 2.7e-14)
         np.testing.assert_allclose(ds["pack.power_W"].values[1:], 20.0, rtol=1e-8)
         np.testing.assert_allclose(ds["pack.string_current_A"].values.sum(axis=1)[1:],
-                                   ds["pack.current_A"].values[1:], rtol=1e-10)
+                                   ds["pack.current_A"].values[1:], rtol=1e-13)  # the same sum (measured: equal)
 
 
 def test_weak_string_carries_less_current_late_in_discharge(tmp_path):
@@ -121,7 +122,7 @@ def test_weak_string_carries_less_current_late_in_discharge(tmp_path):
              extra="string_capacity_factors = [1.0, 0.9]\ninitial_soc = 0.3\non_limit = \"end\"\n"
                    "available_power_interval_s = 600.0") as ds:
         I = ds["pack.string_current_A"].values
-        np.testing.assert_allclose(I.sum(axis=1)[1:], 10.0, rtol=1e-10)
+        np.testing.assert_allclose(I.sum(axis=1)[1:], 10.0, rtol=1e-13)  # round-off (measured 1.4e-14)
         late = I[-5:]
         assert np.all(late[:, 1] < late[:, 0])  # the 10 % weaker string carries less
         assert late[-1, 0] - late[-1, 1] > 0.1
@@ -189,7 +190,7 @@ to = "pack.layer_temperature_K"
         # the same current through every layer, but the hot middle layer polarises less ...
         assert v[4] - v[0] > 1e-4
         # ... and, in series, passes exactly the same charge: its SOC cannot drift apart
-        np.testing.assert_allclose(soc, soc[0], rtol=1e-9)
+        np.testing.assert_allclose(soc, soc[0], rtol=1e-12)  # round-off (measured 2.1e-15)
         assert ds["thermal.layer_temperature_K"].dims == ("time", "string", "stack", "layer")
 
 
@@ -274,7 +275,7 @@ def test_anode_potential_of_an_evaluation_and_its_exact_slope():
     dI = 1e-4 * battery._one_c
     a_hi = model._anode_potential(prep, I + dI, model._evaluate(prep, I + dI)[1])
     a_lo = model._anode_potential(prep, I - dI, model._evaluate(prep, I - dI)[1])
-    np.testing.assert_allclose(da, (a_hi - a_lo) / (2 * dI), rtol=1e-6)
+    np.testing.assert_allclose(da, (a_hi - a_lo) / (2 * dI), rtol=1e-9)  # the central difference (measured 2.7e-10)
     state = model.get_state()
     model._commit(prep, I, aux)
     np.testing.assert_allclose(model.out["anode_potential_V"], a, rtol=0, atol=1e-12)
