@@ -233,7 +233,7 @@ def test_seed_cells_are_balanced_thin_anode_cells(name):
             assert 0 < m.sto_initial < 1
     # every material of the composite anode is at the same potential at 100 % SOC
     u = [float(fn_of(m)(m.sto_at_soc100)) for m in ps.negative.materials]
-    assert max(u) - min(u) < 1e-3
+    assert max(u) - min(u) < 2e-9  # the shipped window's digits (measured 5.6e-10 V)
     # balance: the carbon is charged to 0.85 (graphite plateau) or about the Doyle 1996
     # charged state 0.57 (coke fit, which reaches 0 V vs Li near 0.7): no plating at 100 %
     carbon = ps.negative.materials[0]
@@ -378,7 +378,7 @@ def test_seed_anode_thickness_study():
     assert _ocv(thin, "sto_at_soc0") == pytest.approx(2.5, abs=5e-9)
     for key in ("sto_at_soc0", "sto_at_soc100"):
         u = [float(fn_of(m)(getattr(m, key))) for m in thin.negative.materials]
-        assert max(u) - min(u) < 1e-3
+        assert max(u) - min(u) < 2e-8  # the rebalance's solve (measured 6.2e-9 V)
     assert thin.usable_capacity_As() == pytest.approx(ps.usable_capacity_As() / 3, rel=0.05)
     assert thin.to_cell_params(2).negative.thickness_m.tolist() == [5e-6, 5e-6]
 
