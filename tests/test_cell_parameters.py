@@ -379,7 +379,7 @@ def test_seed_anode_thickness_study():
     for key in ("sto_at_soc0", "sto_at_soc100"):
         u = [float(fn_of(m)(getattr(m, key))) for m in thin.negative.materials]
         assert max(u) - min(u) < 2e-8  # the rebalance's solve (measured 6.2e-9 V)
-    assert thin.usable_capacity_As() == pytest.approx(ps.usable_capacity_As() / 3, rel=0.05)
+    assert thin.usable_capacity_As() == pytest.approx(ps.usable_capacity_As() / 3, rel=0.01)  # measured 3.4e-3
     assert thin.to_cell_params(2).negative.thickness_m.tolist() == [5e-6, 5e-6]
 
 

@@ -310,11 +310,11 @@ def test_available_charge_power_stops_at_the_plating_limit():
         assert v.max() < limits[1] - 1e-3  # well below the voltage limit
         # the voltage-only pulse plates
         v_old, anode_old = pulse(old_b)
-        assert v_old.max() == pytest.approx(limits[1], abs=1e-5)
+        assert v_old.max() == pytest.approx(limits[1], abs=1e-6)  # available_power's tol_V (measured 1.0e-7)
         assert anode_old.min() < margin_V - 1e-3
         # warm start
         dis2, ch2 = battery.available_power(duration, T, limits, min_anode_potential_V=margin_V)
-        assert ch2 == pytest.approx(ch, rel=1e-5)
+        assert ch2 == pytest.approx(ch, rel=1e-5)  # tol_V = 1e-6 V on the binding limit (measured: equal)
 
 
 def test_cell_available_charge_power_stops_at_the_plating_limit():
@@ -332,6 +332,7 @@ def test_cell_available_charge_power_stops_at_the_plating_limit():
     assert np.all((ch0 < ch) & (ch < 0))
     state = model.get_state()
     out = model.step(10.0, T, power_W=ch)
-    np.testing.assert_allclose(out["anode_potential_V"], 0.0, atol=1e-6)
+    # the search stops within 1e-7 of the 1C current, < 1e-7 V here (measured 1.5e-16 V)
+    np.testing.assert_allclose(out["anode_potential_V"], 0.0, rtol=0, atol=1e-7)
     assert np.all(out["voltage_V"] < v_max - 1e-3)
     model.set_state(state)
