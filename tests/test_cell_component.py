@@ -44,7 +44,9 @@ def test_discharge_to_cut_off_ends_the_run_complete(tmp_path):
         assert ds.attrs["status"] == "complete"
         assert "cell 0 reached" in ds.attrs["status_reason"]
         t_end = float(ds["time"][-1])
-        assert 3540 <= t_end <= 3570  # PyBaMM's SPMe reaches 2.5 V at 3555.9 s
+        # PyBaMM's SPMe reaches 2.5 V at 3555.9 s, ours within 0.2 s of it (its capacity, 5e-5,
+        # see test_cell_spme): the run ends with the 10 s step that crosses, at 3560 s
+        assert t_end == 3560.0
         soc = ds["cell.soc"].values
         assert np.all(np.diff(soc) < 0)
         assert (ds["cell.heat_reaction_W"].values[1:] > 0).all()
@@ -65,8 +67,8 @@ def test_clamp_holds_the_upper_limit_like_a_cv_phase(tmp_path):
     with run(tmp_path, stop=2000.0, current=-10.0, extra='on_limit = "clamp"\ninitial_soc = 0.6') as ds:
         V = ds["cell.voltage_V"].values
         I = ds["cell.current_A"].values
-        assert V.max() <= 4.2 + 1e-9
-        clamped = np.isclose(V, 4.2, atol=1e-9)
+        assert V.max() <= 4.2 + 4e-13  # the clamp's solve (measured 1.2e-13 V)
+        clamped = np.isclose(V, 4.2, rtol=0, atol=4e-13)  # (numpy adds rtol 1e-5, 42 uV, unless told)
         assert clamped[-1] and clamped.sum() > 10
         assert np.all(np.diff(I[clamped]) > 0)  # the charge current tapers off (towards zero)
 

@@ -73,11 +73,13 @@ def test_1c_discharge_matches_pybamm_dfn():
     err = V[sel] - np.interp(times[sel], t_ref, V_ref)
     assert np.all(np.isin(times[sel], t_ref))
     rms, worst = np.sqrt(np.mean(err**2)), np.max(np.abs(err))
-    assert rms < 3e-3, f"RMS {rms * 1e3:.2f} mV"
-    assert worst < 10e-3, f"max {worst * 1e3:.2f} mV"
+    # two discretisations of the DFN (PyBaMM's finite volumes, ours): measured 0.80 mV RMS,
+    # 1.39 mV max, 1.8e-5 in capacity
+    assert rms < 2e-3, f"RMS {rms * 1e3:.2f} mV"
+    assert worst < 3.5e-3, f"max {worst * 1e3:.2f} mV"
     # discharged capacity at the cut-off
     capacity_Ah = 5.0 * crossing(times, V, 2.5) / 3600.0
-    assert abs(capacity_Ah / Q_ref[-1] - 1.0) < 0.005, (capacity_Ah, Q_ref[-1])
+    assert abs(capacity_Ah / Q_ref[-1] - 1.0) < 5e-5, (capacity_Ah, Q_ref[-1])
 
 
 # -- conservation and the low-rate limit ---------------------------------------------------------
@@ -99,8 +101,9 @@ def test_lithium_conserved_to_round_off_with_a_varying_current():
     assert abs(moved) > 1e-3
     neg, pos = m.lithium_in_particles_mol("negative"), m.lithium_in_particles_mol("positive")
     total0 = neg0 + pos0 + salt0
-    assert np.all(np.abs((neg0 - neg) - moved) <= 1e-9 * abs(moved))
-    assert np.all(np.abs((pos - pos0) - moved) <= 1e-9 * abs(moved))
+    # round-off (measured 8.9e-15 and 6.7e-15 relative)
+    assert np.all(np.abs((neg0 - neg) - moved) <= 1e-12 * abs(moved))
+    assert np.all(np.abs((pos - pos0) - moved) <= 1e-12 * abs(moved))
     assert np.all(np.abs(neg + pos + m.lithium_in_electrolyte_mol() - total0) <= 1e-12 * total0)
 
 
@@ -122,10 +125,10 @@ def test_low_rate_voltage_tends_to_the_ocv():
             soc.append(out["soc"][0])
         assert soc[-1] < 0.15
         gaps[rate] = np.array(gap)
-    assert np.all(np.abs(gaps[1000]) < 2e-3)
+    assert np.all(np.abs(gaps[1000]) < 2e-3)  # measured 0.84 mV
     assert np.all(gaps[1000] < 0) and np.all(gaps[100] < 0)
     ratio = gaps[100] / gaps[1000]
-    assert np.all((ratio > 8.0) & (ratio < 11.0)), ratio
+    assert np.all((ratio > 9.0) & (ratio < 11.0)), ratio  # measured 9.69 ... 10.47
 
 
 # -- batches ------------------------------------------------------------------------------------
@@ -167,7 +170,7 @@ def test_each_cell_of_a_spread_batch_gets_what_it_gets_alone():
         out = batch.step(10.0, T, power_W=power)
         for i, single in enumerate(alone):
             o = single.step(10.0, T[i], power_W=power[i])
-            assert abs(out["voltage_V"][i] - o["voltage_V"][0]) < 1e-10
+            assert abs(out["voltage_V"][i] - o["voltage_V"][0]) < 1e-12  # measured 2.2e-15 V
 
 
 # -- control modes, state handling ----------------------------------------------------------------
@@ -178,13 +181,14 @@ def test_power_and_voltage_modes():
     m.step(10.0, T25, current_A=5.0)
     P = np.array([15.0, 22.0])
     out = m.step(10.0, T25, power_W=P)
-    assert np.allclose(out["voltage_V"] * out["current_A"], P, rtol=1e-9, atol=0)
+    # Newton converged to round-off (measured 4.4e-16, 3.6e-15 W, 8.9e-16 V)
+    assert np.allclose(out["voltage_V"] * out["current_A"], P, rtol=1e-12, atol=0)
     out = m.step(10.0, T25, power_W=np.array([-10.0, 0.0]))  # charge and rest
-    assert np.allclose(out["voltage_V"] * out["current_A"], [-10.0, 0.0], rtol=1e-9, atol=1e-9)
+    assert np.allclose(out["voltage_V"] * out["current_A"], [-10.0, 0.0], rtol=1e-12, atol=1e-12)
     target = np.array([3.85, 3.75])
     for _ in range(3):
         out = m.step(10.0, T25, voltage_V=target)
-        assert np.allclose(out["voltage_V"], target, rtol=0, atol=1e-9)
+        assert np.allclose(out["voltage_V"], target, rtol=0, atol=1e-12)
     assert np.all(out["current_A"] > 0) and out["current_A"][1] > out["current_A"][0]
 
 
@@ -266,10 +270,11 @@ def test_outputs_and_heat_balance():
     # at rest: OCV, SOC of the initial state, anode potential = U_n(initial stoichiometry)
     neg, pos = p.negative.materials[0], p.positive.materials[0]
     U0 = pos.ocp_V(pos.sto_initial) - neg.ocp_V(neg.sto_initial)
-    assert np.allclose(out["voltage_V"], U0, atol=1e-9) and np.allclose(out["ocv_V"], U0, atol=1e-12)
-    assert np.allclose(out["anode_potential_V"], neg.ocp_V(neg.sto_initial), atol=1e-9)
+    # round-off (measured 4.4e-15 V, 1.4e-17 V, 9e-16)
+    assert np.allclose(out["voltage_V"], U0, rtol=0, atol=1e-12) and np.allclose(out["ocv_V"], U0, rtol=0, atol=1e-12)
+    assert np.allclose(out["anode_potential_V"], neg.ocp_V(neg.sto_initial), rtol=0, atol=1e-12)
     soc0 = (neg.sto_initial - neg.sto_at_soc0) / (neg.sto_at_soc100 - neg.sto_at_soc0)
-    assert np.allclose(out["soc"], soc0, rtol=1e-12)
+    assert np.allclose(out["soc"], soc0, rtol=1e-12, atol=0)
     for _ in range(30):
         out = m.step(10.0, T25, current_A=[5.0, 10.0])
     for key in OUTPUTS:
@@ -284,13 +289,13 @@ def test_outputs_and_heat_balance():
     assert np.all(out["heat_reversible_W"] == 0)
     assert np.all(out["anode_potential_V"] > 0.05) and np.all(out["anode_potential_V"] < 0.3)
     # energy: ohmic + reaction heat = -sum(a j U(surface) dV) - I V (the open-circuit power of
-    # the reactions minus the electrical power), up to the collector half-cell (~1e-4)
+    # the reactions minus the electrical power), up to the collector half-cell (measured 1.8e-4)
     sto_surface = np.concatenate([mm["pb"].surface / mm["cmax"][:, None] for mm in m.mats], axis=1)
     U_surface, _ = m._ocp(sto_surface, 0.0, False, False)
     j = m.X[:, 2 * m.N + m.Ne:]  # the solution: salt, phi_e, phi_s, then j per site
     emf_power = -(m.a_dx * j * U_surface).sum(axis=1) * m.area
     heat = out["heat_ohmic_W"] + out["heat_reaction_W"]
-    assert np.allclose(heat, emf_power - out["current_A"] * out["voltage_V"], rtol=1e-3)
+    assert np.allclose(heat, emf_power - out["current_A"] * out["voltage_V"], rtol=5e-4, atol=0)
     c = m.electrolyte_concentration
     assert c.shape == (2, 60) and np.all(c[:, 0] > c[:, -1])
 
@@ -302,11 +307,12 @@ def test_entropic_term_and_arrhenius():
     m = DFN(p)
     T = np.array([298.15, 318.15])
     out = m.step(1e-6, T, current_A=0.0)
-    assert np.allclose(out["ocv_V"][1] - out["ocv_V"][0], 20.0 * 3e-4, rtol=1e-9)
-    assert np.allclose(out["voltage_V"], out["ocv_V"], atol=1e-8)
+    # round-off (measured 1.1e-13 of the 6 mV difference, 8.9e-16 V)
+    assert np.allclose(out["ocv_V"][1] - out["ocv_V"][0], 20.0 * 3e-4, rtol=1e-12, atol=0)
+    assert np.allclose(out["voltage_V"], out["ocv_V"], rtol=0, atol=1e-12)
     out = m.step(10.0, T, current_A=5.0)
     # reversible heat: -I T (dU_p/dT - dU_n/dT) on discharge with uniform dU/dT
-    assert np.allclose(out["heat_reversible_W"], -5.0 * T * 3e-4, rtol=1e-9)
+    assert np.allclose(out["heat_reversible_W"], -5.0 * T * 3e-4, rtol=1e-12, atol=0)  # measured 1.2e-16
     # warmer: faster kinetics, less overpotential
     assert out["ocv_V"][1] - out["voltage_V"][1] < out["ocv_V"][0] - out["voltage_V"][0]
 
@@ -325,10 +331,11 @@ def test_an_electrode_split_into_two_identical_materials_behaves_as_one():
         I = 5.0 + 4.0 * np.sin(k / 5.0)
         o2 = two.step(10.0, T25, current_A=I)
         o1 = one.step(10.0, T25, current_A=I)
-        assert abs(o2["voltage_V"][0] - o1["voltage_V"][0]) < 1e-9
-    assert abs(o2["sto_mean_negative_a"][0] - o1["sto_mean_negative_graphite"][0]) < 1e-10
-    assert abs(o2["sto_mean_negative_b"][0] - o1["sto_mean_negative_graphite"][0]) < 1e-10
-    assert abs(o2["soc"][0] - o1["soc"][0]) < 1e-10
+        assert abs(o2["voltage_V"][0] - o1["voltage_V"][0]) < 1e-12  # measured 4.4e-14 V (Newton)
+    # round-off (measured 1.1e-16, 1.1e-16, 2.2e-16)
+    assert abs(o2["sto_mean_negative_a"][0] - o1["sto_mean_negative_graphite"][0]) < 1e-13
+    assert abs(o2["sto_mean_negative_b"][0] - o1["sto_mean_negative_graphite"][0]) < 1e-13
+    assert abs(o2["soc"][0] - o1["soc"][0]) < 1e-13
 
 
 def test_two_different_materials_share_the_current_and_conserve_lithium():
@@ -345,7 +352,7 @@ def test_two_different_materials_share_the_current_and_conserve_lithium():
     times, volts = discharge(m, 5.0, h=20.0)
     assert 3000 < crossing(times, volts[:, 0], 2.5) < 4000
     moved = 5.0 * times[-1] / F
-    assert abs(neg0 - m.lithium_in_particles_mol("negative") - moved) < 1e-9 * moved
+    assert abs(neg0 - m.lithium_in_particles_mol("negative") - moved) < 1e-12 * moved  # measured 7.9e-15
     total = m.lithium_in_particles_mol() + m.lithium_in_electrolyte_mol()
     assert abs(total - total0) < 1e-12 * total0
 
@@ -356,7 +363,7 @@ def test_general_butler_volmer_path_agrees_and_asymmetric_kinetics_run():
     for k in range(20):
         I = 5.0 + 3.0 * np.sin(k / 3.0)
         assert abs(sym.step(10.0, T25, current_A=I)["voltage_V"][0]
-                   - general.step(10.0, T25, current_A=I)["voltage_V"][0]) < 1e-9
+                   - general.step(10.0, T25, current_A=I)["voltage_V"][0]) < 1e-12  # measured 1.2e-14 V
     asym = DFN(with_material(p, "positive", alpha_a=0.7, alpha_c=0.3))
     times, volts = discharge(asym, 5.0, h=10.0)
     assert 3400 < crossing(times, volts[:, 0], 2.5) < 3700
@@ -370,7 +377,12 @@ def test_film_resistance_adds_its_ohmic_drop():
     dV = bare.step(1.0, T25, current_A=5.0)["voltage_V"] - film.step(1.0, T25, current_A=5.0)["voltage_V"]
     g = p.negative.materials[0]
     j_mean = 5.0 / (p.area_m2 * g.surface_area_per_volume * p.negative.thickness_m)
-    assert 0.7 * R_film * j_mean < dV[0] < 1.05 * R_film * j_mean
+    # the film dissipates R_film j^2 per m^2 of surface; to first order in R_film the extra
+    # drop is that loss over the current, R_film <j^2> / <j> >= R_film j_mean (Cauchy-Schwarz;
+    # equal for a uniform reaction), and a film makes the reaction more uniform. Measured:
+    # 1.0146 R_film j_mean (1.0201 as R_film -> 0: the bare cell's <j^2>/<j>^2 after 1 s at 1C),
+    # so the window is [1, 1.03]; a film on a part of the current (or not at all) falls below 1
+    assert R_film * j_mean <= dV[0] < 1.03 * R_film * j_mean
 
 
 def test_contact_resistance_is_a_series_drop_and_its_heat():
@@ -380,7 +392,7 @@ def test_contact_resistance_is_a_series_drop_and_its_heat():
         ob = bare.step(10.0, T25, current_A=5.0)
         oc = contact.step(10.0, T25, current_A=5.0)
     assert abs((ob["voltage_V"][0] - oc["voltage_V"][0]) - 0.05) < 1e-12
-    assert abs((oc["heat_ohmic_W"][0] - ob["heat_ohmic_W"][0]) - 0.25) < 1e-9
+    assert abs((oc["heat_ohmic_W"][0] - ob["heat_ohmic_W"][0]) - 0.25) < 1e-12  # measured 0
 
 
 def test_dfn_and_spme_agree_at_low_rate():
@@ -391,4 +403,4 @@ def test_dfn_and_spme_agree_at_low_rate():
     for _ in range(30):  # C/10 for 3000 s
         a = dfn.step(100.0, 298.15, current_A=0.5)["voltage_V"][0]
         b = spme.step(100.0, 298.15, current_A=0.5)["voltage_V"][0]
-        assert abs(a - b) < 2e-3
+        assert abs(a - b) < 6e-4  # measured 0.20 mV

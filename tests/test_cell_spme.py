@@ -17,19 +17,23 @@ def chen(n=1):
     return load_parameter_set("chen2020").to_cell_params(n)
 
 
-@pytest.mark.parametrize("Model, ref", [(SPM, "spm_1C.csv"), (SPMe, "spme_1C.csv")])
-def test_1C_discharge_matches_pybamm(Model, ref):
+# tolerances (RMS V, max V, capacity rel.) at ~2.5x the measured deviation: the SPM is the same
+# model as PyBaMM's (measured 0.83 / 5.3 uV, 6.0e-7: the two discretisations), PyBaMM's SPMe
+# differs from ours in its electrolyte formulation (measured 0.84 / 1.54 mV, 5.3e-5)
+@pytest.mark.parametrize("Model, ref, rms_V, max_V, cap_rel", [(SPM, "spm_1C.csv", 2.5e-6, 1.5e-5, 2e-6),
+                                                               (SPMe, "spme_1C.csv", 2e-3, 4e-3, 1.5e-4)])
+def test_1C_discharge_matches_pybamm(Model, ref, rms_V, max_V, cap_rel):
     curve = pybamm_curve(ref)
     # 10 s steps land on the reference's own sample times
     run = constant_current(Model(chen()), 5.0, first_step_s=10.0, max_step_s=10.0)
     t, V = run.time_s, run.voltage_V[:, 0]
     keep = t < curve["time_s"][-1] - 60.0
     err = V[keep] - np.interp(t[keep], curve["time_s"], curve["voltage_V"])
-    assert np.sqrt(np.mean(err**2)) < 3e-3
-    assert np.abs(err).max() < 10e-3
+    assert np.sqrt(np.mean(err**2)) < rms_V
+    assert np.abs(err).max() < max_V
     print(f"{Model.name}: {np.sqrt(np.mean(err**2)) * 1e3:.2f} mV RMS, {np.abs(err).max() * 1e3:.2f} mV max, "
           f"capacity {run.capacity_As[0] / 3600:.4f} Ah vs {curve['capacity_Ah'][-1]:.4f} Ah")
-    assert run.capacity_As[0] / 3600 == pytest.approx(curve["capacity_Ah"][-1], rel=5e-3)
+    assert run.capacity_As[0] / 3600 == pytest.approx(curve["capacity_Ah"][-1], rel=cap_rel)
 
 
 @pytest.mark.parametrize("name", available_parameter_sets())
@@ -54,7 +58,7 @@ def test_low_rate_deviation_from_ocv_is_linear_in_current():
             out = model.step(600.0 * rate / 100, 298.15, current_A=5.0 / rate)
         dev[rate] = out["ocv_V"][0] - out["voltage_V"][0]
     assert 0 < dev[1000] < 0.5e-3
-    assert dev[100] / dev[1000] == pytest.approx(10.0, rel=0.2)
+    assert dev[100] / dev[1000] == pytest.approx(10.0, rel=0.01)  # measured 0.33 % off linear
 
 
 def test_coulomb_counting_equals_change_of_stored_lithium():
@@ -75,7 +79,7 @@ def test_coulomb_counting_equals_change_of_stored_lithium():
               for p, m in zip(model.particles[0], model.params.negative.materials))
     neg0 = np.array([m.sto_initial[0] * m.c_max_mol_m3[0] * m.volume_fraction[0] for m in model.params.negative.materials]).sum() * model.L[0] * model.area
     np.testing.assert_allclose(moved, 0.0, atol=1e-12 * np.abs(neg0).max())
-    np.testing.assert_allclose((neg0 - neg) * F, charge, rtol=1e-9)
+    np.testing.assert_allclose((neg0 - neg) * F, charge, rtol=1e-12)  # round-off over 200 steps (measured 1.3e-14)
     np.testing.assert_allclose(model.salt.inventory(), salt_before, rtol=1e-12)
 
 
@@ -126,15 +130,16 @@ def test_batch_with_spread_gives_each_cell_its_own_result():
 def test_power_and_voltage_control():
     model = SPMe(chen(2))
     out = model.step(10.0, 298.15, power_W=np.array([15.0, -10.0]))
-    np.testing.assert_allclose(out["voltage_V"] * out["current_A"], [15.0, -10.0], rtol=1e-9)
+    # Newton converged to round-off (measured 1.9e-15 and 4.4e-16 V)
+    np.testing.assert_allclose(out["voltage_V"] * out["current_A"], [15.0, -10.0], rtol=1e-12)
     out = model.step(10.0, 298.15, voltage_V=3.7)
-    np.testing.assert_allclose(out["voltage_V"], 3.7, atol=1e-9)
+    np.testing.assert_allclose(out["voltage_V"], 3.7, rtol=0, atol=1e-12)
 
 
 def test_clamp_holds_the_voltage_limit():
     model = SPMe(chen())
     out = model.step(10.0, 298.15, current_A=-50.0, limits=(2.5, 4.2))
-    assert out["voltage_V"][0] == pytest.approx(4.2, abs=1e-9)
+    assert out["voltage_V"][0] == pytest.approx(4.2, abs=1e-12)  # measured 3.6e-15 V
     assert -50.0 < out["current_A"][0] < 0
 
 
@@ -147,7 +152,7 @@ def test_heat_terms_add_up_to_the_electrical_loss():
     u_surf = (p.positive.materials[0].ocp_V(out["sto_surface_positive_nmc811"])
               - p.negative.materials[0].ocp_V(out["sto_surface_negative_graphite"]))
     total = out["heat_reaction_W"] + out["heat_ohmic_W"]
-    np.testing.assert_allclose(total, 5.0 * (u_surf - out["voltage_V"]), rtol=1e-9)
+    np.testing.assert_allclose(total, 5.0 * (u_surf - out["voltage_V"]), rtol=1e-12)  # round-off (measured 3.6e-15)
     assert (out["heat_reaction_W"] > 0).all() and (out["heat_ohmic_W"] > 0).all()
 
 
@@ -167,7 +172,7 @@ def test_analytic_voltage_slope_matches_a_finite_difference(name, Model):
     h = 1e-5 * scale
     fd = (model._evaluate(prep, I + h)[0] - model._evaluate(prep, I - h)[0]) / (2 * h)
     assert np.all(dV < 0)
-    np.testing.assert_allclose(dV, fd, rtol=1e-7)
+    np.testing.assert_allclose(dV, fd, rtol=5e-9)  # the central difference's error (measured 1.8e-9)
 
 
 def test_composite_split_does_not_depend_on_where_it_starts():

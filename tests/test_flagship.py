@@ -24,5 +24,7 @@ def test_flagship_runs_and_holds_vehicle_pack_and_thermal_variables(tmp_path):
         for name in ("vehicle.speed_mps", "vehicle.battery_power_W", "pack.voltage_V", "thermal.layer_temperature_K"):
             assert ds[name].attrs["units"] and ds[name].attrs["long_name"]
         # the pack delivers what the vehicle asks for, step by step
+        # the pack's power solve (Newton, quadratic), converged far below the iterated
+        # connection's 1e-7 test: measured 1.4e-12 relative
         np.testing.assert_allclose(ds["pack.power_W"].values[1:], ds["vehicle.battery_power_W"].values[1:],
-                                   rtol=1e-8, atol=1e-6)
+                                   rtol=1e-11, atol=0)

@@ -282,7 +282,8 @@ def test_scenario_parameters_reach_the_fmu_including_arrays(fmus):
     moved = 0
     for k in range(600):
         c.do_step(float(k), 1.0)
-        assert c.y["battery_power_W"] == pytest.approx(c.y["tractive_power_W"] - c.y["regen_power_W"], abs=1e-6)
+        # lossless drivetrain, no auxiliaries: round-off (measured: equal)
+        assert c.y["battery_power_W"] == pytest.approx(c.y["tractive_power_W"] - c.y["regen_power_W"], rel=1e-12, abs=1e-9)
         moved += c.y["tractive_power_W"] > 1e3
     assert moved > 100
     c.terminate()

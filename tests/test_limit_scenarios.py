@@ -22,8 +22,9 @@ def _run(tmp_path, text: str, name: str) -> xr.Dataset:
 
 def _books_agree(ds: xr.Dataset) -> None:
     asked, got = ds["vehicle.battery_power_W"].values[1:], ds["pack.power_W"].values[1:]
-    np.testing.assert_allclose(got, asked, rtol=1e-6, atol=1e-6)
-    assert float(ds.attrs["ledger_max_relative_mismatch"]) < 1e-6
+    # to the iterated connection's convergence test (rtol 1e-7, atol 1e-9; measured 1.6e-12)
+    np.testing.assert_allclose(got, asked, rtol=1e-7, atol=1e-9)
+    assert float(ds.attrs["ledger_max_relative_mismatch"]) < 1e-7  # likewise (measured 1.5e-15)
 
 
 def test_the_range_test_ends_on_the_trace_and_reports_the_range(tmp_path):

@@ -248,7 +248,7 @@ def test_valid_order_and_interval(tmp_path):
     text += '\n[output]\ninterval_s = 0.3\nvariables = ["a.*"]\n'
     loaded = load_scenario(write(tmp_path, "s.toml", text))
     assert loaded.scenario.simulation.order == ["b", "a"]
-    assert loaded.scenario.output.interval_s == pytest.approx(0.3)
+    assert loaded.scenario.output.interval_s == pytest.approx(0.3, rel=1e-12)
 
 
 def test_interval_not_multiple_of_step(tmp_path):

@@ -71,13 +71,14 @@ def test_profile_driven_run_records_layer_temperatures(tmp_path):
         # one cooled face: the far layer is the hottest while heat flows
         at_300 = T.sel(time=300.0).values
         assert np.all(np.argmax(at_300, axis=-1) == 11)
-        np.testing.assert_allclose(ds["th.max_layer_temperature_K"].values, T.max(("string", "stack", "layer")).values)
+        np.testing.assert_allclose(ds["th.max_layer_temperature_K"].values, T.max(("string", "stack", "layer")).values,
+                                   rtol=1e-12)  # the same maximum (measured: equal)
         # ledger: the profile's energy exactly (mean interpolation), closing to round-off
         gen = ds["th.heat_generated_J"].values
         expected = 72 * (0.5 * 0.08 * 600 + 0.5 * 0.02 * 600)
         assert gen[-1] == pytest.approx(expected, rel=1e-12)
         stored, removed = ds["th.heat_stored_J"].values, ds["th.heat_removed_J"].values
-        assert np.abs(gen - stored - removed).max() <= 1e-9 * np.abs(stored).max()
+        assert np.abs(gen - stored - removed).max() <= 3e-13 * np.abs(stored).max()  # measured 7e-14
         np.testing.assert_allclose(
             removed, ds["th.heat_removed_to_coolant_J"].values + ds["th.heat_removed_to_ambient_J"].values, rtol=1e-12
         )
@@ -107,7 +108,7 @@ def test_per_layer_heat_zero_order_hold_and_state_round_trip():
     th.do_step(0.0, 10.0)
     T = th.get_output("layer_temperature_K")
     assert np.unravel_index(np.argmax(T), T.shape) == (0, 1, 2)
-    assert np.all(T[0, 0] == T[0, 0, 0]) and T[0, 0, 0] == pytest.approx(298.15, abs=1e-9)  # not coupled
+    assert np.all(T[0, 0] == T[0, 0, 0]) and T[0, 0, 0] == pytest.approx(298.15, abs=1e-12)  # not coupled (measured: equal)
     assert th.get_output("heat_generated_J") == pytest.approx(10.0, rel=1e-14)  # held over the step
     assert th.network.n_factorizations == 1  # five sub-steps of 2 s, one factorization
     state = th.get_state()
