@@ -10,14 +10,22 @@ composite anode (``seed_bgraphite_sno2_lmo_gel``: the Newton split), Chen2020, a
 of the seed with asymmetric transfer coefficients and a tabulated entropic coefficient (the
 iterative inverse Butler-Volmer, the general exchange-current powers, the reversible heat).
 
-Measured on x86-64 (gcc 12, numba 0.60/llvmlite, glibc libm): every output agrees **bit for
-bit** (largest difference 0 in every array, the voltages included), since the C repeats the
-Python operations in order and both call the same libm. The tolerance below (1e-12 relative
-to each array's largest magnitude, 1e-12 V on voltages: the issue's 1e-9 V with margin)
-leaves room for a libm or compiler that rounds a last bit differently.
+Measured on x86-64 (gcc 12.2 -O2 -ffp-contract=off, numba 0.60, glibc's libm for both):
+every output agrees **bit for bit**: the largest difference is 0 in every compared array
+(voltages, states, derivatives, heats, string currents, the curvature estimate), since the
+C repeats the Python operations in order and calls the same libm. The tolerances leave room
+for a libm or compiler that rounds some last bits differently. They come from a round-off
+probe (two products in prepare and evaluate re-associated in the C, which changes nothing
+but rounding): it gave at most 3e-15 relative in the voltages (~1e-14 V), 2e-14 in states,
+currents and splits, 5e-13 in the derivatives of cells near cut-off, and 8e-11 in the
+string solve's curvature estimate (a difference quotient of slopes, which only decides when
+the Newton stops); hence 1e-11 relative to each array's largest magnitude, 1e-8 for the
+curvature, and 1e-12 V absolute on voltages (the issue's bar is 1e-9 V). Should such
+rounding ever flip a stopping decision of a Newton loop, the results would differ at that
+loop's tolerance (1e-9 of the current) and this test would say so.
 
-The test bites (mutations of fmus/pack/src tried once, each made this test fail, then
-reverted): see the list in ``_MUTATIONS_TRIED`` below.
+The test bites: each mutation of fmus/pack/src listed in ``_MUTATIONS_TRIED`` made it fail
+(and was reverted); the round-off probe passed.
 """
 
 from __future__ import annotations
@@ -36,23 +44,30 @@ from cosim.cell.spme import SPM, SPMe
 from cosim.pack import spread
 
 N = 64  # cells per batch (numba threads its loops from 64 on; the C is serial)
-RTOL = 1e-12  # relative to the largest magnitude of each compared array
-VTOL = 1e-12  # V, on terminal, pack and anode voltages
+RTOL = 1e-11  # relative to the largest magnitude of each compared array (measured: 0)
+CURVATURE_RTOL = 1e-8  # the string solve's curvature estimate, a difference quotient (measured: 0)
+VTOL = 1e-12  # V, on terminal, open-circuit, pack and anode voltages (measured: 0)
 WORST: dict[str, float] = {}  # largest relative difference seen per output (printed at the end)
 
 _MUTATIONS_TRIED = """
-1. cell_kernel.c, evaluate_cell: dphi_s = +cur * (...) instead of -cur * (...)  (wrong sign)
-   -> fails (V, terms of every SPMe case)
-2. cell_kernel.c, split: the Newton residual num -= a * j over k0 + 1 .. k1 instead of k0 .. k1
-   (off by one material) -> fails (seed: no split converges, V NaN vs finite)
-3. cell_kernel.c, prepare_cell: c_unit[m - 1] replaced by c_unit[m] in the forward sweep
-   (off-by-one node) -> fails (c_unit, V of the SPMe cases)
-4. cell_kernel.c, anode_cell: ln += log(c) over m < nn - 1 (off by one node)
-   -> fails (anode_potential of the SPMe cases)
-5. cell_functions.c, CK_TANH_STAIRCASE: d += ... * p[3 + k] instead of p[3 + n + k]
-   -> fails (material functions, seed cases)
-6. cell_kernel.c, solve_strings: Ic[s * per + c] filled for string s + 1 (wrong string index)
-   -> fails (solve_strings)
+Each made this test fail (failing tests in brackets), then was reverted:
+1. cell_kernel.c evaluate_cell: dphi_s = +cur * (...) (wrong sign)  [step-by-step and string
+   solve, every SPMe case]
+2. cell_kernel.c split: the Newton residual sums over k0 + 1 .. k1 - 1 (off by one material)
+   [every seed case]
+3. cell_kernel.c prepare_cell: the Thomas forward sweep reads c_unit[m], not c_unit[m - 1]
+   (off-by-one node)  [every SPMe case]
+4. cell_kernel.c anode_cell: the log-mean over nn - 1 nodes (off by one)  [step-by-step SPMe]
+5. cell_functions.c tanh staircase: the slope reads p[3 + k] (a step) for p[3 + n + k] (a
+   drop)  [material functions, every seed case]
+6. cell_kernel.c fill_strings: cells get the next string's current (off-by-one string)
+   [every string solve]
+7. cell_kernel.c outputs_cell: the next cell's temperature (off-by-one cell)  [step-by-step]
+8. cell_kernel.c mixing: (u - u_prev) for (u_prev - u) (sign of the heat of mixing)
+   [step-by-step, every case]
+9. cell_kernel.c split: the caller's guess used on the second attempt instead of the first
+   [every seed case]
+10. cell_kernel.c solve_strings: the curvature estimate halved  [every string solve]
 """
 
 
@@ -67,7 +82,7 @@ def ck(tmp_path_factory):
     return load(tmp_path_factory.mktemp("c_kernel"))
 
 
-def _same(c, n, what, vtol=None):
+def _same(c, n, what, vtol=None, rtol=RTOL):
     """C result ``c`` equals numba's ``n`` to the tolerance; NaN and inf where numba has them."""
     c, n = np.asarray(c, dtype=float), np.asarray(n, dtype=float)
     assert c.shape == n.shape, f"{what}: shape {c.shape} vs {n.shape}"
@@ -82,7 +97,7 @@ def _same(c, n, what, vtol=None):
     diff = np.abs(c[ok] - n[ok])
     worst = float(diff.max() / scale) if scale > 0 else float(diff.max())
     WORST[what] = max(WORST.get(what, 0.0), worst)
-    tol = RTOL * scale if vtol is None else vtol
+    tol = rtol * scale if vtol is None else vtol
     assert diff.max() <= tol, f"{what}: C and numba differ by {diff.max():.3g} (scale {scale:.3g})"
 
 
@@ -239,9 +254,9 @@ def _solve_both(ck, d, pn, pc, T, guess, has, I0, power_mode, demand, R_series, 
     rc = ck.solve_strings(d, pc, T, guess, has, I0, power_mode, demand, R_series, scale, 40, curv_c, 10.0)
     assert rc[0] == rn[0], f"{tag}: ok {rc[0]} vs {rn[0]}"
     _same(rc[1], rn[1], f"{tag} I_strings")
-    _same(rc[2], rn[2], f"{tag} V_pack", VTOL * N)
+    _same(rc[2], rn[2], f"{tag} V_pack", VTOL * N / S)  # a sum of N / S cell voltages
     _same(rc[3], rn[3], f"{tag} I_cells")
-    _same(curv_c, curv_n, f"{tag} curvature")
+    _same(curv_c, curv_n, f"{tag} curvature", rtol=CURVATURE_RTOL)
     _all_same(rc[4], rn[4], EVAL, f"{tag} out", ("V",))
     return rn, rc
 
