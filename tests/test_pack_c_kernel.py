@@ -318,3 +318,38 @@ def _report():
         print(f"\nC vs numba: largest relative difference over {len(WORST)} compared outputs: {worst:.3g}")
         for key in sorted(WORST, key=WORST.get, reverse=True)[:10]:
             print(f"  {key}: {WORST[key]:.3g}")
+
+
+def test_two_batches_at_once_from_threads(ck):
+    """No global state: two batches stepped at the same time from two threads (ctypes
+    releases the GIL during the calls) give what each gives alone."""
+    import threading
+
+    jobs = []
+    for name in ("seed_bgraphite_sno2_lmo_gel", "chen2020"):
+        model, T = _batch(name, None, SPMe)
+        jobs.append((model.data, T, model._z.copy(), model._c.copy(), 2.0 * model._current_scale()))
+
+    def run(d, T, z, c, I, kernel):
+        z, c = z.copy(), c.copy()
+        for _ in range(20):
+            prep = kernel.prepare(d, 5.0, T, z, c)
+            ev = kernel.evaluate(d, prep, T, I, np.zeros_like(prep[2]), False, True)
+            kernel.commit(d, prep, I, ev[2], z, c)
+        return z, c, ev
+
+    alone = [run(*job, ck) for job in jobs]
+    together = [None, None]
+
+    def worker(k):
+        together[k] = run(*jobs[k], ck)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a, b in zip(alone, together):
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+        for x, y in zip(a[2], b[2]):
+            assert np.array_equal(x, y, equal_nan=True)

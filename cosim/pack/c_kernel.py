@@ -142,13 +142,14 @@ class CKernel:
         for name, (res, args) in sig.items():
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
-        self._data = None  # (CellData, struct, arrays kept alive)
+        self._data = None  # (CellData, its struct) of the last call
 
     # -- conversions ------------------------------------------------------------------------
     def cells(self, d) -> ctypes.Structure:
         """``CkCells`` of a :class:`~cosim.cell.spme_kernels.CellData` (cached for the last one)."""
-        if self._data is not None and self._data[0] is d:
-            return self._data[1]
+        cached = self._data  # read once: another thread may replace it
+        if cached is not None and cached[0] is d:
+            return cached[1]
         M, N, nr = d.c_max.shape[0], d.c_max.shape[1], d.lam.shape[0]
         keep = {}
 
@@ -166,7 +167,8 @@ class CKernel:
                    ocp_code=i("ocp_code"), dUdT_code=i("dUdT_code"))
         for name in (n for n, t in _Cells._fields_ if t is _f8):
             setattr(s, name, f(name))
-        self._data = (d, s, keep)
+        s.keep = keep  # the arrays live as long as the struct that points into them
+        self._data = (d, s)
         return s
 
     # -- the kernels ------------------------------------------------------------------------
