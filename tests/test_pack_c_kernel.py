@@ -155,6 +155,7 @@ def _function_specs():
     specs["table"] = spec_of(Table([0.0, 0.2, 0.5, 1.0], [1.0, 0.4, 0.3, 0.1]))
     specs["polynomial"] = spec_of(PolynomialInC((0.1, 0.02, -3e-3, 1e-4), 1000.0, 100.0))
     specs["staircase"] = spec_of(TanhStaircase((0.9, 0.6, 0.45, 0.1), (0.1, 0.45, 0.8), 0.02))
+    specs["unknown code"] = (99, np.zeros(1))  # NaN, NaN
     for name in available_parameter_sets():  # every function of every shipped set
         p = load_parameter_set(name).to_cell_params(1)
         for el in (p.negative, p.positive):
@@ -190,7 +191,10 @@ def test_material_functions_match(ck):
 # -- prepare, evaluate, anode_potential, commit, outputs -----------------------------------
 
 # (step s, C-rate of the mean cell, salt sub-steps): discharge, charge, rest, a long step, a
-# pulse in sub-steps, and currents near and past cut-off for the emptiest cells
+# pulse in sub-steps, and currents near and past cut-off (cell currents spread 0.5-1.5x):
+# at 3C and 5C the emptiest cells of the seed have no split (NaN), Chen2020's SPM empties
+# negative particle surfaces (V = -inf) and its SPMe runs out of salt in 35-39 of the 64
+# cells (NaN); such steps are compared but not committed
 STEPS = [(10.0, 1.0, 1), (10.0, -1.5, 1), (30.0, 0.0, 1), (60.0, 1.0, 1), (2.0, 2.0, 3), (10.0, 3.0, 1),
          (5.0, 5.0, 1), (1.0, -4.0, 1), (10.0, 0.5, 1)]
 
