@@ -13,7 +13,6 @@ into the decision of issue 14 (retire the numba copy if the C is at least as fas
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 
 import numpy as np
@@ -32,16 +31,20 @@ def batch(name: str, n: int, Model):
     return Model(p), rng.uniform(288.15, 308.15, n)
 
 
-def best(fn, repeat: int) -> float:
-    """Best of 5 rounds of ``repeat`` calls, seconds per call."""
-    fn()
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(repeat):
-            fn()
-        times.append((time.perf_counter() - t0) / repeat)
-    return min(times)
+def best(fns, repeat: int, rounds: int = 7) -> list[float]:
+    """Seconds per call of each of ``fns``: the best of ``rounds`` rounds of ``repeat`` calls,
+    the functions taking turns in every round (so a machine whose load changes treats them
+    alike)."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(rounds):
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(repeat):
+                fn()
+            times[k].append((time.perf_counter() - t0) / repeat)
+    return [min(t) for t in times]
 
 
 def main() -> None:
@@ -70,9 +73,8 @@ def main() -> None:
         }
         print(f"  {Model.name}")
         for label, (numba_fn, c_fn) in rows.items():
-            serial = best(lambda: numba_fn(False), args.repeat) / n * 1e6
-            model_way = best(lambda: numba_fn(threads), args.repeat) / n * 1e6
-            cost = best(c_fn, args.repeat) / n * 1e6
+            serial, model_way, cost = (t / n * 1e6 for t in best(
+                [lambda: numba_fn(False), lambda: numba_fn(threads), c_fn], args.repeat))
             print(f"    {label:18s} {serial:7.3f} | {model_way:7.3f} | {cost:7.3f}   (C / numba serial {cost / serial:.2f})")
 
 

@@ -30,13 +30,19 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SOURCE_DIR", "CFLAGS", "CKernel", "build", "load"]
+from ..errors import CosimError
+
+__all__ = ["SOURCE_DIR", "CFLAGS", "CKernel", "CKernelBuildError", "build", "load"]
 
 #: the C sources of the cell kernel
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "fmus" / "pack" / "src"
 #: gcc flags: strict C99, every warning an error, no fused multiply-add (round-off as numba)
 CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-ffp-contract=off")
 LIBRARY = "libcosim_cell.so"
+
+class CKernelBuildError(CosimError):
+    """The C cell kernel could not be built (gcc missing or failing)."""
+
 
 _f8 = ctypes.POINTER(ctypes.c_double)
 _i8 = ctypes.POINTER(ctypes.c_int64)
@@ -87,7 +93,7 @@ def _sources() -> list[Path]:
 def build(out_dir: str | os.PathLike | None = None) -> Path:
     """Compile the sources into ``out_dir`` (default: a folder under ``$XDG_CACHE_HOME`` or
     ``~/.cache``, ``cosim/c_kernel/<hash>``) unless the library is there; returns its path.
-    Raises RuntimeError if gcc is missing or fails."""
+    Raises CKernelBuildError if gcc is missing or fails."""
     files = _sources() + sorted(SOURCE_DIR.glob("*.h"))
     digest = hashlib.sha256(b"\0".join([" ".join(CFLAGS).encode()] + [f.read_bytes() for f in files])).hexdigest()[:16]
     if out_dir is None:
@@ -100,7 +106,7 @@ def build(out_dir: str | os.PathLike | None = None) -> Path:
         return lib
     gcc = shutil.which("gcc")
     if gcc is None:
-        raise RuntimeError("gcc is needed to build the C cell kernel but was not found on PATH")
+        raise CKernelBuildError("gcc is needed to build the C cell kernel but was not found on PATH")
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(prefix=f".{LIBRARY}.", dir=out_dir)
     os.close(fd)
@@ -108,7 +114,7 @@ def build(out_dir: str | os.PathLike | None = None) -> Path:
         proc = subprocess.run([gcc, *CFLAGS, f"-I{SOURCE_DIR}", "-o", partial, *map(str, _sources()), "-lm"],
                               capture_output=True, text=True)
         if proc.returncode != 0:
-            raise RuntimeError(f"gcc failed to build the C cell kernel:\n{proc.stderr.strip()}")
+            raise CKernelBuildError(f"gcc failed to build the C cell kernel:\n{proc.stderr.strip()}")
         os.replace(partial, lib)
     finally:
         Path(partial).unlink(missing_ok=True)
