@@ -357,3 +357,40 @@ def test_two_batches_at_once_from_threads(ck):
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
         for x, y in zip(a[2], b[2]):
             assert np.array_equal(x, y, equal_nan=True)
+
+
+def test_a_drive_profile_through_the_string_solve(ck):
+    """150 one-second steps of a drive-like power profile (traction bursts, regeneration,
+    rests; the seed's SPMe, 2 strings of 32 cells): each kernel advances its own pack from its
+    own solves, with the model's split guesses from step to step; no drift."""
+    model, T = _batch("seed_bgraphite_sno2_lmo_gel", None, SPMe)
+    d = model.data
+    M = d.c_max.shape[0]
+    S2 = 2
+    one_c = float(np.mean(model._current_scale()))
+    R_series = np.array([4e-3, 5e-3])
+    z_n, c_n = model._z.copy(), model._c.copy()
+    z_c, c_c = z_n.copy(), c_n.copy()
+    curv_n, curv_c = np.full(S2, np.nan), np.full(S2, np.nan)
+    rng = np.random.default_rng(3)
+    v_string = 3.6 * N / S2
+    power = np.repeat(rng.choice([-0.6, 0.0, 0.3, 0.8, 1.5, 2.0], 15), 10) * one_c * S2 * v_string
+    hint, I_last, solved = None, np.zeros(S2), 0
+    for P in power:
+        pn = kern.prepare(d, 1.0, T, z_n, c_n, False, 1)
+        pc = ck.prepare(d, 1.0, T, z_c, c_c, 1)
+        I0 = I_last if np.any(I_last) else np.full(S2, np.sign(P) * one_c if P else 0.0)
+        guess, has = (np.zeros((M, N)), False) if hint is None else (
+            hint[1] + hint[2] * (np.repeat(I0, N // S2) - hint[0]), True)
+        scale = 1e-9 * max(abs(float(I0.sum())), one_c * S2)
+        rn, rc = _solve_both(ck, d, pn, pc, T, guess, has, I0, True, float(P), R_series, scale, curv_n, curv_c,
+                             "drive profile")
+        assert rn[0]
+        solved += 1
+        I_last = rn[1]
+        hint = (rn[3], rn[4][2], rn[4][7])
+        kern.commit(pn, rn[3], rn[4][2], z_n, c_n)
+        ck.commit(d, pc, rc[3], rc[4][2], z_c, c_c)
+    _same(z_c, z_n, "drive profile final z")
+    _same(c_c, c_n, "drive profile final c")
+    assert solved == power.size
