@@ -1,0 +1,265 @@
+"""The C cell kernel (``fmus/pack/src/``: the SPM/SPMe kernels of
+:mod:`cosim.cell.spme_kernels` in C99, the cell core of the pack FMU) built with gcc and
+called through ctypes.
+
+:func:`load` compiles the sources once into a shared library in a cache folder (keyed by a
+hash of the sources and the flags, so an edit rebuilds) and returns a :class:`CKernel`
+whose methods take and return what the numba kernels do (same arguments without
+``threads``, same tuples of numpy arrays)::
+
+    from cosim.pack.c_kernel import load
+    ck = load()
+    prep = ck.prepare(model.data, h, T, z, c)          # as spme_kernels.prepare
+    V, dV, j, ... = ck.evaluate(model.data, prep, T, I, guess, has_guess, slope)
+
+The :class:`~cosim.cell.spme_kernels.CellData` of a batch is converted to the C struct
+``CkCells`` once and kept while the same object is passed again. Cells run serially.
+For now this serves the cross-check against numba (``tests/test_pack_c_kernel.py``) and
+``benchmarks/c_kernel.py``; later the pack FMU export and, if it pays, the Python pack.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CosimError
+
+__all__ = ["SOURCE_DIR", "CFLAGS", "CKernel", "CKernelBuildError", "build", "load"]
+
+#: the C sources of the cell kernel
+SOURCE_DIR = Path(__file__).resolve().parents[2] / "fmus" / "pack" / "src"
+#: gcc flags: strict C99, every warning an error, no fused multiply-add (round-off as numba)
+CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-ffp-contract=off")
+LIBRARY = "libcosim_cell.so"
+
+class CKernelBuildError(CosimError):
+    """The C cell kernel could not be built (gcc missing or failing)."""
+
+
+_f8 = ctypes.POINTER(ctypes.c_double)
+_i8 = ctypes.POINTER(ctypes.c_int64)
+_I64 = ctypes.c_int64
+
+
+class _Cells(ctypes.Structure):
+    """``CkCells`` of ``cell_kernel.h`` (field order matters)."""
+
+    _fields_ = ([(name, _I64) for name in ("N", "M", "n_r", "n", "P_ocp", "P_dUdT", "n_tab")]
+                + [("mat_start", _I64 * 3), ("n_x", _I64 * 3), ("kappa_code", _I64), ("De_code", _I64),
+                   ("ocp_code", _i8), ("dUdT_code", _i8)]
+                + [(name, _f8) for name in (
+                    "c_max", "a", "radius", "film", "rate", "D_ref", "cap", "sto0", "sto100", "alpha_a", "alpha_c",
+                    "E_D", "E_k", "ocp_p", "dUdT_p", "area", "L", "sigma", "eff", "contact", "c_e0", "scalars",
+                    "kappa_p", "De_p", "dx", "capacity", "tortuosity", "d_centres", "total", "lam", "b", "w_surf",
+                    "w_mean", "phi", "face", "uH_table")])
+
+
+_PREP = ("E", "G", "s0", "s1", "k_eff", "kfac", "c_free", "c_unit")
+_EVAL = ("V", "dV", "j", "eta", "cs", "dphi", "terms", "dj", "deta", "dcs", "ddphi", "dterms")
+_OUT = ("ocv", "q_rxn", "q_ohm", "q_rev", "q_mix", "soc", "anode", "sto_surf", "sto_mean")
+
+
+def _struct(names):
+    return type("_S", (ctypes.Structure,), {"_fields_": [(n, _f8) for n in names]})
+
+
+_Prep, _Eval, _Out = _struct(_PREP), _struct(_EVAL), _struct(_OUT)
+
+
+def _f64(x) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float64)
+
+
+def _ptr(a: np.ndarray):
+    return a.ctypes.data_as(_f8)
+
+
+def _fill(cls, arrays):
+    return cls(*[_ptr(a) for a in arrays])
+
+
+def _sources() -> list[Path]:
+    return sorted(SOURCE_DIR.glob("*.c"))
+
+
+def build(out_dir: str | os.PathLike | None = None) -> Path:
+    """Compile the sources into ``out_dir`` (default: a folder under ``$XDG_CACHE_HOME`` or
+    ``~/.cache``, ``cosim/c_kernel/<hash>``) unless the library is there; returns its path.
+    Raises CKernelBuildError if gcc is missing or fails."""
+    files = _sources() + sorted(SOURCE_DIR.glob("*.h"))
+    digest = hashlib.sha256(b"\0".join([" ".join(CFLAGS).encode()] + [f.read_bytes() for f in files])).hexdigest()[:16]
+    if out_dir is None:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        out_dir = cache / "cosim" / "c_kernel" / digest
+    out_dir = Path(out_dir)
+    lib = out_dir / LIBRARY
+    stamp = out_dir / (LIBRARY + ".sha256")
+    if lib.is_file() and stamp.is_file() and stamp.read_text() == digest:
+        return lib
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        raise CKernelBuildError("gcc is needed to build the C cell kernel but was not found on PATH")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=f".{LIBRARY}.", dir=out_dir)
+    os.close(fd)
+    try:
+        proc = subprocess.run([gcc, *CFLAGS, f"-I{SOURCE_DIR}", "-o", partial, *map(str, _sources()), "-lm"],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise CKernelBuildError(f"gcc failed to build the C cell kernel:\n{proc.stderr.strip()}")
+        os.replace(partial, lib)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    stamp.write_text(digest)
+    return lib
+
+
+def load(out_dir: str | os.PathLike | None = None) -> "CKernel":
+    """The kernel library (built by :func:`build` if needed)."""
+    return CKernel(build(out_dir))
+
+
+class CKernel:
+    """The C kernels with the signatures of :mod:`cosim.cell.spme_kernels` (minus ``threads``)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        lib = self.lib = ctypes.CDLL(str(path))
+        P, I64, D, INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_int
+        sig = {
+            "ck_prepare": (INT, [P, D, _f8, _f8, _f8, I64, P]),
+            "ck_evaluate": (INT, [P, P, _f8, _f8, _f8, INT, INT, P]),
+            "ck_commit": (None, [P, P, _f8, _f8, _f8, _f8]),
+            "ck_outputs": (None, [P, _f8, _f8, _f8, _f8, _f8, _f8, _f8, _f8, _f8, P]),
+            "ck_anode_potential": (None, [P, P, _f8, _f8, _f8, _f8, INT, _f8, _f8]),
+            "ck_solve_strings": (INT, [P, P, _f8, _f8, INT, I64, _f8, INT, D, _f8, D, I64, _f8, D, _f8, _f8, _f8, P,
+                                       ctypes.POINTER(INT)]),
+            "ck_value_slope": (None, [I64, _f8, D, _f8, _f8]),
+            "ck_arrhenius_factor": (D, [D, D, D]),
+        }
+        for name, (res, args) in sig.items():
+            fn = getattr(lib, name)
+            fn.restype, fn.argtypes = res, args
+        self._data = None  # (CellData, its struct) of the last call
+
+    # -- conversions ------------------------------------------------------------------------
+    def cells(self, d) -> ctypes.Structure:
+        """``CkCells`` of a :class:`~cosim.cell.spme_kernels.CellData` (cached for the last one)."""
+        cached = self._data  # read once: another thread may replace it
+        if cached is not None and cached[0] is d:
+            return cached[1]
+        M, N, nr = d.c_max.shape[0], d.c_max.shape[1], d.lam.shape[0]
+        keep = {}
+
+        def f(name):
+            keep[name] = a = _f64(getattr(d, name))
+            return _ptr(a)
+
+        def i(name):
+            keep[name] = a = np.ascontiguousarray(getattr(d, name), dtype=np.int64)
+            return a.ctypes.data_as(_i8)
+
+        s = _Cells(N=N, M=M, n_r=nr, n=d.dx.shape[1], P_ocp=d.ocp_p.shape[1], P_dUdT=d.dUdT_p.shape[1],
+                   n_tab=d.uH_table.shape[1], mat_start=(_I64 * 3)(*map(int, d.mat_start)),
+                   n_x=(_I64 * 3)(*map(int, d.n_x)), kappa_code=int(d.kappa_code), De_code=int(d.De_code),
+                   ocp_code=i("ocp_code"), dUdT_code=i("dUdT_code"))
+        for name in (n for n, t in _Cells._fields_ if t is _f8):
+            setattr(s, name, f(name))
+        s.keep = keep  # the arrays live as long as the struct that points into them
+        self._data = (d, s)
+        return s
+
+    # -- the kernels ------------------------------------------------------------------------
+    def prepare(self, d, h, T, z, c, n_sub=1):
+        """:func:`~cosim.cell.spme_kernels.prepare`: ``(E, G, s0, s1, k_eff, kfac, c_free, c_unit)``."""
+        M, N, nr = z.shape
+        n = c.shape[1]
+        res = (np.empty((M, N, nr)), np.empty((M, N, nr)), np.empty((M, N)), np.empty((M, N)), np.empty((M, N)),
+               np.empty(N), np.empty((N, n)), np.empty((N, n)))
+        T, z, c = _f64(T), _f64(z), _f64(c)
+        if self.lib.ck_prepare(ctypes.byref(self.cells(d)), float(h), _ptr(T), _ptr(z), _ptr(c), int(n_sub),
+                               ctypes.byref(_fill(_Prep, res))) != 0:
+            raise MemoryError("ck_prepare")
+        return res
+
+    @staticmethod
+    def _alloc(M, N):
+        return (np.empty(N), np.empty(N), np.empty((M, N)), np.empty((M, N)), np.empty((M, N)), np.empty((2, N)),
+                np.empty((3, N)), np.empty((M, N)), np.empty((M, N)), np.empty((M, N)), np.empty((2, N)),
+                np.empty((3, N)))
+
+    @staticmethod
+    def _trim(out, slope):
+        """Derivative arrays empty without ``slope``, as spme_kernels._alloc makes them."""
+        return out if slope else out[:7] + tuple(a[:, :0] for a in out[7:])
+
+    def evaluate(self, d, prep, T, I, guess, has_guess, slope):
+        """:func:`~cosim.cell.spme_kernels.evaluate`: ``(V, dV, j, eta, cs, dphi, terms, dj, deta, dcs, ddphi,
+        dterms)``."""
+        prep = tuple(map(_f64, prep))
+        M, N = prep[2].shape
+        out = self._alloc(M, N)
+        T, I, guess = _f64(T), _f64(I), _f64(guess)
+        if self.lib.ck_evaluate(ctypes.byref(self.cells(d)), ctypes.byref(_fill(_Prep, prep)), _ptr(T), _ptr(I),
+                                _ptr(guess), int(bool(has_guess)), int(bool(slope)),
+                                ctypes.byref(_fill(_Eval, out))) != 0:
+            raise MemoryError("ck_evaluate")
+        return self._trim(out, slope)
+
+    def commit(self, d, prep, I, j, z, c):
+        """:func:`~cosim.cell.spme_kernels.commit`: advances ``z`` and ``c`` (C-contiguous float64) in place."""
+        prep = tuple(map(_f64, prep))
+        for a in (z, c):
+            if not (a.dtype == np.float64 and a.flags.c_contiguous):
+                raise ValueError("z and c must be C-contiguous float64 arrays (advanced in place)")
+        I, j = _f64(I), _f64(j)
+        self.lib.ck_commit(ctypes.byref(self.cells(d)), ctypes.byref(_fill(_Prep, prep)), _ptr(I), _ptr(j), _ptr(z),
+                           _ptr(c))
+
+    def outputs(self, d, T, I, j, eta, cs, dphi, terms, z, c):
+        """:func:`~cosim.cell.spme_kernels.outputs`: ``(ocv, heat_reaction, heat_ohmic, heat_reversible,
+        heat_mixing, soc, anode_potential, sto_surface, sto_mean)``."""
+        M, N = j.shape
+        res = tuple(np.empty(N) for _ in range(7)) + (np.empty((M, N)), np.empty((M, N)))
+        args = [_f64(x) for x in (T, I, j, eta, cs, dphi, terms, z, c)]
+        self.lib.ck_outputs(ctypes.byref(self.cells(d)), *map(_ptr, args), ctypes.byref(_fill(_Out, res)))
+        return res
+
+    def anode_potential(self, d, prep, T, I, dphi0, ddphi0, slope):
+        """:func:`~cosim.cell.spme_kernels.anode_potential`: ``(a, da)``."""
+        prep = tuple(map(_f64, prep))
+        N = prep[5].shape[0]
+        a, da = np.empty(N), np.empty(N)
+        args = [_f64(x) for x in (T, I, dphi0, ddphi0)]
+        self.lib.ck_anode_potential(ctypes.byref(self.cells(d)), ctypes.byref(_fill(_Prep, prep)), *map(_ptr, args),
+                                    int(bool(slope)), _ptr(a), _ptr(da))
+        return a, da
+
+    def solve_strings(self, d, prep, T, guess, has_guess, I0, power_mode, demand, R_series, scale, max_iter,
+                      curvature, safety):
+        """:func:`~cosim.cell.spme_kernels.solve_strings`: ``(ok, I_strings, V_pack, I_cells, out)``;
+        ``curvature`` (C-contiguous float64) is updated in place."""
+        prep = tuple(map(_f64, prep))
+        M, N = prep[2].shape
+        if not (curvature.dtype == np.float64 and curvature.flags.c_contiguous):
+            raise ValueError("curvature must be a C-contiguous float64 array (updated in place)")
+        T, guess, I0, R_series = map(_f64, (T, guess, I0, R_series))
+        S = I0.shape[0]
+        I, Ic, V_pack, slope = np.empty(S), np.empty(N), ctypes.c_double(), ctypes.c_int()
+        out = self._alloc(M, N)
+        ok = self.lib.ck_solve_strings(
+            ctypes.byref(self.cells(d)), ctypes.byref(_fill(_Prep, prep)), _ptr(T), _ptr(guess), int(bool(has_guess)),
+            S, _ptr(I0), int(bool(power_mode)), float(demand), _ptr(R_series), float(scale), int(max_iter),
+            _ptr(curvature), float(safety), _ptr(I), ctypes.byref(V_pack), _ptr(Ic), ctypes.byref(_fill(_Eval, out)),
+            ctypes.byref(slope))
+        if ok < 0:
+            raise MemoryError("ck_solve_strings")
+        return bool(ok), I, V_pack.value, Ic, self._trim(out, slope.value)
