@@ -192,9 +192,11 @@ class Recorder:
         try:
             ds = netCDF4.Dataset(self.path, mode="x", format="NETCDF4")
         except OSError as exc:
-            if exc.errno in (errno.EEXIST, _NC_EEXIST):
-                raise ResultExistsError(f"result file {self.path} was created by another run at the same "
-                                        "moment; choose another --output") from None
+            # the create was exclusive: a file there now was made by somebody else (HDF5 may
+            # report the collision as EEXIST, netCDF's NC_EEXIST, or EACCES when it lost the race)
+            if exc.errno in (errno.EEXIST, _NC_EEXIST) or os.path.lexists(self.path):
+                raise ResultExistsError(f"result file {self.path} exists: another run created it at the "
+                                        "same moment; choose another --output") from None
             raise ResultFileError(f"cannot create the result file {self.path}: {exc.strerror or exc}") from None
         try:
             self._define(ds, dim_sizes, encoded_attrs, compression_level)

@@ -126,6 +126,6 @@ def test_a_file_created_between_the_check_and_the_create_is_refused(tmp_path, mo
     run_scenario(loaded, output=target)
     before = target.read_bytes()
     monkeypatch.setattr(Path, "exists", lambda self: False)  # the other run creates it just after our check
-    with pytest.raises(ResultExistsError, match="created by another run at the same moment"):
+    with pytest.raises(ResultExistsError, match="exists: another run created it at the same moment"):
         run_scenario(loaded, output=target)
     assert target.read_bytes() == before
