@@ -20,6 +20,7 @@ me2_disc... 2.0      model exchange    me2_discrete: me2_decay with u discrete (
 me2_tiny    2.0      model exchange    me2_decay at x0 = 1e-9 with the state's nominal 1e-9
 me3_disc... 3.0      model exchange    me3_discrete: me3_array with u discrete (settable in event mode only)
 me3_flo...  3.0      model exchange    me3_float32: me3_array with u a continuous Float32 input
+me2_resc... 2.0      model exchange    me2_rescale: me2_decay whose x and nominal scale by 1e-9 at t = 1 s
 ==========  =======  ================  ===================================================
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ from cosim.fmu.build import build_fmu
 FMU_SOURCES = Path(__file__).resolve().parent / "fmus"
 TEST_FMUS = ("cs2_gain", "cs3_array", "me2_decay", "me2_ball", "me3_ball", "cs2_bench", "cs2_types", "cs3_types",
              "cs2_stop", "me2_vdp", "me2_robertson", "me3_array", "me2_discrete",
-             "me2_tiny", "me3_discrete", "me3_float32")
+             "me2_tiny", "me3_discrete", "me3_float32", "me2_rescale")
 
 
 def build_test_fmus(out_dir: str | Path) -> dict[str, Path]:

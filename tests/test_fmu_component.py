@@ -534,6 +534,21 @@ to = "f.u"
     np.testing.assert_allclose(x, exact, rtol=0, atol=1.5e-5)  # measured 6.2e-6 (CVODE BDF, rtol 1e-6)
 
 
+def test_nominals_that_change_at_an_event_are_read_again(test_fmus):
+    """me2_rescale: at t = 1 s, x and its nominal are scaled by 1e-9
+    (nominalsOfContinuousStatesChanged): read again, the absolute tolerance follows and
+    x = 1e-9 exp(-t) is kept to the relative tolerance after the event too."""
+    c = started(test_fmus, "me2_rescale")
+    t, h = 0.0, 0.25
+    for _ in range(12):
+        c.do_step(t, h)
+        t += h
+        exact = math.exp(-t) * (1e-9 if t >= 1.0 else 1.0)
+        assert c.y["x"] == pytest.approx(exact, rel=1.5e-5), t  # measured 4.4e-6 (nominal kept: 0.76)
+    assert c._me.events == 1
+    c.terminate()
+
+
 def test_the_states_nominal_values_scale_the_absolute_tolerance(test_fmus, tmp_path):
     """me2_tiny decays from x0 = 1e-9 (nominal 1e-9): with the absolute tolerance scaled by
     the nominal, x(t) = 1e-9 exp(-t) is followed to the relative tolerance; an absolute

@@ -55,9 +55,10 @@
 enum { FX_OK = 0, FX_WARNING = 1, FX_DISCARD = 2, FX_ERROR = 3, FX_FATAL = 4 };
 
 /* how a variable may be set */
-/* the nominal value of continuous state i (a model may define it before including this file) */
+/* the nominal value of continuous state i of the model data d (a model may define it before
+ * including this file; an event that changes it sets FxEvent.nominals_changed) */
 #ifndef FX_NOMINAL
-#define FX_NOMINAL(i) 1.0
+#define FX_NOMINAL(d, i) 1.0
 #endif
 
 /* FX_DISCRETE_INPUT: an input of variability discrete, which model exchange allows to be set
@@ -98,6 +99,7 @@ typedef struct {
 typedef struct {
     int values_changed, next_defined, terminate;
     double next_time;
+    int nominals_changed;
 } FxEvent;
 
 typedef struct {
@@ -658,7 +660,7 @@ fmi2Status fmi2NewDiscreteStates(fmi2Component c, fmi2EventInfo *info) {
     fx_event_update(FX_M, &ev);
     info->newDiscreteStatesNeeded = fmi2False;
     info->terminateSimulation = ev.terminate ? fmi2True : fmi2False;
-    info->nominalsOfContinuousStatesChanged = fmi2False;
+    info->nominalsOfContinuousStatesChanged = ev.nominals_changed ? fmi2True : fmi2False;
     info->valuesOfContinuousStatesChanged = ev.values_changed ? fmi2True : fmi2False;
     info->nextEventTimeDefined = ev.next_defined ? fmi2True : fmi2False;
     info->nextEventTime = ev.next_defined ? ev.next_time : 0.0;
@@ -765,7 +767,7 @@ fmi2Status fmi2GetNominalsOfContinuousStates(fmi2Component c, fmi2Real x_nominal
     if (!fx_check(FX_M, "fmi2GetNominalsOfContinuousStates", FX_NOT_FATAL) ||
         !fx_count_ok(FX_M, "fmi2GetNominalsOfContinuousStates", nx, FX_NSTATES))
         return fmi2Error;
-    for (i = 0; i < nx; i++) x_nominal[i] = FX_NOMINAL(i);
+    for (i = 0; i < nx; i++) x_nominal[i] = FX_NOMINAL(&FX_M->d, i);
     return fmi2OK;
 #else
     (void)x_nominal; (void)nx;
@@ -1185,7 +1187,7 @@ fmi3Status fmi3UpdateDiscreteStates(fmi3Instance instance, fmi3Boolean *discrete
     fx_event_update(FX_M, &ev);
     if (discreteStatesNeedUpdate) *discreteStatesNeedUpdate = false;
     if (terminateSimulation) *terminateSimulation = ev.terminate != 0;
-    if (nominalsOfContinuousStatesChanged) *nominalsOfContinuousStatesChanged = false;
+    if (nominalsOfContinuousStatesChanged) *nominalsOfContinuousStatesChanged = ev.nominals_changed != 0;
     if (valuesOfContinuousStatesChanged) *valuesOfContinuousStatesChanged = ev.values_changed != 0;
     if (nextEventTimeDefined) *nextEventTimeDefined = ev.next_defined != 0;
     if (nextEventTime) *nextEventTime = ev.next_defined ? ev.next_time : 0.0;
@@ -1300,7 +1302,7 @@ fmi3Status fmi3GetNominalsOfContinuousStates(fmi3Instance instance, fmi3Float64 
     if (!fx_check(FX_M, "fmi3GetNominalsOfContinuousStates", FX_NOT_FATAL) ||
         !fx_count_ok(FX_M, "fmi3GetNominalsOfContinuousStates", nContinuousStates, FX_NSTATES))
         return fmi3Error;
-    for (i = 0; i < nContinuousStates; i++) nominals[i] = FX_NOMINAL(i);
+    for (i = 0; i < nContinuousStates; i++) nominals[i] = FX_NOMINAL(&FX_M->d, i);
     return fmi3OK;
 #else
     (void)nominals; (void)nContinuousStates;

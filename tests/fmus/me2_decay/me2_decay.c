@@ -1,7 +1,10 @@
 /* me2_decay - FMI 2.0 model exchange test fixture: der(x) = -lam*(x - u), x(start) = x0,
  * y = gain*x, where the discrete gain jumps from 1 to 2 at the time event t_switch.
- * Variants (me2_discrete, me2_tiny) define their identifier, token and these before including
- * this file: DECAY_U_KIND (the kind of the input u) and DECAY_X0 (the start of x0). */
+ * Variants (me2_discrete, me2_tiny, me2_rescale) define their identifier, token and these before
+ * including this file: DECAY_U_KIND (the kind of the input u), DECAY_X0 (the start of x0),
+ * DECAY_T_SWITCH (the start of t_switch), DECAY_RESCALE (a factor by which x and its nominal
+ * change at the event, reported as valuesOfContinuousStatesChanged and
+ * nominalsOfContinuousStatesChanged) and FX_NOMINAL. */
 #define FX_FMI_VERSION 2
 #define FX_INTERFACE FX_ME
 #ifndef FX_MODEL_IDENTIFIER
@@ -13,6 +16,9 @@
 #endif
 #ifndef DECAY_X0
 #define DECAY_X0 1.0
+#endif
+#ifndef DECAY_T_SWITCH
+#define DECAY_T_SWITCH 1e300
 #endif
 #define FX_NSTATES 1
 #define FX_NINDICATORS 0
@@ -42,7 +48,7 @@ static const FxVar *fx_variables(size_t *n) {
 static void fx_start(FxData *d) {
     d->r[X0] = DECAY_X0;
     d->r[LAM] = 1.0;
-    d->r[T_SWITCH] = 1e300;
+    d->r[T_SWITCH] = DECAY_T_SWITCH;
     d->r[U] = 0.0;
     d->r[GAIN] = 1.0;
 }
@@ -77,6 +83,11 @@ static void fx_event_update(FxInstance *m, FxEvent *ev) {
         d->flag[SWITCHED] = 1;
         d->r[GAIN] = 2.0;
         fx_log(m, FX_OK, FX_LOG_EVENTS, "time event at t=%s: gain 1 -> 2", fx_num(d->time, a));
+#ifdef DECAY_RESCALE /* x changes scale at the event: its value and its nominal by DECAY_RESCALE */
+        d->r[X] *= DECAY_RESCALE;
+        ev->values_changed = 1;
+        ev->nominals_changed = 1;
+#endif
     }
     ev->next_defined = !d->flag[SWITCHED];
     ev->next_time = ts;
