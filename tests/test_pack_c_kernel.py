@@ -397,3 +397,32 @@ def _report():
         for key in sorted(WORST, key=WORST.get, reverse=True)[:5]:
             if WORST[key] > 0.0:
                 print(f"  {key}: {WORST[key]:.3g}")
+
+
+# the DLLs every Windows x86-64 has (the C runtime mingw-w64 links by default, and the kernel)
+WINDOWS_SYSTEM_DLLS = {"kernel32.dll", "msvcrt.dll"}
+
+
+def test_the_kernel_cross_compiles_for_windows_and_imports_only_system_dlls(tmp_path):
+    """The pack FMU must run in Windows hosts: the kernel builds with mingw-w64 under the same
+    flags (-Werror) into a DLL that imports nothing but system DLLs and exports the API
+    (``.ci/run`` installs the cross compiler from Debian's packages)."""
+    import re
+    import subprocess
+
+    from cosim.pack.c_kernel import CFLAGS, SOURCE_DIR
+
+    gcc, objdump = shutil.which("x86_64-w64-mingw32-gcc"), shutil.which("x86_64-w64-mingw32-objdump")
+    assert gcc and objdump, "x86_64-w64-mingw32-gcc missing: apt-get install gcc-mingw-w64-x86-64 (.ci/run does)"
+    dll = tmp_path / "cosim_cell.dll"
+    flags = [f for f in CFLAGS if f != "-fPIC"]
+    build = subprocess.run([gcc, *flags, f"-I{SOURCE_DIR}", "-o", str(dll), *map(str, sorted(SOURCE_DIR.glob("*.c"))),
+                            "-lm"], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    dump = subprocess.run([objdump, "-p", str(dll)], capture_output=True, text=True, check=True).stdout
+    imported = {m.lower() for m in re.findall(r"DLL Name: (\S+)", dump)}
+    assert imported and imported <= WINDOWS_SYSTEM_DLLS, imported
+    header = (SOURCE_DIR / "cell_kernel.h").read_text()
+    api = set(re.findall(r"\b(ck_\w+)\s*\(", header))
+    exported = set(re.findall(r"\]\s+(ck_\w+)\s*$", dump, flags=re.MULTILINE))
+    assert api and api <= exported, sorted(api - exported)
