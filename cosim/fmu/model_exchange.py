@@ -79,7 +79,6 @@ from ctypes import byref, c_bool, c_double, c_float, c_int, c_size_t, c_uint
 import numpy as np
 from scipy.integrate import BDF, DOP853, LSODA, RK45
 
-from .cvode import CVodeStepper
 from .instance import FmuCallError, FmuInstance
 
 __all__ = ["EVENT_TOL_S", "SOLVERS", "ModelExchangeIntegrator", "variable_size"]
@@ -123,7 +122,7 @@ class ModelExchangeIntegrator:
         if solver not in SOLVERS:
             raise ValueError(f"unknown solver {solver!r} (one of {', '.join(SOLVERS)})")
         self.method = SOLVERS[solver]
-        self._cvode: CVodeStepper | None = None  # made at the first integration, freed by close()
+        self._cvode = None  # a CVodeStepper, made at the first integration, freed by close()
         self.rtol, self.atol, self.max_step = rtol, atol, max_step_s
         self._x = (c_double * max(self.nx, 1))()
         self._dx = (c_double * max(self.nx, 1))()
@@ -428,6 +427,8 @@ class ModelExchangeIntegrator:
         self.restarts += 1
         if isinstance(self.method, str):  # CVODE: one memory for the whole run, restarted
             if self._cvode is None:
+                from .cvode import CVodeStepper  # (loads SUNDIALS' libraries: only when used)
+
                 self._cvode = CVodeStepper(self._rhs_raw, self.nx, self.method, self.rtol, self._atol, self.max_step)
             else:
                 self._cvode.set_tolerances(self.rtol, self._atol)
