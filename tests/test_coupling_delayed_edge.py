@@ -1,6 +1,5 @@
 """A connection marked delayed breaks an algebraic loop and carries the previous value."""
 
-import pytest
 from coupling_helpers import run
 from doubles import Probe
 

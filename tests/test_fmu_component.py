@@ -467,7 +467,7 @@ def test_info_writes_a_scenario_that_runs_every_fixture_fmu_as_written(test_fmus
         out.parent.mkdir(exist_ok=True)
         assert main(["info", str(fmu), "--scenario", "-o", str(out)]) == 0
         text = out.read_text()
-        assert f'fmu = "../' in text
+        assert 'fmu = "../' in text
         result = tmp_path / f"{name}.nc"
         assert main(["run", str(out), "-o", str(result), "-q"]) == 0
         with xr.open_dataset(result) as ds:

@@ -31,7 +31,6 @@ def test_steady_slab_matches_the_analytic_rise(cooling, divisor, faces):
     n = 101
     dx = SLAB["layer_thickness_m"]
     L = n * dx
-    q = Q_VOL * dx  # W/m2 per layer
     # the continuum rise, centre (both faces) or far face (one) over the cooled face, is
     # Q L^2 / (divisor k). The network (one node per layer, half a layer to each face) by hand:
     # each link carries the heat of the layers beyond it, (m - i) q between layers i and i+1

@@ -525,7 +525,7 @@ class DFN(DFNSystem, CellModel):
         return self._out
 
     def _fill_outputs(self, out, I, V, T):
-        N, Ne, nn = self.N, self.Ne, self.n_x[0]
+        N, Ne = self.N, self.Ne
         X = self.X
         c, pe, ps, j = X[:, :N], X[:, N:2 * N], X[:, 2 * N:2 * N + Ne], X[:, 2 * N + Ne:]
         Tref = self.params.T_ref_K

@@ -189,22 +189,14 @@ class ModelExchangeIntegrator:
             self.inst.fail(name, status)
 
     def _set(self, t: float, x: np.ndarray) -> None:
-        # the two hot calls (every right-hand side evaluation): status checks inlined
-        handle = self.inst.handle
-        status = self._f_time(handle, t)
-        if status > 1:
-            self.inst.fail("SetTime", status)
+        self._check(self._f_time(self.inst.handle, t), "SetTime")
         if self.nx:
             self._xa[:] = x
-            status = self._f_setx(handle, self._x, self.nx)
-            if status > 1:
-                self.inst.fail("SetContinuousStates", status)
+            self._check(self._f_setx(self.inst.handle, self._x, self.nx), "SetContinuousStates")
 
     def _derivatives(self, t: float, x: np.ndarray) -> np.ndarray:
         self._set(t, x)
-        status = self._f_dx(self.inst.handle, self._dx, self.nx)
-        if status > 1:
-            self.inst.fail("GetDerivatives", status)
+        self._check(self._f_dx(self.inst.handle, self._dx, self.nx), "GetDerivatives")
         return self._dxa.copy()
 
     def _rhs_raw(self, t: float, x_ptr, dx_ptr) -> int:
