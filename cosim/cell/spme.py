@@ -47,6 +47,39 @@ from .params import F, CellParams, Electrode
 from .particle import ParticleBatch
 
 
+#: which implementation of the SPM/SPMe kernels new models use: "numba"
+#: (:mod:`cosim.cell.spme_kernels`, the default) or "c" (``fmus/pack/src``, the pack FMU's
+#: cell core, built with gcc by :mod:`cosim.pack.c_kernel`; the two agree bit for bit, see
+#: tests/test_pack_c_kernel.py). For the comparison of whole runs (benchmarks/pack.py --kernel c)
+#: until one of them is retired.
+KERNELS = "numba"
+
+
+class _Numba:
+    """The numba kernels with the interface both implementations share (``commit`` takes the
+    cell data first, as the C's does)."""
+
+    prepare = staticmethod(kern.prepare)
+    evaluate = staticmethod(kern.evaluate)
+    anode_potential = staticmethod(kern.anode_potential)
+    solve_strings = staticmethod(kern.solve_strings)
+    outputs = staticmethod(kern.outputs)
+
+    @staticmethod
+    def commit(d, prep, I, j, z, c) -> None:
+        kern.commit(prep, I, j, z, c)
+
+
+def _kernels():
+    if KERNELS == "numba":
+        return _Numba
+    if KERNELS == "c":
+        from ..pack.c_kernel import load
+
+        return load()
+    raise ValueError(f"unknown cell kernels {KERNELS!r} (numba or c)")
+
+
 @dataclass
 class _Prep:
     h: float
@@ -108,6 +141,7 @@ class SPMe(CellModel):
         ms = self.data.mat_start
         self._composite = bool(np.any(np.diff(ms) > 1))
         self._threads = N >= kern.THREADS_MIN_CELLS  # the kernels' per-cell loops in threads
+        self._k = _kernels()
         self._last = None
         self._t = 0.0
 
@@ -176,7 +210,7 @@ class SPMe(CellModel):
     def _prepare(self, h: float, T: np.ndarray, substeps: int = 1) -> _Prep:
         # writeable too: numba compiles a kernel again for a read-only array (a second variant)
         T = np.require(T, dtype=float, requirements=("C", "W"))
-        return _Prep(h, T, kern.prepare(self.data, float(h), T, self._z, self._c, self._threads, int(substeps)))
+        return _Prep(h, T, self._k.prepare(self.data, float(h), T, self._z, self._c, self._threads, int(substeps)))
 
     def _prepare_pulse(self, h: float, T: np.ndarray, substeps: int = 1) -> _Prep:
         """A pulse of ``h`` s with the salt in ``substeps`` backward-Euler steps (the
@@ -197,12 +231,12 @@ class SPMe(CellModel):
 
     def _evaluate(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)
-        res = kern.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), False, self._threads)
+        res = self._k.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), False, self._threads)
         return res[0], (I, res[0]) + res[2:7] + (None,)
 
     def _evaluate_slope(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)
-        res = kern.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), True, self._threads)
+        res = self._k.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), True, self._threads)
         if np.all(np.isfinite(res[0])):  # a failed evaluation is no place to start from
             prep.hint = (I, res[2], res[7])
         return res[0], res[1], (I, res[0]) + res[2:7] + ((res[1],) + res[7:],)
@@ -215,7 +249,7 @@ class SPMe(CellModel):
         if slope and deriv is None:
             raise ValueError("the anode potential's slope needs the aux of a slope evaluation")
         ddphi0 = deriv[4][0] if slope else dphi[0]
-        a, da = kern.anode_potential(self.data, prep.arrays, prep.T, np.ascontiguousarray(I, dtype=float),
+        a, da = self._k.anode_potential(self.data, prep.arrays, prep.T, np.ascontiguousarray(I, dtype=float),
                                      np.ascontiguousarray(dphi[0]), np.ascontiguousarray(ddphi0), bool(slope),
                                      self._threads)
         return (a, da) if slope else a
@@ -227,7 +261,7 @@ class SPMe(CellModel):
         mode = power is not None
         I0 = np.ascontiguousarray(I0, dtype=float)
         guess = self._start(prep, np.repeat(I0, self.n // I0.size))
-        ok, I, V_pack, Ic, out = kern.solve_strings(
+        ok, I, V_pack, Ic, out = self._k.solve_strings(
             self.data, prep.arrays, prep.T, *guess, I0, mode, float(power if mode else current), R_series,
             float(scale), int(max_iter), curvature, float(safety), self._threads)
         if out[7].size and np.all(np.isfinite(out[0])):
@@ -247,7 +281,7 @@ class SPMe(CellModel):
 
     def _commit(self, prep: _Prep, I: np.ndarray, aux) -> None:
         I, V, j, eta, cs, dphi, terms, _ = aux
-        kern.commit(prep.arrays, I, j, self._z, self._c)
+        self._k.commit(self.data, prep.arrays, I, j, self._z, self._c)
         if self._composite:  # the split's slope: of the step's last slope evaluation, if any
             self._hint = (I, j, None if prep.hint is None else prep.hint[2])
         self._t += prep.h
@@ -260,7 +294,7 @@ class SPMe(CellModel):
         return self._out
 
     def _fill_outputs(self, out: dict, I, V, T, j, eta, cs, dphi, terms) -> None:
-        ocv, q_rxn, q_ohm, q_rev, q_mix, soc, anode, sto_s, sto_m = kern.outputs(
+        ocv, q_rxn, q_ohm, q_rev, q_mix, soc, anode, sto_s, sto_m = self._k.outputs(
             self.data, T, I, j, eta, cs, dphi, terms, self._z, self._c, self._threads)
         k = 0
         for side, el in zip(("negative", "positive"), self.electrodes):

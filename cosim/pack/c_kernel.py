@@ -178,7 +178,8 @@ class CKernel:
         return s
 
     # -- the kernels ------------------------------------------------------------------------
-    def prepare(self, d, h, T, z, c, n_sub=1):
+    # (``threads`` is accepted where the numba kernels take it, and ignored: the C runs serially)
+    def prepare(self, d, h, T, z, c, threads=False, n_sub=1):
         """:func:`~cosim.cell.spme_kernels.prepare`: ``(E, G, s0, s1, k_eff, kfac, c_free, c_unit)``."""
         M, N, nr = z.shape
         n = c.shape[1]
@@ -201,7 +202,7 @@ class CKernel:
         """Derivative arrays empty without ``slope``, as spme_kernels._alloc makes them."""
         return out if slope else out[:7] + tuple(a[:, :0] for a in out[7:])
 
-    def evaluate(self, d, prep, T, I, guess, has_guess, slope):
+    def evaluate(self, d, prep, T, I, guess, has_guess, slope, threads=False):
         """:func:`~cosim.cell.spme_kernels.evaluate`: ``(V, dV, j, eta, cs, dphi, terms, dj, deta, dcs, ddphi,
         dterms)``."""
         prep = tuple(map(_f64, prep))
@@ -224,7 +225,7 @@ class CKernel:
         self.lib.ck_commit(ctypes.byref(self.cells(d)), ctypes.byref(_fill(_Prep, prep)), _ptr(I), _ptr(j), _ptr(z),
                            _ptr(c))
 
-    def outputs(self, d, T, I, j, eta, cs, dphi, terms, z, c):
+    def outputs(self, d, T, I, j, eta, cs, dphi, terms, z, c, threads=False):
         """:func:`~cosim.cell.spme_kernels.outputs`: ``(ocv, heat_reaction, heat_ohmic, heat_reversible,
         heat_mixing, soc, anode_potential, sto_surface, sto_mean)``."""
         M, N = j.shape
@@ -233,7 +234,7 @@ class CKernel:
         self.lib.ck_outputs(ctypes.byref(self.cells(d)), *map(_ptr, args), ctypes.byref(_fill(_Out, res)))
         return res
 
-    def anode_potential(self, d, prep, T, I, dphi0, ddphi0, slope):
+    def anode_potential(self, d, prep, T, I, dphi0, ddphi0, slope, threads=False):
         """:func:`~cosim.cell.spme_kernels.anode_potential`: ``(a, da)``."""
         prep = tuple(map(_f64, prep))
         N = prep[5].shape[0]
@@ -244,7 +245,7 @@ class CKernel:
         return a, da
 
     def solve_strings(self, d, prep, T, guess, has_guess, I0, power_mode, demand, R_series, scale, max_iter,
-                      curvature, safety):
+                      curvature, safety, threads=False):
         """:func:`~cosim.cell.spme_kernels.solve_strings`: ``(ok, I_strings, V_pack, I_cells, out)``;
         ``curvature`` (C-contiguous float64) is updated in place."""
         prep = tuple(map(_f64, prep))
