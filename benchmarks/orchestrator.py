@@ -1,16 +1,23 @@
-"""Orchestrator overhead per macro step: three trivial components coupled in a loop.
+"""Orchestrator overhead per macro step: three trivial components coupled in a loop; and
+the start-up of ``cosim run``.
 
-    python benchmarks/orchestrator.py [--steps N]
+    python benchmarks/orchestrator.py [--steps N] [--startup-only]
 
 Each component is ``y = x``, ``x += h * u`` (no direct feedthrough, so the loop
 a -> b -> c -> a is not algebraic). The orchestrator's own cost per macro step is the
 run's wall time minus the time the same components need when their ``do_step`` is called
 directly in a bare loop, divided by the number of steps. Target: at most 20 µs per step.
+
+Start-up: ``cosim run`` on a trivial scenario (one profile, one 1 s step) as a new process,
+best of 5 wall times, beside the time to import what a run imports (``cosim.run``) and a bare
+``python -c pass``. Target (the numerics and speed issue): at most 0.3 s to the first step.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -66,11 +73,46 @@ def best_of(repeats: int, fn) -> float:
     return min(fn() for _ in range(repeats))
 
 
+TRIVIAL = """[simulation]
+stop_time_s = 1
+step_s = 1
+[components.src]
+type = "profile"
+time_s = [0.0, 1.0]
+values = { x_1 = [0.0, 1.0] }
+"""
+
+
+def startup() -> None:
+    def wall(cmd) -> float:
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = Path(tmp) / "trivial.toml"
+        scenario.write_text(TRIVIAL)
+        bare = wall([sys.executable, "-c", "pass"])
+        imports = wall([sys.executable, "-c", "import cosim.run"])
+        run = wall([sys.executable, "-m", "cosim.cli", "run", str(scenario), "-o", str(Path(tmp) / "r.nc"),
+                    "--overwrite", "-q"])
+    print("start-up of `cosim run` on a trivial scenario (new process, best of 5)")
+    print(f"  python -c pass {bare:6.3f} s; import cosim.run {imports:6.3f} s; whole run {run:6.3f} s"
+          f" (target <= 0.3 s: {'ok' if run <= 0.3 else 'MISSED'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--startup-only", action="store_true", help="only the start-up of `cosim run`")
     args = parser.parse_args()
+    startup()
+    if args.startup_only:
+        return
     n = args.steps
 
     def timed_run(**kwargs):

@@ -52,7 +52,6 @@ from ..scenario.issues import did_you_mean
 from ..scenario.types import ScenarioPath
 from . import archive
 from .instance import FmuDiscard, FmuInstance, ValueGroup
-from .model_exchange import ModelExchangeIntegrator
 from .variables import port_variables
 
 __all__ = ["FmuComponent", "FmuConfig", "settable"]
@@ -112,7 +111,7 @@ class FmuComponent(Component):
             raise CosimError(f"FMU {self.path.name}: {exc}") from None
         self._inst: FmuInstance | None = None
         self._folder: Path | None = None
-        self._me: ModelExchangeIntegrator | None = None
+        self._me = None  # the ModelExchangeIntegrator of a model-exchange FMU
         self._warnings: tuple[int, tuple | None] = (0, None)  # of the FMU, kept after it is freed
         self._initialized = False
         self._h0: float | None = None
@@ -188,6 +187,8 @@ class FmuComponent(Component):
         self._initialized = True
         self._me = None
         if self.interface == "me":
+            from .model_exchange import ModelExchangeIntegrator  # (scipy.integrate: only when used)
+
             self._me = ModelExchangeIntegrator(inst, cfg.rtol, cfg.atol, cfg.max_step_s, cfg.solver)
             self._me.start(t0)
         for g in self._outputs:
