@@ -38,6 +38,8 @@ CASES = {
     "missing parameter file": (dict(cell='parameter_file = "nope.toml"'),
                                "components.cell.parameter_file: ", 11),
     "missing fmu": (dict(extra='[components.f]\nfmu = "nope.fmu"'), "nope.fmu: no such file", None),
+    "column without unit": (dict(load='time_s = [0.0, 10.0]\nvalues = { nope = [1.0, 1.0] }'),
+                            "components.load.values.nope: column 'nope' has no unit", 8),
     "loop": (dict(cell='control = "power"', extra=""), None, None),
 }
 

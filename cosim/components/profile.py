@@ -158,11 +158,11 @@ class Profile(Component):
             if unit is None:
                 suffix = col.rsplit("_", 1)[-1] if "_" in col else ""
                 unit = UNIT_SUFFIXES.get(suffix)
-            if unit is None:
-                raise ValueError(
+            if unit is None:  # a scenario problem, at the column (inline) or the file
+                raise ScenarioError([Problem(
+                    f"values.{col}" if self.config.file is None else "file",
                     f"column {col!r} has no unit: name it with a unit suffix "
-                    f"({', '.join('_' + s for s in UNIT_SUFFIXES)}) or set units.{col}"
-                )
+                    f"({', '.join('_' + s for s in UNIT_SUFFIXES)}) or set units.{col}")])
             yield Port(col, Causality.OUTPUT, unit=unit, long_name=f"{col} from profile")
 
     # -- evaluation ---------------------------------------------------------------------
