@@ -262,14 +262,11 @@ def _run(loaded: LoadedScenario, stop: _StopRequest, output, overwrite: bool, qu
 
     try:
         orchestrator.run(recorder.record, progress)
-    except KeyboardInterrupt as exc:
-        why = str(exc) or "SIGINT"
-        reason = f"interrupted by the user ({why}) at t = {orchestrator.time:g} s"
-        _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
-        raise RunInterrupted(f"{reason}; {recorder.kept()}") from None
     except BaseException as exc:
-        if orchestrator.interrupt is not None:  # a second signal that landed inside a component's call
-            reason = f"interrupted by the user ({orchestrator.interrupt}, twice) at t = {orchestrator.time:g} s"
+        if isinstance(exc, KeyboardInterrupt) or orchestrator.interrupt is not None:
+            # the orchestrator honouring a signal, or a second signal that landed inside a component's call
+            why = (str(exc) or "SIGINT") if isinstance(exc, KeyboardInterrupt) else f"{orchestrator.interrupt}, twice"
+            reason = f"interrupted by the user ({why}) at t = {orchestrator.time:g} s"
             _close(recorder, orchestrator, "incomplete", reason, {"n_macro_steps": orchestrator.n_macro_steps})
             raise RunInterrupted(f"{reason}; {recorder.kept()}") from None
         reason = str(exc) if isinstance(exc, CosimError) else f"{type(exc).__name__}: {exc}"

@@ -34,6 +34,7 @@ materials in one array, the salt), packs the parameters for the kernels
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,13 +71,22 @@ class _Numba:
         kern.commit(prep, I, j, z, c)
 
 
+@functools.cache
+def _c_library():
+    """The C kernel's shared library, built (or found in its cache) once per process."""
+    from ..pack.c_kernel import build
+
+    return build()
+
+
 def _kernels():
+    """The kernels of a new model: one CKernel per model (each keeps its own cell data)."""
     if KERNELS == "numba":
         return _Numba
     if KERNELS == "c":
-        from ..pack.c_kernel import load
+        from ..pack.c_kernel import CKernel
 
-        return load()
+        return CKernel(_c_library())
     raise ValueError(f"unknown cell kernels {KERNELS!r} (numba or c)")
 
 

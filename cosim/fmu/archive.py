@@ -114,7 +114,10 @@ def extract(fmu_path: str | os.PathLike[str]) -> Path:
     """Check every entry of the FMU, then unpack it into a new private temporary folder;
     returns the folder (remove it with :func:`remove`). Nothing is left behind on refusal."""
     path = Path(fmu_path)
-    remove_orphans()
+    global _orphans_removed
+    if not _orphans_removed:  # once per process
+        _orphans_removed = True
+        remove_orphans()
     with _open(path) as zf:
         entries = _checked_entries(path, zf)
         root = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
@@ -167,6 +170,7 @@ def read_description(fmu_path: str | os.PathLike[str]):
 
 
 _PREFIX = "cosim-fmu-"
+_orphans_removed = False
 
 
 def remove_orphans(folder: str | os.PathLike[str] | None = None) -> list[Path]:

@@ -62,7 +62,6 @@ def _bind(lib, name: str, argtypes, restype=c_int):
 #: the right-hand side with the vectors as plain addresses (looked up in a cache, see _f)
 _RhsFn = CFUNCTYPE(c_int, c_double, c_void_p, c_void_p, c_void_p)
 _Init = _bind(sundials_cvode, "CVodeInit", [c_void_p, _RhsFn, c_double, N_Vector])
-_SStolerances = _bind(sundials_cvode, "CVodeSStolerances", [c_void_p, c_double, c_double])
 _SVtolerances = _bind(sundials_cvode, "CVodeSVtolerances", [c_void_p, c_double, N_Vector])
 _ReInit = _bind(sundials_cvode, "CVodeReInit", [c_void_p, c_double, N_Vector])
 _SetStopTime = _bind(sundials_cvode, "CVodeSetStopTime", [c_void_p, c_double])
@@ -120,8 +119,8 @@ class CVodeStepper:
         """Data pointer of the serial N_Vector at ``address`` (CVODE passes the same few
         vectors again and again: read once)."""
         content = _generic_N_Vector.from_address(address).content
-        p = self._data[address] = _N_VectorContent_Serial.from_address(content).data
-        return p
+        self._data[address] = pointer = _N_VectorContent_Serial.from_address(content).data
+        return pointer
 
     def _f(self, t, y, ydot, _user_data) -> int:
         try:
