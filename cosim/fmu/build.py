@@ -11,9 +11,12 @@ compiles all C sources in one gcc call into a shared library and zips the archiv
 The sources include ``fmi2Functions.h`` / ``fmi3Functions.h`` (taken from fmpy's ``c-code``
 folder) without defining a function prefix, so the standard names (``fmi2Instantiate``,
 ``fmi3DoStep``, ...) are exported. Platform folders: FMI 2.0 uses ``linux64`` (64-bit
-Linux); FMI 3.0 uses the platform tuple ``x86_64-linux`` or ``aarch64-linux``. Only Linux
-is supported. The archive is written under a temporary name and renamed into place, so a
-failed build never leaves a partial file behind.
+Linux); FMI 3.0 uses the platform tuple ``x86_64-linux`` or ``aarch64-linux``. Builds run on
+Linux; with ``platforms`` containing ``"win64"`` the same sources are also cross-compiled for
+Windows x86-64 with mingw-w64 (``x86_64-w64-mingw32-gcc``; FMI 2.0 folder ``win64``, FMI 3.0
+``x86_64-windows``), linked statically against libgcc so that the DLL imports only system
+DLLs. The archive is written under a temporary name and renamed into place, so a failed
+build never leaves a partial file behind.
 """
 from __future__ import annotations
 
@@ -51,6 +54,25 @@ def platform_folder(fmi_version: str) -> str:
     raise FmuBuildError(f"unsupported FMI version {fmi_version!r} (expected 2.0 or 3.0)")
 
 
+#: the mingw-w64 cross compiler for Windows x86-64 (Debian: gcc-mingw-w64-x86-64)
+MINGW_GCC = "x86_64-w64-mingw32-gcc"
+#: the platforms build_fmu compiles for: "native" (this Linux machine), "linux64", "win64"
+PLATFORMS = ("native", "linux64", "win64")
+
+
+def _target(name: str, fmi_version: str) -> tuple[str, str, str, tuple[str, ...]]:
+    """(binaries folder, compiler, library suffix, link flags) of a platform name."""
+    if name in ("native", "linux64"):
+        folder = platform_folder(fmi_version)
+        if name == "linux64" and "x86_64" not in folder and folder != "linux64":
+            raise FmuBuildError(f"linux64 binaries need an x86-64 Linux machine (this one is {folder})")
+        return folder, "gcc", ".so", ("-fPIC",)
+    if name == "win64":
+        folder = "win64" if fmi_version.startswith("2.") else "x86_64-windows"
+        return folder, MINGW_GCC, ".dll", ("-static-libgcc",)
+    raise FmuBuildError(f"unknown platform {name!r} (choose from {', '.join(PLATFORMS)})")
+
+
 def fmi_header_dir() -> Path:
     """The folder holding the FMI 2.0 and 3.0 C headers (fmpy's ``c-code`` folder)."""
     import fmpy
@@ -82,13 +104,17 @@ def build_fmu(source_dir: str | os.PathLike, out_path: str | os.PathLike, *,
               sources: Iterable[str | os.PathLike] | None = None,
               resources: Mapping[str, str | os.PathLike] | None = None,
               model_description: str | None = None,
-              cflags: Iterable[str] = ()) -> Path:
+              cflags: Iterable[str] = (),
+              platforms: Iterable[str] = ("native",),
+              extra_sources: Mapping[str, str | os.PathLike] | None = None) -> Path:
     """Compile the C sources of `source_dir` and write the FMU archive to `out_path`.
 
     `sources` lists the C files to compile (relative paths are taken relative to
     `source_dir`; default: every ``*.c`` in `source_dir`). `model_description` is the XML
     text to use instead of ``source_dir/modelDescription.xml``. `resources` maps archive
-    names (below ``resources/``) to files. `cflags` are extra gcc arguments. Returns
+    names (below ``resources/``) to files. `cflags` are extra gcc arguments. `platforms`
+    names the binaries to build (see :data:`PLATFORMS`); `extra_sources` maps more names
+    below ``sources/`` to files (e.g. FMI 3.0's ``buildDescription.xml``). Returns
     `out_path`; raises FmuBuildError if anything fails.
     """
     source_dir, out_path = Path(source_dir), Path(out_path)
@@ -100,7 +126,6 @@ def build_fmu(source_dir: str | os.PathLike, out_path: str | os.PathLike, *,
             raise FmuBuildError(f"FMU {label}: cannot read the model description: {exc}") from exc
     version, identifier = _identity(model_description, label)
     label = f"{identifier!r} ({out_path.name})"
-    folder = platform_folder(version)
 
     c_files = (sorted(source_dir.glob("*.c")) if sources is None
                else [source_dir / Path(s) for s in sources])
@@ -117,20 +142,27 @@ def build_fmu(source_dir: str | os.PathLike, out_path: str | os.PathLike, *,
         if not Path(path).is_file():
             raise FmuBuildError(f"FMU {label}: resource file {path} does not exist")
         packed_resources[f"resources/{pure}"] = Path(path)
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        raise FmuBuildError(f"cannot build FMU {label}: gcc is not installed (not found on PATH)")
+    targets = [_target(name, version) for name in dict.fromkeys(platforms)]
+    if not targets:
+        raise FmuBuildError(f"FMU {label}: no platform to build for")
 
     with tempfile.TemporaryDirectory(prefix="fmu-build-") as tmp:
-        library = f"binaries/{folder}/{identifier}.so"
-        so_path = Path(tmp) / library
-        so_path.parent.mkdir(parents=True)
-        command = [gcc, "-shared", "-fPIC", "-O2", "-std=c99", "-Wall", f"-I{fmi_header_dir()}",
-                   f"-I{source_dir}", *cflags, "-o", str(so_path), *map(str, c_files), "-lm"]
-        proc = subprocess.run(command, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise FmuBuildError(f"gcc failed to build FMU {label} (exit status {proc.returncode}):\n"
-                                f"{proc.stderr.strip() or proc.stdout.strip()}")
+        libraries = {}
+        for folder, compiler, suffix, link in targets:
+            cc = shutil.which(compiler)
+            if cc is None:
+                raise FmuBuildError(f"cannot build FMU {label} for {folder}: {compiler} is not installed "
+                                    "(not found on PATH)")
+            library = f"binaries/{folder}/{identifier}{suffix}"
+            so_path = Path(tmp) / library
+            so_path.parent.mkdir(parents=True)
+            command = [cc, "-shared", *link, "-O2", "-std=c99", "-Wall", f"-I{fmi_header_dir()}",
+                       f"-I{source_dir}", *cflags, "-o", str(so_path), *map(str, c_files), "-lm"]
+            proc = subprocess.run(command, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise FmuBuildError(f"{compiler} failed to build FMU {label} for {folder} (exit status "
+                                    f"{proc.returncode}):\n{proc.stderr.strip() or proc.stdout.strip()}")
+            libraries[library] = so_path
 
         out_path.parent.mkdir(parents=True, exist_ok=True)
         fd, partial = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
@@ -138,10 +170,13 @@ def build_fmu(source_dir: str | os.PathLike, out_path: str | os.PathLike, *,
         try:
             with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr("modelDescription.xml", model_description.encode("utf-8"))
-                zf.write(so_path, library)
+                for library, so_path in libraries.items():
+                    zf.write(so_path, library)
                 for src in sorted(source_dir.iterdir()) if source_dir.is_dir() else ():
                     if src.suffix in (".c", ".h") and src.is_file():
                         zf.write(src, f"sources/{src.name}")
+                for name, path in (extra_sources or {}).items():
+                    zf.write(path, f"sources/{name}")
                 for name, path in packed_resources.items():
                     zf.write(path, name)
             os.chmod(partial, 0o644)  # mkstemp creates it private

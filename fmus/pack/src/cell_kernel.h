@@ -35,10 +35,13 @@
 extern "C" {
 #endif
 
+/* exported from the kernel library; an FMU build defines CK_EXPORT empty (only fmi* exported) */
+#ifndef CK_EXPORT
 #if defined(_WIN32)
 #define CK_EXPORT __declspec(dllexport)
 #else
 #define CK_EXPORT __attribute__((visibility("default")))
+#endif
 #endif
 
 /* Material function codes of cosim/cell/functions.py (a function is (code, parameter vector)). */
