@@ -1,4 +1,4 @@
-"""The ``cosim`` command line: run, validate, schema, info, build-fmus.
+"""The ``cosim`` command line: run, validate, schema, info, build-fmus, export-fmu.
 
 Imports of numpy, xarray, netCDF4 and the models happen inside the commands, so that
 ``cosim --help`` answers at once. Errors print as ``cosim: error: ...`` and exit non-zero;
@@ -111,6 +111,18 @@ def _cmd_build_fmus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export_fmu(args: argparse.Namespace) -> int:
+    from .fmu.pack_fmu import export_pack_fmu
+
+    platforms = tuple(p.strip() for p in args.platforms.split(",") if p.strip())
+    done = export_pack_fmu(args.scenario, args.output, component=args.component, fmi_version=args.fmi,
+                           platforms=platforms, bundle=not args.no_bundle)
+    print(done.fmu)
+    for path in done.bundle.values():
+        print(path)
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -161,6 +173,19 @@ def make_parser() -> argparse.ArgumentParser:
                    help="shipped battery-electric vehicle or vehicle TOML file (default: nissan_leaf_2016)")
     p.add_argument("--cycle", default="WLTC3b", help="shipped drive cycle or cycle CSV file (default: WLTC3b)")
     p.set_defaults(func=_cmd_build_fmus)
+
+    p = sub.add_parser("export-fmu", help="export a scenario's pack as a standalone co-simulation FMU (C, no Python)",
+                       description="Export the scenario's assembled battery (and the thermal network coupled to it) "
+                       "as a co-simulation FMU compiled from C for Linux and Windows x86-64, with the FMI "
+                       "Cross-Check files (<name>_in.csv, _ref.csv, _ref.opt) from an in-process run next to it.")
+    p.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    p.add_argument("--component", default="pack", help="the pack component to export (default: pack)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the FMU to write (.fmu)")
+    p.add_argument("--fmi", type=int, choices=(2, 3), default=3, help="FMI version (default: 3)")
+    p.add_argument("--platforms", default="linux64,win64",
+                   help="comma-separated: linux64, win64 (mingw-w64) (default: linux64,win64)")
+    p.add_argument("--no-bundle", action="store_true", help="skip the cross-check files (no in-process run)")
+    p.set_defaults(func=_cmd_export_fmu)
     return parser
 
 

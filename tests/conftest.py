@@ -27,3 +27,17 @@ def test_fmus(tmp_path_factory):
         return build_test_fmus(tmp_path_factory.mktemp("fmus"))
     except FmuBuildError as exc:
         pytest.fail(f"building the test FMUs failed: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def native_flagship(tmp_path_factory):
+    """The shipped flagship run once per session (native components): the dataset's path, for
+    the runs with our FMUs in its place (test_fmu_flagship.py, test_pack_fmu_export.py)."""
+    from pathlib import Path
+
+    from cosim.run import run_scenario
+    from cosim.scenario import load_scenario
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "flagship_bev_wltc3b.toml"
+    out = tmp_path_factory.mktemp("flagship_native") / "native.nc"
+    return run_scenario(load_scenario(scenario), output=out).path

@@ -38,9 +38,3 @@ def test_flagship_with_the_vehicle_fmu_matches_the_native_vehicle(tmp_path_facto
         np.testing.assert_allclose(v1, v0, rtol=0, atol=1e-9)
         assert b["vehicle.speed_mps"].attrs["units"] == "m/s"
         np.testing.assert_allclose(b["vehicle.distance_m"].values[-1], a["vehicle.distance_m"].values[-1], rtol=1e-12)
-
-
-@pytest.fixture(scope="module")
-def native_flagship(tmp_path_factory):
-    out = tmp_path_factory.mktemp("flagship_native") / "native.nc"
-    return run_scenario(load_scenario(SCENARIOS / "flagship_bev_wltc3b.toml"), output=out).path

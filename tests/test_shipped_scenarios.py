@@ -7,8 +7,9 @@ file written in the repository), and must end ``complete`` with finite outputs.
 ``-m slow``: every scenario the README names runs to its stop time (``python -m pytest -m
 slow``; ``benchmarks/scenarios.py`` times the same runs).
 
-The scenario that needs our vehicle FMU (``fmus/build/``) is run in
-``test_cli_build_fmus.py`` against the FMU that ``cosim build-fmus`` builds there.
+The scenarios that need our FMUs (``fmus/build/``) are run against FMUs built in the
+session: the vehicle FMU's in ``test_cli_build_fmus.py`` (``cosim build-fmus``), the exported
+pack's in ``test_pack_fmu_export.py`` (``cosim export-fmu``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from cosim.scenario import load_scenario, validate_files
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
 ALL = sorted(SCENARIOS.rglob("*.toml"))
-#: the scenarios that need the vehicle FMU built by `cosim build-fmus` (see the module docstring)
+#: the scenarios that need our FMUs (see the module docstring)
 NEEDS_FMU = [p for p in ALL if "../fmus/build/" in p.read_text()]
 NATIVE = [p for p in ALL if p not in NEEDS_FMU]
 #: macro steps of the short runs
@@ -68,12 +69,12 @@ def shortened(path: Path, steps: int = SHORT_STEPS):
 
 
 def test_the_scenario_folders_are_all_covered():
-    """The glob enters the sub-folders (the thickness study) and the FMU scenario is the only
-    one left to test_cli_build_fmus.py."""
+    """The glob enters the sub-folders (the thickness study) and the FMU scenarios are the
+    only ones left to test_cli_build_fmus.py and test_pack_fmu_export.py."""
     names = {_id(p) for p in ALL}
     assert {"thickness_study/anode_10um.toml", "thickness_study/anode_30um.toml",
             "thickness_study/anode_100um.toml", "cold_start_jp1015.toml", "hev_jp1015.toml"} <= names
-    assert [_id(p) for p in NEEDS_FMU] == ["flagship_bev_wltc3b_vehicle_fmu.toml"]
+    assert [_id(p) for p in NEEDS_FMU] == ["flagship_bev_wltc3b_pack_fmu.toml", "flagship_bev_wltc3b_vehicle_fmu.toml"]
     missing = [p for p in readme_scenarios() if not p.is_file()]
     assert not missing, f"the README names scenarios that are not shipped: {missing}"
     assert len(readme_scenarios()) >= 15

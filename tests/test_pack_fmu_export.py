@@ -1,0 +1,200 @@
+"""Our pack out (`cosim export-fmu`): the flagship's and the HEV's packs exported as FMI 2.0
+and 3.0 co-simulation FMUs compiled from C in this session, checked by FMPy's validator,
+run back in cosim in place of the native pack and thermal network (the round trip), by
+FMPy's simulate_fmu on the cross-check inputs, and by a small C host program (dlopen, the
+FMI 2.0 call sequence, two instances at once, no Python); the Windows DLLs are checked with
+objdump. (That the C model is the Python pack, output for output, is
+tests/test_pack_c_model.py.)"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cosim.fmu.build import fmi_header_dir
+from cosim.fmu.pack_fmu import ARRAY_BASE, SCALARS, VR_SCALARS, PackFmuError, export_pack_fmu
+from cosim.run import run_scenario
+from cosim.scenario import load_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "scenarios"
+FLAGSHIP = SCENARIOS / "flagship_bev_wltc3b.toml"
+HEV = SCENARIOS / "hev_jp1015.toml"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The flagship pack as FMI 3.0 and 2.0 FMUs (Linux and Windows binaries), with their
+    cross-check bundles; key (scenario, version)."""
+    tmp = tmp_path_factory.mktemp("pack_fmus")
+    out = {}
+    for version in (3, 2):
+        out["flagship", version] = export_pack_fmu(FLAGSHIP, tmp / f"flagship_fmi{version}.fmu", fmi_version=version,
+                                                   bundle=version == 3)
+    return out
+
+
+def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], np.array(rows[1:], dtype=float)
+
+
+# -- the archive -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_the_fmu_holds_linux_and_windows_binaries_sources_and_the_pack_data(exported, version):
+    done = exported["flagship", version]
+    with zipfile.ZipFile(done.fmu) as z:
+        names = set(z.namelist())
+        xml = z.read("modelDescription.xml").decode()
+    linux, windows = ("linux64", "win64") if version == 2 else ("x86_64-linux", "x86_64-windows")
+    assert {f"binaries/{linux}/cosim_pack.so", f"binaries/{windows}/cosim_pack.dll", "resources/pack.dat",
+            "sources/pack_model.h", "sources/cell_kernel.c", "sources/pack_fmu.c", "sources/pack_config.h"} <= names
+    if version == 3:
+        assert "sources/buildDescription.xml" in names
+    else:  # FMI 2.0 lists the sources in the model description
+        listed = set(re.findall(r'<File name="([^"]+)"/>', xml))
+        assert listed and listed <= {n.removeprefix("sources/") for n in names}
+    assert 'stopTime="1800.0"' in xml and 'stepSize="1.0"' in xml  # the flagship's [simulation]
+
+
+@pytest.mark.parametrize("scenario,version", [(FLAGSHIP, 3), (FLAGSHIP, 2), (HEV, 3), (HEV, 2)],
+                         ids=["flagship-fmi3", "flagship-fmi2", "hev-fmi3", "hev-fmi2"])
+def test_fmpy_validates_the_exports_without_a_problem(exported, scenario, version, tmp_path):
+    from fmpy.validation import validate_fmu
+
+    if scenario == FLAGSHIP:
+        fmu = exported["flagship", version].fmu
+    else:
+        fmu = export_pack_fmu(scenario, tmp_path / "hev.fmu", fmi_version=version, platforms=("linux64",),
+                              bundle=False).fmu
+    assert validate_fmu(str(fmu)) == []
+
+
+# -- the round trip ----------------------------------------------------------------------------
+
+def test_the_flagship_with_its_exported_pack_matches_the_native_flagship(exported, native_flagship, tmp_path):
+    """The shipped flagship_bev_wltc3b_pack_fmu.toml (pack and thermal network replaced by the
+    FMU, imported through cosim's own fmu component) against the native run: the issue asks
+    for pack voltage within 1 mV RMS, layer temperatures within 0.05 K, Wh/km within 0.1 %."""
+    scenario = tmp_path / "with_pack_fmu.toml"
+    shipped = (SCENARIOS / "flagship_bev_wltc3b_pack_fmu.toml").read_text()
+    scenario.write_text(
+        shipped.replace('extends = "flagship_bev_wltc3b.toml"', f'extends = "{FLAGSHIP.as_posix()}"')
+        .replace('"../fmus/build/flagship_pack.fmu"', f'"{exported["flagship", 3].fmu.as_posix()}"'))
+    out = run_scenario(load_scenario(scenario), output=tmp_path / "fmu.nc")
+    with xr.open_dataset(native_flagship) as a, xr.open_dataset(out.path) as b:
+        assert b.attrs["status"] == "complete" and b.sizes["time"] == a.sizes["time"] == 1801
+        dv = b["pack.voltage_V"].values - a["pack.voltage_V"].values
+        assert np.sqrt(np.mean(dv**2)) < 1e-3
+        dT = b["pack.layer_temperature_K"].values - a["thermal.layer_temperature_K"].values
+        assert np.max(np.abs(dT)) < 0.05
+        e0, e1 = a["vehicle.energy_per_distance_Wh_km"].values[-1], b["vehicle.energy_per_distance_Wh_km"].values[-1]
+        assert abs(e1 / e0 - 1.0) < 1e-3
+        assert b["pack.layer_temperature_K"].dims == ("time", "string", "stack", "layer")
+        assert b["pack.layer_voltage_V"].attrs["units"] == "V"
+
+
+def test_fmpy_simulate_fmu_on_the_cross_check_inputs_gives_the_reference(exported):
+    """FMPy's own master (no cosim) on ``_in.csv``: every column of ``_ref.csv``."""
+    from fmpy import simulate_fmu
+
+    done = exported["flagship", 3]
+    names, rows = _read_csv(done.bundle["in"])
+    signals = np.array([tuple(r) for r in rows], dtype=[(n, float) for n in names])
+    res = simulate_fmu(str(done.fmu), start_time=0.0, stop_time=float(rows[-1, 0]), output_interval=1.0,
+                       input=signals, output=[n for n, _, _ in SCALARS])
+    ref_names, ref = _read_csv(done.bundle["ref"])
+    assert ref.shape[0] == res.shape[0] == 1801
+    np.testing.assert_array_equal(res["time"], ref[:, 0])
+    for k, name in enumerate(ref_names[1:], start=1):
+        _assert_output_matches(name, res[name], ref[:, k])
+
+
+def _assert_output_matches(name: str, got: np.ndarray, ref: np.ndarray) -> None:
+    """The FMU's outputs against the in-process reference (the same run up to round-off;
+    set-point replay without the iterated connection's memo moves a limited step's current
+    within the searches' tolerances)."""
+    if name in ("available_discharge_power_W", "available_charge_power_W"):
+        np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-3, err_msg=name)
+    else:
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+# -- a host without Python ---------------------------------------------------------------------
+
+def test_a_c_host_steps_two_instances_of_the_linux_binary_to_the_reference(exported, tmp_path):
+    """pack_host.c (dlopen, fmi2Instantiate twice, SetupExperiment ... DoStep ... Terminate,
+    interleaved step by step) on the FMI 2.0 export and the FMI 3.0 export's cross-check
+    inputs: both instances give the ``_ref.csv`` outputs."""
+    gcc = shutil.which("gcc")
+    assert gcc, "gcc is needed (.ci/run installs it)"
+    host = tmp_path / "pack_host"
+    subprocess.run([gcc, "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-O2", "-Wall", "-Wextra", "-Werror",
+                    f"-I{fmi_header_dir()}", str(REPO / "tests" / "fmus" / "pack_host" / "pack_host.c"),
+                    "-o", str(host), "-ldl"], check=True)
+    fmu = exported["flagship", 2].fmu
+    unpacked = tmp_path / "fmu"
+    with zipfile.ZipFile(fmu) as z:
+        z.extractall(unpacked)
+        guid = re.search(r'guid="([^"]+)"', z.read("modelDescription.xml").decode()).group(1)
+    ref_names, ref = _read_csv(exported["flagship", 3].bundle["ref"])
+    vrs = [VR_SCALARS + [n for n, _, _ in SCALARS].index(name) for name in ref_names[1:]]
+    vrs.append(ARRAY_BASE)  # layer_voltage_V[1,1,1]
+    proc = subprocess.run([str(host), str(unpacked / "binaries" / "linux64" / "cosim_pack.so"),
+                           (unpacked / "resources").as_uri(), guid, str(exported["flagship", 3].bundle["in"]),
+                           str(tmp_path / "out"), *map(str, vrs)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    a = np.loadtxt(tmp_path / "out_a.csv", delimiter=",")
+    b = np.loadtxt(tmp_path / "out_b.csv", delimiter=",")
+    np.testing.assert_array_equal(a, b)  # two instances in one process do not share anything
+    assert a.shape[0] == ref.shape[0]
+    for k, name in enumerate(ref_names[1:], start=1):
+        _assert_output_matches(name, a[:, k], ref[:, k])
+
+
+# -- Windows -----------------------------------------------------------------------------------
+
+# the DLLs every Windows x86-64 has (the C runtime mingw-w64 links by default, and the kernel)
+WINDOWS_SYSTEM_DLLS = {"kernel32.dll", "msvcrt.dll"}
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_the_windows_dll_exports_the_fmi_api_and_imports_only_system_dlls(exported, version, tmp_path):
+    objdump = shutil.which("x86_64-w64-mingw32-objdump")
+    assert objdump, "x86_64-w64-mingw32-objdump missing: apt-get install binutils-mingw-w64-x86-64 (.ci/run does)"
+    folder = "win64" if version == 2 else "x86_64-windows"
+    with zipfile.ZipFile(exported["flagship", version].fmu) as z:
+        dll = tmp_path / "cosim_pack.dll"
+        dll.write_bytes(z.read(f"binaries/{folder}/cosim_pack.dll"))
+    dump = subprocess.run([objdump, "-p", str(dll)], capture_output=True, text=True, check=True).stdout
+    imported = {m.lower() for m in re.findall(r"DLL Name: (\S+)", dump)}
+    assert imported and imported <= WINDOWS_SYSTEM_DLLS, imported
+    exported_names = set(re.findall(r"\]\s+(fmi\d\w+)\s*$", dump, flags=re.MULTILINE))
+    header = (fmi_header_dir() / f"fmi{version}FunctionTypes.h").read_text()
+    required = {f"fmi{version}{n}" for n in re.findall(rf"typedef\s+\w+\s+fmi{version}(\w+)TYPE\s*\(", header)}
+    assert required and required <= exported_names, sorted(required - exported_names)
+    assert not any(n.startswith(("ck_", "pm_", "pf_")) for n in re.findall(r"\]\s+(\w+)\s*$", dump, re.MULTILINE))
+
+
+# -- refused -----------------------------------------------------------------------------------
+
+def test_what_cannot_be_exported_is_refused_with_the_reason(tmp_path):
+    with pytest.raises(PackFmuError, match="fmi"):
+        export_pack_fmu(FLAGSHIP, tmp_path / "x.fmu", fmi_version=4)
+    with pytest.raises(Exception, match="nope"):
+        export_pack_fmu(FLAGSHIP, tmp_path / "x.fmu", component="nope", bundle=False)
+    dfn = tmp_path / "dfn.toml"
+    dfn.write_text(f'extends = "{FLAGSHIP.as_posix()}"\n[components.pack]\nmodel = "dfn"\n')
+    with pytest.raises(Exception, match="(?i)dfn"):
+        export_pack_fmu(dfn, tmp_path / "x.fmu", bundle=False)
+    assert not (tmp_path / "x.fmu").exists()
