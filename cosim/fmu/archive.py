@@ -47,6 +47,9 @@ def _open(path: Path) -> zipfile.ZipFile:
         hint = ""
         if path.parent.name == "build" and path.parent.parent.name == "fmus" and path.name.startswith("vehicle_fmi"):
             hint = f" (our reference vehicle FMUs are built by `cosim build-fmus --out {path.parent}`)"
+        elif path.parent.name == "build" and path.parent.parent.name == "fmus" and path.name == "flagship_pack.fmu":
+            hint = (" (the flagship's pack FMU is exported by `cosim export-fmu scenarios/flagship_bev_wltc3b.toml "
+                    f"-o {path}`)")
         raise FmuArchiveError(f"FMU {path}: no such file{hint}")
     try:
         return zipfile.ZipFile(path)
