@@ -233,11 +233,9 @@ static int power_point(PmPack *p, PmPrep *pr, double p_target, double sign, doub
                        const double *I0_in, PmProbe *cur, PmProbe **out)
 {
     const int64_t S = p->S;
-    double lo = 0.0, hi = x_top, x, *I0 = p->tmpS2 + 0;
-    double I0s[64];
+    double lo = 0.0, hi = x_top, x, I0s[64];
     int it;
     int64_t s;
-    (void)I0;
     for (s = 0; s < S; s++) I0s[s] = I0_in[s];
     x = top->p > 0 ? x_top * p_target / top->p : 0.5 * x_top;
     *out = (PmProbe *)top;
