@@ -102,6 +102,13 @@ CK_EXPORT const double *pm_layer_anode_potential_V(const PmPack *p);
 CK_EXPORT const double *pm_layer_soc(const PmPack *p);
 CK_EXPORT const double *pm_layer_heat_W(const PmPack *p);
 CK_EXPORT const double *pm_string_current_A(const PmPack *p); /* n_strings */
+/* per stack, C order (string, stack): n_strings * n_stacks values */
+CK_EXPORT const double *pm_stack_voltage_V(const PmPack *p);
+CK_EXPORT const double *pm_stack_end_heat_W(const PmPack *p);
+CK_EXPORT const double *pm_interconnect_heat_W(const PmPack *p);
+/* the thermal network's node temperatures (pm_n_nodes values; NULL without a network) */
+CK_EXPORT int64_t pm_n_nodes(const PmPack *p);
+CK_EXPORT const double *pm_node_temperature_K(const PmPack *p);
 
 /* FMU state: everything a later step depends on, as doubles (what Pack._get_state and
  * Thermal._get_state hold, plus the outputs); pm_state_size gives the count. The memo of the

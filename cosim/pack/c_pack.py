@@ -1,0 +1,180 @@
+"""The pack FMU's C battery (``fmus/pack/src/pack_model.h``) through ctypes, for the
+cross-check against the Python pack (``tests/test_pack_c_model.py``) and benchmarks::
+
+    from cosim.pack.export_data import export_pack
+    from cosim.pack.c_pack import CPack
+    exp = export_pack("scenarios/flagship_bev_wltc3b.toml")
+    pack = CPack(exp.write(tmp / "pack.bin"))
+    pack.initialize(0.0, coolant_T=298.15, ambient_T=298.15, coolant_h=1000.0)
+    status, message = pack.do_step(0.0, 1.0, 5e3, 298.15, 298.15, 1000.0)
+    pack.scalars()["voltage_V"], pack.layer("layer_voltage_V")
+
+The library is the kernel's (:func:`cosim.pack.c_kernel.build`: every ``*.c`` of
+``fmus/pack/src``). PM_ERROR raises :class:`CPackError` (the state is that before the call).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+import numpy as np
+
+from ..errors import CosimError
+from .c_kernel import build
+
+__all__ = ["CPack", "CPackError", "PM_OK", "PM_ENDED", "PM_ERROR", "SCALARS"]
+
+PM_OK, PM_ENDED, PM_ERROR = 0, 1, 2
+_MSG = 512
+
+#: PmScalars' fields, in order
+SCALARS = ("voltage_V", "current_A", "power_W", "soc", "min_layer_soc", "max_layer_soc", "heat_W",
+           "min_layer_voltage_V", "mean_layer_voltage_V", "max_layer_voltage_V",
+           "min_layer_temperature_K", "mean_layer_temperature_K", "max_layer_temperature_K",
+           "min_anode_potential_V", "mean_anode_potential_V", "max_anode_potential_V",
+           "available_discharge_power_W", "available_charge_power_W", "heat_to_coolant_W",
+           "limited", "power_limit_W")
+
+
+class CPackError(CosimError):
+    """pm_load, pm_initialize or pm_do_step failed (PM_ERROR); the message is the C's."""
+
+
+class _Inputs(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_double) for n in ("setpoint", "coolant_temperature_K", "ambient_temperature_K",
+                                               "coolant_h_W_m2K")]
+
+
+class _Scalars(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_double) for n in SCALARS]
+
+
+_LAYER = {"layer_voltage_V": "pm_layer_voltage_V", "layer_temperature_K": "pm_layer_temperature_K",
+          "layer_anode_potential_V": "pm_layer_anode_potential_V", "layer_soc": "pm_layer_soc",
+          "layer_heat_W": "pm_layer_heat_W"}
+_STACK = {"stack_voltage_V": "pm_stack_voltage_V", "stack_end_heat_W": "pm_stack_end_heat_W",
+          "interconnect_heat_W": "pm_interconnect_heat_W"}
+
+_LIBS: dict[str, ctypes.CDLL] = {}
+
+
+def _library() -> ctypes.CDLL:
+    path = str(build())
+    lib = _LIBS.get(path)
+    if lib is None:
+        lib = ctypes.CDLL(path)
+        P, D, I64, S = ctypes.c_void_p, ctypes.c_double, ctypes.c_int64, ctypes.c_size_t
+        f8 = ctypes.POINTER(ctypes.c_double)
+        sig = {
+            "pm_load": (P, [ctypes.c_char_p, ctypes.c_char_p, S]),
+            "pm_free": (None, [P]),
+            "pm_n_strings": (I64, [P]), "pm_n_stacks": (I64, [P]), "pm_n_layers": (I64, [P]),
+            "pm_n_nodes": (I64, [P]), "pm_control": (ctypes.c_int, [P]), "pm_has_thermal": (ctypes.c_int, [P]),
+            "pm_set_initial": (ctypes.c_int, [P, D, D, ctypes.c_char_p, S]),
+            "pm_initialize": (ctypes.c_int, [P, D, ctypes.POINTER(_Inputs), ctypes.c_char_p, S]),
+            "pm_do_step": (ctypes.c_int, [P, D, D, ctypes.POINTER(_Inputs), ctypes.c_char_p, S]),
+            "pm_scalars": (ctypes.POINTER(_Scalars), [P]),
+            "pm_string_current_A": (f8, [P]), "pm_node_temperature_K": (f8, [P]),
+            "pm_state_size": (S, [P]), "pm_get_state": (None, [P, f8]), "pm_set_state": (ctypes.c_int, [P, f8]),
+        }
+        for name in list(_LAYER.values()) + list(_STACK.values()):
+            sig[name] = (f8, [P])
+        for name, (res, args) in sig.items():
+            fn = getattr(lib, name)
+            fn.restype, fn.argtypes = res, args
+        _LIBS[path] = lib
+    return lib
+
+
+class CPack:
+    """One instance of the C battery, loaded from a resource file (cosim.pack.export_data)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self._lib = lib = _library()
+        err = ctypes.create_string_buffer(_MSG)
+        self._p = lib.pm_load(os.fsencode(os.fspath(path)), err, _MSG)
+        if not self._p:
+            raise CPackError(err.value.decode())
+        self.shape = (lib.pm_n_strings(self._p), lib.pm_n_stacks(self._p), lib.pm_n_layers(self._p))
+        self.n_cells = int(np.prod(self.shape))
+        self.n_nodes = int(lib.pm_n_nodes(self._p))
+        self.control = "power" if lib.pm_control(self._p) else "current"
+        self.has_thermal = bool(lib.pm_has_thermal(self._p))
+
+    def close(self) -> None:
+        if self._p:
+            self._lib.pm_free(self._p)
+            self._p = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    def _check(self, status: int, msg) -> tuple[int, str]:
+        text = msg.value.decode()
+        if status == PM_ERROR:
+            raise CPackError(text)
+        return status, text
+
+    def set_initial(self, initial_soc: float = -1.0, initial_temperature_K: float = 298.15) -> None:
+        msg = ctypes.create_string_buffer(_MSG)
+        self._check(self._lib.pm_set_initial(self._p, float(initial_soc), float(initial_temperature_K), msg, _MSG), msg)
+
+    def initialize(self, t0: float = 0.0, coolant_T: float = 298.15, ambient_T: float = 298.15,
+                   coolant_h: float = 1000.0) -> None:
+        msg = ctypes.create_string_buffer(_MSG)
+        u = _Inputs(0.0, coolant_T, ambient_T, coolant_h)
+        self._check(self._lib.pm_initialize(self._p, float(t0), ctypes.byref(u), msg, _MSG), msg)
+
+    def do_step(self, t: float, h: float, setpoint: float, coolant_T: float = 298.15, ambient_T: float = 298.15,
+                coolant_h: float = 1000.0) -> tuple[int, str]:
+        """One step; ``(PM_OK or PM_ENDED, message)``; raises CPackError on PM_ERROR."""
+        msg = ctypes.create_string_buffer(_MSG)
+        u = _Inputs(float(setpoint), float(coolant_T), float(ambient_T), float(coolant_h))
+        return self._check(self._lib.pm_do_step(self._p, float(t), float(h), ctypes.byref(u), msg, _MSG), msg)
+
+    # -- outputs ------------------------------------------------------------------------
+    def scalars(self) -> dict[str, float]:
+        s = self._lib.pm_scalars(self._p).contents
+        return {n: float(getattr(s, n)) for n in SCALARS}
+
+    def layer(self, name: str) -> np.ndarray:
+        """A per-unit-cell output (``layer_voltage_V`` ...) as (strings, stacks, layers)."""
+        ptr = getattr(self._lib, _LAYER[name])(self._p)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_cells,)).reshape(self.shape).copy()
+
+    def stack(self, name: str) -> np.ndarray:
+        """A per-stack output (``stack_voltage_V``, ``stack_end_heat_W``, ``interconnect_heat_W``)."""
+        ptr = getattr(self._lib, _STACK[name])(self._p)
+        return np.ctypeslib.as_array(ptr, shape=(self.shape[0] * self.shape[1],)).reshape(self.shape[:2]).copy()
+
+    def string_current(self) -> np.ndarray:
+        return np.ctypeslib.as_array(self._lib.pm_string_current_A(self._p), shape=(self.shape[0],)).copy()
+
+    def node_temperature(self) -> np.ndarray | None:
+        if not self.n_nodes:
+            return None
+        return np.ctypeslib.as_array(self._lib.pm_node_temperature_K(self._p), shape=(self.n_nodes,)).copy()
+
+    def outputs(self) -> dict:
+        """Every output: the scalars, the per-layer and per-stack arrays, the string currents."""
+        out: dict = self.scalars()
+        out.update({n: self.layer(n) for n in _LAYER})
+        out.update({n: self.stack(n) for n in _STACK})
+        out["string_current_A"] = self.string_current()
+        return out
+
+    # -- state --------------------------------------------------------------------------
+    def get_state(self) -> np.ndarray:
+        buf = np.empty(self._lib.pm_state_size(self._p))
+        self._lib.pm_get_state(self._p, buf.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
+        return buf
+
+    def set_state(self, state: np.ndarray) -> None:
+        state = np.ascontiguousarray(state, dtype=float)
+        if state.size != self._lib.pm_state_size(self._p):
+            raise ValueError(f"state of {state.size} values, the instance has {self._lib.pm_state_size(self._p)}")
+        self._lib.pm_set_state(self._p, state.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
