@@ -5,7 +5,7 @@
 
 1. builds the pack (and the thermal network the scenario couples to it) exactly as a run
    would and writes everything the C needs into ``resources/pack.dat``
-   (:mod:`cosim.pack.export_data`);
+   (:func:`cosim.pack.export_data.export_pack`);
 2. renders ``modelDescription.xml`` and ``pack_config.h`` (the instantiation token and the
    start values of the inputs and parameters, the same numbers in both);
 3. compiles ``fmus/pack/src/*.c`` (the cell kernels and the pack model, the same C the
@@ -148,8 +148,10 @@ def _inputs(meta) -> list[tuple[str, str, str, float]]:
 
 
 def _parameters(meta) -> list[tuple[str, str, str, float]]:
+    soc = -1.0 if meta.initial_soc is None else meta.initial_soc
     return [
-        ("initial_soc", "1", "state of charge of every unit cell at the start", meta.initial_soc),
+        ("initial_soc", "1", "state of charge of every unit cell at the start (negative: the parameter set's "
+         "initial state, as the scenario starts)", soc),
         ("initial_temperature_K", "K", "temperature of every thermal node (or unit cell) at the start",
          meta.initial_temperature_K),
         ("internal_step_s", "s", "longest internal step: a communication step is taken in equal steps no longer "
@@ -171,15 +173,15 @@ def _sources(fmi_version: int) -> list[str]:
     return sorted(p.name for p in (SOURCE_DIR / "src").glob("*.c")) + ["pack_fmu.c", _WRAPPER[fmi_version]]
 
 
-def render_model_description(meta, fmi_version: int, token: str = _TOKEN) -> str:
+def render_model_description(meta, fmi_version: int, token: str = _TOKEN, label: str = "a scenario") -> str:
     """modelDescription.xml of the pack FMU for the export metadata ``meta``
-    (:class:`cosim.pack.export_data.PackExport`)."""
+    (:class:`cosim.pack.export_data.PackExport`) of ``label`` (the scenario's name)."""
     if fmi_version not in (2, 3):
         raise PackFmuError(f"fmi_version must be 2 or 3, not {fmi_version!r}")
     S, P, L = meta.n_strings, meta.n_stacks, meta.n_layers
     thermal = "with its layer-resolved thermal network" if meta.has_thermal else "at a set temperature"
     description = (f"cosim pack: {S} string(s) x {P} bipolar stack(s) x {L} unit cells ({meta.model.upper()}, "
-                   f"parameter set {meta.parameter_set}) {thermal}, exported from {meta.scenario_name}")
+                   f"parameter set {meta.parameter_set}) {thermal}, exported from {label}")
     head = ['<?xml version="1.0" encoding="UTF-8"?>']
     common = (f'modelName={quoteattr(MODEL_IDENTIFIER)} description={quoteattr(description)} '
               f'generationTool="cosim {escape(__version__)}" variableNamingConvention="structured"')
@@ -200,7 +202,7 @@ def render_model_description(meta, fmi_version: int, token: str = _TOKEN) -> str
     lines.append("  <LogCategories>")
     lines += [f"    <Category name={quoteattr(n)} description={quoteattr(d)}/>" for n, d in _LOG_CATEGORIES]
     lines.append("  </LogCategories>")
-    lines.append(f'  <DefaultExperiment startTime="{_num(meta.start_s)}" stopTime="{_num(meta.stop_s)}" '
+    lines.append(f'  <DefaultExperiment startTime="{_num(meta.start_time_s)}" stopTime="{_num(meta.stop_time_s)}" '
                  f'stepSize="{_num(meta.step_s)}"/>')
     lines.append("  <ModelVariables>")
     # (name, vr, causality, unit, description, start, dims or None)
@@ -226,7 +228,8 @@ def render_model_description(meta, fmi_version: int, token: str = _TOKEN) -> str
                 elif causality == "output":
                     attrs.append('initial="calculated"')
                 attrs.append(f"description={quoteattr(desc)}")
-                inner = [f"unit={quoteattr(unit)}"] + ([f'start="{_num(start)}"'] if start is not None else [])
+                inner = ([f"unit={quoteattr(unit)}"] if unit != "1" else []) + (
+                    [f'start="{_num(start)}"'] if start is not None else [])
                 lines.append(f"    <ScalarVariable {' '.join(attrs)}>")
                 lines.append(f"      <Real {' '.join(inner)}/>")
                 lines.append("    </ScalarVariable>")
@@ -253,7 +256,9 @@ def render_model_description(meta, fmi_version: int, token: str = _TOKEN) -> str
                      f'variability="{"fixed" if causality == "parameter" else "continuous"}"']
             if causality == "output":
                 attrs.append('initial="calculated"')
-            attrs += [f"description={quoteattr(desc)}", f"unit={quoteattr(unit)}"]
+            attrs.append(f"description={quoteattr(desc)}")
+            if unit != "1":  # dimensionless: no unit (an importer reads "1")
+                attrs.append(f"unit={quoteattr(unit)}")
             if start is not None:
                 attrs.append(f'start="{_num(start)}"')
             if dims is None:
@@ -282,12 +287,12 @@ def _indices(shape: list[int]):
     return itertools.product(*(range(n) for n in shape))
 
 
-def render_config_header(meta, token: str = _TOKEN) -> str:
+def render_config_header(meta, token: str = _TOKEN, label: str = "a scenario") -> str:
     """pack_config.h: the token and the start values of the inputs and parameters."""
     body = [f"    d->inputs[{k}] = {_num(s)}; /* {n} */" for k, (n, _, _, s) in enumerate(_inputs(meta))]
     body += [f"    d->parameters[{k}] = {_num(s)}; /* {n} */" for k, (n, _, _, s) in enumerate(_parameters(meta))]
     return "\n".join([
-        f"/* Generated by cosim.fmu.pack_fmu (cosim {__version__}) for the pack of {meta.scenario_name}:",
+        f"/* Generated by cosim.fmu.pack_fmu (cosim {__version__}) for the pack of {label}:",
         " * the instantiation token and the start values of the inputs and parameters, the same as",
         " * in modelDescription.xml. Do not edit. */",
         "#ifndef PACK_CONFIG_H",
@@ -335,14 +340,15 @@ def export_pack_fmu(scenario, out: str | os.PathLike, *, component: str = "pack"
     FMU at ``out``; see the module docstring. ``scenario`` is a path or a loaded scenario.
     Raises :class:`PackFmuError` for what cannot be exported and
     :class:`cosim.fmu.build.FmuBuildError` when compiling fails."""
-    from ..pack.export_data import pack_export
+    from ..pack.export_data import export_pack
     from ..scenario import load_scenario
     from .build import build_fmu
 
     if fmi_version not in (2, 3):
         raise PackFmuError(f"--fmi must be 2 or 3, not {fmi_version!r}")
     loaded = load_scenario(scenario) if isinstance(scenario, (str, os.PathLike)) else scenario
-    meta = pack_export(loaded, component)
+    meta = export_pack(loaded, component)
+    label = loaded.path.name
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="cosim-pack-fmu-") as tmp:
         stage = Path(tmp) / "sources"
@@ -354,8 +360,8 @@ def export_pack_fmu(scenario, out: str | os.PathLike, *, component: str = "pack"
             shutil.copyfile(SOURCE_DIR / name, stage / name)
         data = Path(tmp) / "pack.dat"
         data.write_bytes(meta.data)
-        xml = render_model_description(meta, fmi_version)
-        header = render_config_header(meta)
+        xml = render_model_description(meta, fmi_version, label=label)
+        header = render_config_header(meta, label=label)
         digest = "\n".join([xml, header, meta.data.hex()] + [(stage / n).read_text() for n in sorted(os.listdir(stage))])
         token = "{" + str(uuid.uuid5(_NAMESPACE, digest)) + "}"
         (stage / "pack_config.h").write_text(header.replace(_TOKEN, token))
@@ -367,23 +373,31 @@ def export_pack_fmu(scenario, out: str | os.PathLike, *, component: str = "pack"
         build_fmu(stage, out, sources=_sources(fmi_version), resources={"pack.dat": data},
                   model_description=xml.replace(_TOKEN, token), cflags=_CFLAGS, platforms=platforms,
                   extra_sources=extra)
-    files = write_cross_check_bundle(loaded, meta, out) if bundle else {}
+    files = write_cross_check_bundle(loaded, component, meta, out) if bundle else {}
     return PackFmuExport(out, fmi_version, tuple(platforms), token, files)
 
 
 # -- the cross-check bundle -------------------------------------------------------------------
 
-def _bundle_rows(loaded, meta):
-    """Run the scenario in-process; the pack's inputs at each communication point and its
-    outputs after each step, named as the FMU's variables."""
+def _bundle_rows(loaded, p: str, meta):
+    """Run the scenario in-process; the inputs the pack ``p`` (and its thermal network) saw
+    over each step and its outputs after each step, named as the FMU's variables."""
     import dataclasses
 
     import numpy as np
     import xarray as xr
 
+    from ..pack.export_data import _couplings
     from ..run import run_scenario
 
     scenario = loaded.scenario
+    th = _couplings(scenario, p)[0]
+    setpoint_port = "current_setpoint_A" if meta.control == "current" else "power_setpoint_W"
+    sources = {}
+    for c in scenario.connections:
+        if (c.target_component, c.target_port) in ((p, setpoint_port), (th, "coolant_temperature_K"),
+                                                   (th, "ambient_temperature_K")):
+            sources[c.target_port] = f"{c.source_component}.{c.source_port}"
     output = scenario.output.model_copy(update={"interval_s": None, "variables": ["*"], "path": None})
     loaded = dataclasses.replace(loaded, scenario=scenario.model_copy(update={"output": output}))
     with tempfile.TemporaryDirectory(prefix="cosim-pack-bundle-") as tmp:
@@ -393,17 +407,16 @@ def _bundle_rows(loaded, meta):
                                f"{outcome.reason}")
         with xr.open_dataset(outcome.path) as ds:
             ds = ds.load()
-    p, th = meta.component, meta.thermal_component
     t = ds["time"].values.astype(float)
 
     def source_of(port: str, default: float) -> np.ndarray:
         """The values fed into an input over each step [t_i, t_i+1] (recorded at t_i+1)."""
-        name = meta.sources.get(port)
+        name = sources.get(port)
         if name is None:
             return np.full(t.size - 1, float(default))
         return ds[name].values[1:].astype(float)
 
-    setpoint = source_of(meta.setpoint_port, 0.0)
+    setpoint = source_of(setpoint_port, 0.0)
     inputs = {_inputs(meta)[0][0]: setpoint,
               "coolant_temperature_K": source_of("coolant_temperature_K", meta.coolant_temperature_K),
               "ambient_temperature_K": source_of("ambient_temperature_K", meta.ambient_temperature_K),
@@ -429,10 +442,10 @@ def _bundle_rows(loaded, meta):
     return t, inputs, ref
 
 
-def write_cross_check_bundle(loaded, meta, fmu: Path) -> dict[str, Path]:
+def write_cross_check_bundle(loaded, component: str, meta, fmu: Path) -> dict[str, Path]:
     """``<fmu stem>_in.csv``, ``_ref.csv`` and ``_ref.opt`` next to the FMU (FMI Cross-Check
     layout) from an in-process run of the scenario."""
-    t, inputs, ref = _bundle_rows(loaded, meta)
+    t, inputs, ref = _bundle_rows(loaded, component, meta)
     stem = fmu.with_suffix("")
     files = {"in": Path(f"{stem}_in.csv"), "ref": Path(f"{stem}_ref.csv"), "opt": Path(f"{stem}_ref.opt")}
     with open(files["in"], "w", newline="") as f:
@@ -447,6 +460,6 @@ def write_cross_check_bundle(loaded, meta, fmu: Path) -> dict[str, Path]:
         w.writerow(["time", *order])
         for i in range(t.size):
             w.writerow([repr(float(t[i]))] + [repr(float(ref[n][i])) for n in order])
-    files["opt"].write_text(f"StartTime, {_num(meta.start_s)}\nStopTime, {_num(meta.stop_s)}\n"
+    files["opt"].write_text(f"StartTime, {_num(meta.start_time_s)}\nStopTime, {_num(meta.stop_time_s)}\n"
                             f"StepSize, {_num(meta.step_s)}\nRelTol, 1e-06\n")
     return files
