@@ -21,9 +21,10 @@ sequence takes a few seconds:
   unchanged and Python's message, on_limit = "end" gives PM_ENDED.
 
 Measured (x86-64, gcc -O2 -ffp-contract=off): every output of every sequence agrees **bit
-for bit** (largest difference 0) except the temperatures after the network's solve
-(Cholesky here, SuperLU in Python: a few 1e-14 K) and what they feed back (the cells'
-temperatures); see ``WORST`` printed at the end of a run with ``-s``. Tolerances: 1e-11
+for bit** (largest difference 0) except where the network's solve (Cholesky here, SuperLU in
+Python) rounds differently: heat_to_coolant_W (<= 6e-14 W) and, in the uncooled cold start,
+the temperatures (<= 1.2e-13 K) and what they feed back (voltages <= 1.1e-13 V, powers
+<= 6.4e-12 W); see ``WORST`` printed at the end of a run with ``-s``. Tolerances: 1e-11
 of each output's scale (the issue's bar is 1e-9 V and 1e-9 K); a flipped decision in a
 Newton loop would show as differences at its tolerance (1e-9 relative) and fail.
 
