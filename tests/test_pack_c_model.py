@@ -359,3 +359,22 @@ def test_the_export_refuses_a_dfn_pack_and_other_couplings(tmp_path):
     path.write_text(text)
     with pytest.raises(CosimError, match="thermal.stack_end_heat_W must come from pack.stack_end_heat_W"):
         export_pack(path)
+
+
+def test_the_initial_soc_and_temperature_parameters_give_the_pack_built_with_them(tmp_path):
+    """The FMU's parameters ``initial_soc`` and ``initial_temperature_K`` (``pm_set_initial``:
+    the cells' state re-made in C at that SOC, the network at that temperature) on a
+    battery exported at SOC 0.9 and 298.15 K give the Python pack and network built with
+    SOC 0.4 and 273.15 K, at initialization and through a WLTC stretch."""
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+    pair = Pair(tmp_path / "a", control="power", soc=0.4, T=273.15)
+    other = Pair(tmp_path / "b", control="power", soc=0.9, T=298.15)
+    other.c.set_initial(0.4, 273.15)
+    other.c.initialize(0.0, 273.15, 273.15, pair.h_cool)
+    pair.c = other.c  # compare the re-initialized C against the Python built at 0.4 and 273.15 K
+    pair.compare("initial")
+    peak = 0.8 * pair.pack.y["available_discharge_power_W"]
+    for k, p in enumerate(_wltc_power(40) * peak):
+        pair.step(float(k), 1.0, float(p))
+        pair.compare("initial")
