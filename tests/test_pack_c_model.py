@@ -24,9 +24,12 @@ Measured (x86-64, gcc -O2 -ffp-contract=off): every output of every sequence agr
 for bit** (largest difference 0) except where the network's solve (Cholesky here, SuperLU in
 Python) rounds differently: heat_to_coolant_W (<= 6e-14 W) and, in the uncooled cold start,
 the temperatures (<= 1.2e-13 K) and what they feed back (voltages <= 1.1e-13 V, powers
-<= 6.4e-12 W); see ``WORST`` printed at the end of a run with ``-s``. Tolerances: 1e-11
-of each output's scale (the issue's bar is 1e-9 V and 1e-9 K); a flipped decision in a
-Newton loop would show as differences at its tolerance (1e-9 relative) and fail.
+<= 6.4e-12 W), and the available powers, ends of searches that stop within 1e-6 V of a
+limit, which such round-off can stop at another iterate inside that tolerance (<= 2.1e-10
+relative); see ``WORST`` printed at the end of a run with ``-s``. Tolerances: 1e-11 of each
+output's scale (the issue's bar is 1e-9 V and 1e-9 K), 1e-8 for the available powers; a
+flipped decision in a Newton loop would show as differences at its tolerance (1e-9
+relative) and fail.
 
 The test bites: with the sign of the plating slope in ``pack_battery.c``'s
 ``pulse_evaluate`` flipped (``da / S`` -> ``-da / S``) the CC-CV sequence fails on the
@@ -47,6 +50,12 @@ from cosim.pack.export_data import export_pack
 from cosim.scenario import load_scenario
 
 RTOL = 1e-11  # of each output's scale (measured: 0, the temperatures a few 1e-16 relative)
+# the available powers are the ends of searches that stop within 1e-6 V of a limit (about
+# 2e-6 of the power on these cells): a round-off difference of the network's solve (1e-16 K,
+# Cholesky vs SuperLU) can stop a search at another iterate inside that tolerance, and the
+# next search starts from the last two answers (measured: up to 2.1e-10 relative)
+RTOL_SEARCH = 1e-8
+SEARCHED = ("available_discharge_power_W", "available_charge_power_W")
 WORST: dict[str, float] = {}
 
 SCENARIO = """
@@ -188,7 +197,8 @@ class Pair:
             scale = max(float(np.max(np.abs(want))), 1.0)
             key = f"{sequence}: {name}"
             WORST[key] = max(WORST.get(key, 0.0), diff)
-            assert diff <= RTOL * scale, f"{key}: C {got} Python {want} (difference {diff:.3g})"
+            rtol = RTOL_SEARCH if name in SEARCHED else RTOL
+            assert diff <= rtol * scale, f"{key}: C {got} Python {want} (difference {diff:.3g})"
 
 
 @pytest.fixture(scope="module", autouse=True)

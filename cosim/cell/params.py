@@ -136,7 +136,11 @@ def equilibrium_split(materials, sto_guess) -> list[np.ndarray]:
     """Stoichiometries of materials side by side that hold the same lithium as ``sto_guess``
     and are at one open-circuit potential (at the reference temperature). Each OCP falls
     with stoichiometry, so nested bisections on the potential and on each stoichiometry
-    find it."""
+    find it. Where a material's OCP is flat (a two-phase plateau) its stoichiometry jumps
+    across the potential's final bracket ``[U_lo, U_hi]`` and the potential alone cannot hold
+    the lithium; the rest is then taken up by the materials within their range over that
+    bracket (in order), so the split holds exactly the lithium of ``sto_guess`` (the state
+    of charge asked for; without it a seed composite anode at SOC 0.4 started at 0.396)."""
     cap = [m.volume_fraction * m.c_max_mol_m3 for m in materials]
     target = sum(c * s for c, s in zip(cap, sto_guess))
 
@@ -155,4 +159,11 @@ def equilibrium_split(materials, sto_guess) -> list[np.ndarray]:
         too_much = held > target  # lithium grows as U falls: raise U
         U_lo, U_hi = np.where(too_much, U, U_lo), np.where(too_much, U_hi, U)
     U = 0.5 * (U_lo + U_hi)
-    return [sto_at(m, U) for m in materials]
+    sto = [sto_at(m, U) for m in materials]
+    rest = target - sum(c * s for c, s in zip(cap, sto))
+    for k, (c, m) in enumerate(zip(cap, materials)):
+        lithium_poor, lithium_rich = sto_at(m, U_hi), sto_at(m, U_lo)
+        moved = np.minimum(np.maximum(sto[k] + rest / c, lithium_poor), lithium_rich)
+        rest = rest - c * (moved - sto[k])
+        sto[k] = moved
+    return sto

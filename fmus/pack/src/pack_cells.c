@@ -237,6 +237,19 @@ void model_set_soc(PmPack *p, double soc)
                 }
                 U = 0.5 * (U_lo + U_hi);
                 for (k = k0; k < k1; k++) sto[k - k0] = sto_at(p, k, U);
+                {   /* the lithium the potential alone leaves (a plateau), taken up within the bracket */
+                    double held = 0.0, rest;
+                    for (k = k0; k < k1; k++) held += d->cap[k * N + i] * sto[k - k0];
+                    rest = target - held;
+                    for (k = k0; k < k1; k++) {
+                        double c = d->cap[k * N + i], poor = sto_at(p, k, U_hi), rich = sto_at(p, k, U_lo);
+                        double moved = sto[k - k0] + rest / c;
+                        moved = moved > poor ? moved : poor; /* np.maximum, then np.minimum */
+                        moved = moved < rich ? moved : rich;
+                        rest = rest - c * (moved - sto[k - k0]);
+                        sto[k - k0] = moved;
+                    }
+                }
             }
             for (k = k0; k < k1 && k - k0 < 16; k++) {
                 double cz = sto[k - k0] * d->c_max[k * N + i];
