@@ -213,3 +213,50 @@ def test_the_model_description_names_the_c_outputs_in_their_order():
     from cosim.pack.c_pack import SCALARS as C_ORDER
 
     assert tuple(n for n, _, _ in SCALARS) == C_ORDER
+
+
+def test_the_linux_binary_needs_only_libc_and_libm(exported, tmp_path):
+    """No libgomp, no libstdc++: the shared object links the C library and libm only."""
+    readelf = shutil.which("readelf")
+    assert readelf, "readelf (binutils) is needed"
+    with zipfile.ZipFile(exported["flagship", 3].fmu) as z:
+        so = tmp_path / "cosim_pack.so"
+        so.write_bytes(z.read("binaries/x86_64-linux/cosim_pack.so"))
+    dynamic = subprocess.run([readelf, "-d", str(so)], capture_output=True, text=True, check=True).stdout
+    needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic))
+    assert needed and needed <= {"libc.so.6", "libm.so.6"}, needed
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_the_shipped_sources_rebuild_the_binary(exported, version, tmp_path):
+    """Another platform's team rebuilds from ``sources/`` alone (the files the model
+    description or buildDescription.xml lists, with the flags fmus/README.md gives): the
+    rebuilt library, put in place of ours, steps to the same outputs."""
+    from fmpy import simulate_fmu
+
+    fmu = exported["flagship", version].fmu
+    unpacked = tmp_path / "fmu"
+    with zipfile.ZipFile(fmu) as z:
+        z.extractall(unpacked)
+    src = unpacked / "sources"
+    if version == 2:
+        listed = re.findall(r'<File name="([^"]+)"/>', (unpacked / "modelDescription.xml").read_text())
+    else:
+        listed = re.findall(r'<SourceFile name="([^"]+)"/>', (src / "buildDescription.xml").read_text())
+    folder = "linux64" if version == 2 else "x86_64-linux"
+    library = unpacked / "binaries" / folder / "cosim_pack.so"
+    library.unlink()
+    subprocess.run([shutil.which("gcc") or "gcc", "-shared", "-fPIC", "-O2", "-std=c99", "-ffp-contract=off",
+                    "-DCK_EXPORT=", "-fvisibility=hidden", f"-I{fmi_header_dir()}", f"-I{src}",
+                    *(str(src / f) for f in listed), "-o", str(library), "-lm"], check=True)
+    rebuilt = tmp_path / "rebuilt.fmu"
+    with zipfile.ZipFile(rebuilt, "w") as z:
+        for path in sorted(unpacked.rglob("*")):
+            if path.is_file():
+                z.write(path, path.relative_to(unpacked).as_posix())
+    names = ["voltage_V", "max_layer_temperature_K", "available_discharge_power_W"]
+    signal = np.array([(0.0, 30e3), (20.0, 30e3)], dtype=[("time", float), ("power_setpoint_W", float)])
+    a = simulate_fmu(str(fmu), stop_time=20.0, output_interval=1.0, input=signal, output=names)
+    b = simulate_fmu(str(rebuilt), stop_time=20.0, output_interval=1.0, input=signal, output=names)
+    for name in names:
+        np.testing.assert_array_equal(b[name], a[name])
