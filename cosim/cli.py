@@ -1,4 +1,4 @@
-"""The ``cosim`` command line: run, validate, schema, info, build-fmus.
+"""The ``cosim`` command line: run, sweep, plot, validate, schema, info, build-fmus.
 
 Imports of numpy, xarray, netCDF4 and the models happen inside the commands, so that
 ``cosim --help`` answers at once. Errors print as ``cosim: error: ...`` and exit non-zero;
@@ -31,6 +31,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{outcome.status}: {outcome.n_records} records written to {outcome.path}")
     else:
         print(outcome.path)
+    if args.plot:
+        from .plot import plot_file
+
+        print(plot_file(outcome.path))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep.command import sweep_command
+
+    return sweep_command(args)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import plot_file
+
+    print(plot_file(args.path, args.output))
     return 0
 
 
@@ -128,7 +145,37 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="result file (.nc); default results/<scenario>-<time>.nc")
     p.add_argument("--overwrite", action="store_true", help="replace an existing result file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; print only the result path")
+    p.add_argument("--plot", action="store_true", help="also write a quick-look figure next to the result (.png)")
     p.set_defaults(func=_cmd_run)
+
+    from .sweep.command import VaryAction  # (argparse only)
+
+    p = sub.add_parser("sweep", help="run many variants of a scenario in parallel; KPIs in one dataset",
+                       description="Run every variant of a scenario (a grid over --vary keys, or its [sweep] table) "
+                       "on a process pool or a Dask cluster; one result per run, kpi.nc and manifest.json in the "
+                       "output folder. Running the same sweep again runs only what is not complete.")
+    p.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    p.add_argument("--vary", action=VaryAction, metavar="KEY=V1,V2,...", help="a dotted scenario key and its values "
+                   "(repeat for more dimensions), e.g. components.thermal.coolant_temperature_K=263.15,298.15")
+    p.add_argument("--with", action=VaryAction, dest="vary", metavar="KEY=W1,W2,...",
+                   help="a key that changes with the --vary before it (one value per value)")
+    p.add_argument("--zip", action="store_true", help="the i-th values of every --vary together, not a grid")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--workers", type=int, metavar="N", help="parallel runs (default: the number of cores)")
+    how.add_argument("--dask", nargs="?", const=True, metavar="ADDRESS",
+                     help="run on Dask: a LocalCluster, or the scheduler at ADDRESS")
+    p.add_argument("--batch", type=int, metavar="N", help="runs per task (default: about 4 tasks per worker)")
+    p.add_argument("-o", "--output", type=Path, metavar="DIR", help="output folder (default results/<scenario>-sweep)")
+    p.add_argument("--retry-failed", action="store_true", help="run again the runs that failed before")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("plot", help="quick-look figure of a result or of a sweep's kpi.nc (PNG)",
+                       description="Draw a result dataset (speed, power, voltage, SOC, layer temperatures) or a "
+                       "sweep's kpi.nc (each KPI against the varied keys) into a PNG.")
+    p.add_argument("path", type=Path, help="result file (.nc) or kpi.nc")
+    p.add_argument("-o", "--output", type=Path, help="figure file (default: beside the dataset, .png)")
+    p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser("validate", help="check scenario files and report every problem",
                        description="Check scenario files; every problem is listed with its key path and line.")
