@@ -373,7 +373,7 @@ def _collect(fut: Future, batch: list, records: dict, outcome: SweepOutcome, pro
     except BaseException as exc:  # noqa: BLE001 - a worker that died: its batch failed, the others go on
         if isinstance(exc, KeyboardInterrupt):
             raise
-        results = [{"index": item[0], "hash": item[2], "status": "failed", "kpis": {},
+        results = [{"index": item[0], "hash": item[2], "status": "failed", "kpis": {}, "wall_s": math.nan,
                     "error": f"the worker failed: {type(exc).__name__}: {exc}"} for item in batch]
     for rec in results:
         index = rec.pop("index")
