@@ -196,3 +196,17 @@ def test_killing_a_sweep_and_running_it_again_completes_only_the_missing_runs(tm
     for run in json.loads((out / "manifest.json").read_text())["runs"]:
         with xr.open_dataset(out / run["file"]) as ds:
             assert ds.attrs["status"] == "complete"
+
+
+def test_a_dask_scheduler_given_by_its_address_runs_the_sweep_in_its_worker_threads(tmp_path):
+    from distributed import LocalCluster
+
+    scenario = small_pack(tmp_path, stop_s=20.0)
+    plan = plan_sweep(scenario, [Dimension(COOLANT, (283.15, 303.15), {INITIAL: (283.15, 303.15)})])
+    pool = run_sweep(plan, tmp_path / "pool", workers=1)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        threads = run_sweep(plan, tmp_path / "dask", dask=cluster.scheduler_address, batch_size=1)
+    assert sorted(threads.executed) == [0, 1]
+    a, b = _kpi(pool), _kpi(threads)
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)

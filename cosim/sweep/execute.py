@@ -14,7 +14,10 @@ Contract of an executor (what :func:`run_sweep` needs from one passed as ``execu
    arguments are module-level functions and plain data (picklable);
 2. the caller owns it: :func:`run_sweep` neither shuts it down nor kills its workers;
 3. a task runs :func:`run_batch`, which sets the cell kernels to one thread in the thread
-   that runs it (``numba.set_num_threads(1)``): a worker is one core.
+   that runs it (``numba.set_num_threads(1)``): a worker is one core;
+4. runs in threads of one process take turns (a lock: netCDF/HDF5 is not thread-safe), so a
+   Dask worker with several threads is safe but runs one run at a time: give Dask workers
+   one thread each (``dask worker --nthreads 1``; the LocalCluster of ``--dask`` does).
 
 Resume: a run whose scenario hash has a complete record in the manifest and a complete file
 is not run again; nor is a failed one (unless ``retry_failed``); a file left complete by a
@@ -34,6 +37,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, wait, FIRST_COMPLETED
@@ -49,6 +53,7 @@ MANIFEST = "manifest.json"
 KPI_FILE = "kpi.nc"
 RUNS = "runs"
 _STOPPING = False  # in a worker: a SIGTERM arrived; no further run starts
+_RUN_LOCK = threading.Lock()  # one run at a time per process (netCDF/HDF5 is not thread-safe)
 
 
 # -- in the worker --------------------------------------------------------------------------------
@@ -77,16 +82,21 @@ def _one_thread() -> None:
 
 
 def _run_one(scenario: str, index: int, values: Mapping[str, Any], scenario_hash: str, path: str) -> dict:
-    from ..run import run_scenario
-    from .grid import load_variant, scenario_hash as hash_of
-    from .kpi import kpis_from_file
-
-    global _STOPPING
     record = {"index": index, "hash": scenario_hash, "status": "interrupted", "error": "", "kpis": {},
               "wall_s": 0.0}
     if _STOPPING:
         record["error"] = "not started: the sweep was stopped"
         return record
+    with _RUN_LOCK:
+        return _run_locked(scenario, record, values, scenario_hash, path)
+
+
+def _run_locked(scenario: str, record: dict, values: Mapping[str, Any], scenario_hash: str, path: str) -> dict:
+    from ..run import run_scenario
+    from .grid import load_variant, scenario_hash as hash_of
+    from .kpi import kpis_from_file
+
+    global _STOPPING
     t0 = time.perf_counter()
     try:
         loaded = load_variant(scenario, values)
@@ -357,8 +367,6 @@ def run_sweep(plan, out_dir: str | Path, *, workers: int | None = None, dask: bo
 
 
 def threading_main() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 
