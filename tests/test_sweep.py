@@ -210,3 +210,10 @@ def test_a_dask_scheduler_given_by_its_address_runs_the_sweep_in_its_worker_thre
     a, b = _kpi(pool), _kpi(threads)
     for name in a.data_vars:
         np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+
+
+def test_help_of_sweep_and_plot():
+    for command, word in (("sweep", "--vary"), ("plot", "kpi.nc")):
+        r = subprocess.run([sys.executable, "-m", "cosim.cli", command, "--help"], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0 and "usage: cosim" in r.stdout and word in r.stdout

@@ -14,7 +14,28 @@ In Python::
     kpi = xarray.open_dataset(outcome.kpi_path)
 """
 
-from .execute import SweepOutcome, run_sweep
-from .grid import Dimension, SweepPlan, Variant, load_variant, plan_sweep
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Dimension", "SweepOutcome", "SweepPlan", "Variant", "load_variant", "plan_sweep", "run_sweep"]
+
+# imported when first used, so that `cosim --help` (which reads cosim.sweep.command) stays fast
+_WHERE = {"SweepOutcome": "execute", "run_sweep": "execute", "Dimension": "grid", "SweepPlan": "grid",
+          "Variant": "grid", "load_variant": "grid", "plan_sweep": "grid"}
+
+if TYPE_CHECKING:
+    from .execute import SweepOutcome, run_sweep
+    from .grid import Dimension, SweepPlan, Variant, load_variant, plan_sweep
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
