@@ -59,7 +59,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:  # the file, then everything a run checks before its first step
-            check_runnable(load_scenario(path))
+            loaded = load_scenario(path)
+            check_runnable(loaded)
+            if loaded.scenario.sweep is not None:  # and every variant of its [sweep]
+                from .sweep.grid import plan_sweep
+
+                plan_sweep(path)
         except CosimError as exc:
             failed += 1
             print(f"{path}: {exc}", file=sys.stderr)

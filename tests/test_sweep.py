@@ -217,3 +217,15 @@ def test_help_of_sweep_and_plot():
         r = subprocess.run([sys.executable, "-m", "cosim.cli", command, "--help"], capture_output=True, text=True,
                            timeout=120)
         assert r.returncode == 0 and "usage: cosim" in r.stdout and word in r.stdout
+
+
+def test_cosim_validate_checks_every_variant_of_a_sweep_table(tmp_path, capsys):
+    scenario = small_pack(tmp_path, extra="""
+[sweep]
+[[sweep.vary]]
+key = "components.pack.initial_soc"
+values = [0.5, 1.5]
+""")
+    assert main(["validate", str(scenario)]) == 1
+    err = capsys.readouterr().err
+    assert "sweep grid index 1 [1] (components.pack.initial_soc=1.5)" in err and "must be at most 1" in err
