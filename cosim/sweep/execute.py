@@ -53,6 +53,7 @@ MANIFEST = "manifest.json"
 KPI_FILE = "kpi.nc"
 RUNS = "runs"
 _STOPPING = False  # in a worker: a SIGTERM arrived; no further run starts
+_KEPT = ("hash", "file", "status", "error", "kpis", "wall_s", "kernel_threads")  # a record's keys
 _RUN_LOCK = threading.Lock()  # one run at a time per process (netCDF/HDF5 is not thread-safe)
 
 
@@ -72,13 +73,15 @@ def init_worker() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
 
 
-def _one_thread() -> None:
+def _one_thread() -> int:
+    """The cell kernels of this thread on one thread; returns the number they now use."""
     try:
         import numba
 
         numba.set_num_threads(1)
+        return int(numba.get_num_threads())
     except Exception:  # noqa: BLE001 - no numba, or a threading layer that cannot: runs as it is
-        pass
+        return -1
 
 
 def _run_one(scenario: str, index: int, values: Mapping[str, Any], scenario_hash: str, path: str) -> dict:
@@ -120,8 +123,8 @@ def _run_locked(scenario: str, record: dict, values: Mapping[str, Any], scenario
 def run_batch(scenario: str, items: Sequence[tuple[int, Mapping[str, Any], str, str]]) -> list[dict]:
     """Run a batch of variants ``(index, values, scenario hash, result path)`` one after the
     other in this worker; one record per variant (status complete/failed/interrupted)."""
-    _one_thread()
-    return [_run_one(scenario, *item) for item in items]
+    threads = _one_thread()
+    return [{**_run_one(scenario, *item), "kernel_threads": threads} for item in items]
 
 
 # -- in the sweep's process -------------------------------------------------------------------------
@@ -251,7 +254,8 @@ def _make_executor(workers: int, dask: bool | str | None):
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["cosim.run", "cosim.sweep.execute", "cosim.sweep.kpi", "xarray"])
+    # imported once in the fork server (numba too: no kernel runs there, so no thread starts)
+    ctx.set_forkserver_preload(["cosim.run", "cosim.sweep.execute", "cosim.sweep.kpi", "cosim.cell.spme", "xarray"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker)
     return pool, lambda: pool.shutdown(wait=True, cancel_futures=True), pool
 
@@ -287,11 +291,11 @@ def run_sweep(plan, out_dir: str | Path, *, workers: int | None = None, dask: bo
         prev = previous.get(v.scenario_hash)
         if prev is not None and prev.get("status") == "complete" and \
                 _file_status(out_dir / prev.get("file", "")) == ("complete", v.scenario_hash):
-            records[v.index] = {k: prev[k] for k in ("hash", "file", "status", "error", "kpis", "wall_s") if k in prev}
+            records[v.index] = {k: prev[k] for k in _KEPT if k in prev}
             outcome.skipped.append(v.index)
             continue
         if prev is not None and prev.get("status") == "failed" and not retry_failed:
-            records[v.index] = {k: prev[k] for k in ("hash", "file", "status", "error", "kpis", "wall_s") if k in prev}
+            records[v.index] = {k: prev[k] for k in _KEPT if k in prev}
             outcome.skipped.append(v.index)
             continue
         if _file_status(out_dir / name) == ("complete", v.scenario_hash):  # done, the manifest not written
