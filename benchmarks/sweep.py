@@ -17,6 +17,7 @@ Target: under 0.3 s per run.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -58,12 +59,14 @@ n_layers = {layers}
     return path
 
 
-def timed_sweep(plan, out: Path, workers: int) -> float:
+def timed_sweep(plan, out: Path, workers: int) -> tuple[float, float]:
+    """Wall time of the sweep, and the mean wall time of one run inside its worker (which
+    grows when the machine has fewer free cores than workers)."""
     t0 = time.perf_counter()
     outcome = run_sweep(plan, out, workers=workers)
     wall = time.perf_counter() - t0
     assert outcome.count("complete") == len(plan.variants), "a run failed"
-    return wall
+    return wall, sum(r["wall_s"] for r in outcome.records.values()) / len(outcome.records)
 
 
 def main() -> None:
@@ -79,17 +82,22 @@ def main() -> None:
         coolant = tuple(273.15 + 40.0 * i / max(args.runs - 1, 1) for i in range(args.runs))
         plan = plan_sweep(scenario, [Dimension("components.thermal.coolant_temperature_K", coolant)])
         run_scenario(load_variant(scenario, dict(plan.variants[0].values)), output=tmp / "warm.nc")  # compile cache warm
-        walls = {w: timed_sweep(plan, tmp / f"pack-{w}", w) for w in (1, 2)}
-        print(f"pack sweep: {args.runs} runs of a {args.layers}-cell stack, {args.stop:g} s of WLTC 3b each")
-        for w, wall in walls.items():
-            print(f"  {w} worker{'s' if w > 1 else ' '}: {wall:6.2f} s, {args.runs / wall * 60:6.1f} runs/min")
-        print(f"  speed-up on 2 workers: {walls[1] / walls[2]:.2f}x (target >= 1.7x on 2 cores)")
+        load = os.getloadavg()[0]
+        timed = {w: timed_sweep(plan, tmp / f"pack-{w}", w) for w in (1, 2)}
+        walls = {w: t[0] for w, t in timed.items()}
+        print(f"pack sweep: {args.runs} runs of a {args.layers}-cell stack, {args.stop:g} s of WLTC 3b each "
+              f"({os.cpu_count()} cores, load average {load:.2f} before the start)")
+        for w, (wall, run) in timed.items():
+            print(f"  {w} worker{'s' if w > 1 else ' '}: {wall:6.2f} s, {args.runs / wall * 60:6.1f} runs/min "
+                  f"(one run {run:.2f} s in its worker)")
+        print(f"  speed-up on 2 workers: {walls[1] / walls[2]:.2f}x (target >= 1.7x on 2 free cores; a run that "
+              f"takes longer on 2 workers than on 1 shares its core with other processes)")
 
         trivial = tmp / "trivial.toml"
         trivial.write_text(TRIVIAL)
         stops = tuple(10.0 + i for i in range(args.trivial_runs))
         plan = plan_sweep(trivial, [Dimension("simulation.stop_time_s", stops)])
-        wall = timed_sweep(plan, tmp / "trivial", 1)
+        wall = timed_sweep(plan, tmp / "trivial", 1)[0]
         t0 = time.perf_counter()
         for i, v in enumerate(plan.variants):
             run_scenario(load_variant(trivial, dict(v.values)), output=tmp / f"direct-{i}.nc")
