@@ -187,6 +187,10 @@ def test_killing_a_sweep_and_running_it_again_completes_only_the_missing_runs(tm
     done = [r["index"] for r in manifest["runs"] if r["status"] == "complete"]
     assert 2 <= len(done) < 6, manifest["counts"]
     assert all(r["status"] == "interrupted" for r in manifest["runs"] if r["index"] not in done)
+    for r in manifest["runs"]:  # a run stopped half-way closed its file as incomplete
+        if r["status"] == "interrupted" and (out / r["file"]).exists():
+            with xr.open_dataset(out / r["file"]) as ds:
+                assert ds.attrs["status"] == "incomplete"
     with xr.open_dataset(out / "kpi.nc") as kpi:  # written on the way out too
         assert int((kpi["status"].values == "complete").sum()) == len(done)
     plan = plan_sweep(scenario, parse_vary([("vary", f"{COOLANT}=283.15,288.15,293.15,298.15,303.15,308.15")]))
