@@ -153,26 +153,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", action="store_true", help="also write a quick-look figure next to the result (.png)")
     p.set_defaults(func=_cmd_run)
 
-    from .sweep.command import VaryAction  # (argparse only)
+    from .sweep.command import add_sweep_arguments  # (argparse only)
 
     p = sub.add_parser("sweep", help="run many variants of a scenario in parallel; KPIs in one dataset",
                        description="Run every variant of a scenario (a grid over --vary keys, or its [sweep] table) "
                        "on a process pool or a Dask cluster; one result per run, kpi.nc and manifest.json in the "
                        "output folder. Running the same sweep again runs only what is not complete.")
-    p.add_argument("scenario", type=Path, help="scenario file (TOML)")
-    p.add_argument("--vary", action=VaryAction, metavar="KEY=V1,V2,...", help="a dotted scenario key and its values "
-                   "(repeat for more dimensions), e.g. components.thermal.coolant_temperature_K=263.15,298.15")
-    p.add_argument("--with", action=VaryAction, dest="vary", metavar="KEY=W1,W2,...",
-                   help="a key that changes with the --vary before it (one value per value)")
-    p.add_argument("--zip", action="store_true", help="the i-th values of every --vary together, not a grid")
-    how = p.add_mutually_exclusive_group()
-    how.add_argument("--workers", type=int, metavar="N", help="parallel runs (default: the number of cores)")
-    how.add_argument("--dask", nargs="?", const=True, metavar="ADDRESS",
-                     help="run on Dask: a LocalCluster, or the scheduler at ADDRESS")
-    p.add_argument("--batch", type=int, metavar="N", help="runs per task (default: about 4 tasks per worker)")
-    p.add_argument("-o", "--output", type=Path, metavar="DIR", help="output folder (default results/<scenario>-sweep)")
-    p.add_argument("--retry-failed", action="store_true", help="run again the runs that failed before")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    add_sweep_arguments(p)
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("plot", help="quick-look figure of a result or of a sweep's kpi.nc (PNG)",

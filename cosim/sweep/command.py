@@ -17,6 +17,24 @@ class VaryAction(argparse.Action):
         setattr(namespace, self.dest, items)
 
 
+def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``cosim sweep``."""
+    p.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    p.add_argument("--vary", action=VaryAction, metavar="KEY=V1,V2,...", help="a dotted scenario key and its values "
+                   "(repeat for more dimensions), e.g. components.thermal.coolant_temperature_K=263.15,298.15")
+    p.add_argument("--with", action=VaryAction, dest="vary", metavar="KEY=W1,W2,...",
+                   help="a key that changes with the --vary before it (one value per value)")
+    p.add_argument("--zip", action="store_true", help="the i-th values of every --vary together, not a grid")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--workers", type=int, metavar="N", help="parallel runs (default: the number of cores)")
+    how.add_argument("--dask", nargs="?", const=True, metavar="ADDRESS",
+                     help="run on Dask: a LocalCluster, or the scheduler at ADDRESS (give it after the scenario)")
+    p.add_argument("--batch", type=int, metavar="N", help="runs per task (default: about 4 tasks per worker)")
+    p.add_argument("-o", "--output", type=Path, metavar="DIR", help="output folder (default results/<scenario>-sweep)")
+    p.add_argument("--retry-failed", action="store_true", help="run again the runs that failed before")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+
 def default_out_dir(scenario: Path) -> Path:
     return Path("results") / f"{scenario.stem}-sweep"
 
