@@ -1,4 +1,4 @@
-"""The ``cosim`` command line: run, validate, schema, info, build-fmus, export-fmu.
+"""The ``cosim`` command line: run, sweep, plot, validate, schema, info, build-fmus, export-fmu.
 
 Imports of numpy, xarray, netCDF4 and the models happen inside the commands, so that
 ``cosim --help`` answers at once. Errors print as ``cosim: error: ...`` and exit non-zero;
@@ -31,6 +31,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{outcome.status}: {outcome.n_records} records written to {outcome.path}")
     else:
         print(outcome.path)
+    if args.plot:
+        from .plot import plot_file
+
+        print(plot_file(outcome.path))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep.command import sweep_command
+
+    return sweep_command(args)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import plot_file
+
+    print(plot_file(args.path, args.output))
     return 0
 
 
@@ -42,7 +59,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:  # the file, then everything a run checks before its first step
-            check_runnable(load_scenario(path))
+            loaded = load_scenario(path)
+            check_runnable(loaded)
+            if loaded.scenario.sweep is not None:  # and every variant of its [sweep]
+                from .sweep.grid import plan_sweep
+
+                plan_sweep(path)
         except CosimError as exc:
             failed += 1
             print(f"{path}: {exc}", file=sys.stderr)
@@ -140,7 +162,24 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="result file (.nc); default results/<scenario>-<time>.nc")
     p.add_argument("--overwrite", action="store_true", help="replace an existing result file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; print only the result path")
+    p.add_argument("--plot", action="store_true", help="also write a quick-look figure next to the result (.png)")
     p.set_defaults(func=_cmd_run)
+
+    from .sweep.command import add_sweep_arguments  # (argparse only)
+
+    p = sub.add_parser("sweep", help="run many variants of a scenario in parallel; KPIs in one dataset",
+                       description="Run every variant of a scenario (a grid over --vary keys, or its [sweep] table) "
+                       "on a process pool or a Dask cluster; one result per run, kpi.nc and manifest.json in the "
+                       "output folder. Running the same sweep again runs only what is not complete.")
+    add_sweep_arguments(p)
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("plot", help="quick-look figure of a result or of a sweep's kpi.nc (PNG)",
+                       description="Draw a result dataset (speed, power, voltage, SOC, layer temperatures) or a "
+                       "sweep's kpi.nc (each KPI against the varied keys) into a PNG.")
+    p.add_argument("path", type=Path, help="result file (.nc) or kpi.nc")
+    p.add_argument("-o", "--output", type=Path, help="figure file (default: beside the dataset, .png)")
+    p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser("validate", help="check scenario files and report every problem",
                        description="Check scenario files; every problem is listed with its key path and line.")

@@ -1,12 +1,17 @@
 """The seed's thin-layer trade-off, as a markdown table (docs/thin_anode_tradeoff.md).
 
-    python examples/thin_anode_tradeoff.py > docs/thin_anode_tradeoff.md
+    cosim sweep scenarios/thickness_study/sweep_fixed_volume.toml --workers 2
+    python examples/thin_anode_tradeoff.py results/sweep_fixed_volume-sweep/kpi.nc > docs/thin_anode_tradeoff.md
+
+(without the KPI file, the drive-cycle section at a fixed pack volume is left out).
 
 For the seed's composite anode (boron-added graphite + SnO2 | gel | LiMn2O4), the negative
 layer is thinned from 100 to 1 µm (the positive scaled with it to keep the balance, particle
 radii at most a quarter of the layer), and each layer gets a 10 s discharge pulse at a fixed
 areal current density from 50 % SOC, computed with the SPMe.
 """
+
+import sys
 
 from cosim.cell.parameter_set import load_parameter_set
 from cosim.cell.studies import layer_thickness_tradeoff
@@ -52,5 +57,51 @@ boron-added graphite are estimates, see the parameter file):
 """)
 
 
+def fixed_volume_section(kpi_path: str) -> None:
+    """The drive-cycle study at a fixed pack volume, from the KPIs of its sweep."""
+    import xarray as xr
+
+    kpi = xr.open_dataset(kpi_path)
+    print("""
+## On a drive cycle, at a fixed pack volume
+
+`scenarios/thickness_study/sweep_fixed_volume.toml` (`cosim sweep`, 15 runs): the flagship (2 x 4
+stacks x 48 unit cells, WLTC 3b, 1800 s) with the anode from 1 to 100 µm and the coolant, ambient
+and start temperature at -10, 25 and 40 C. The `anode_{10,30,100}um.toml` scenarios keep the
+electrode area, so the car asks every pack for the same power and the terminal Wh/km are equal by
+construction; here the **pack volume is kept** instead: a unit cell is t_neg + 5.007 t_neg (the
+positive, balance kept) + 20 µm gel film + 39.9 µm collector and seals, the layer count stays 48
+and the unit-cell area follows, A = 2 m² x 150 µm / pitch (particle radii capped at a quarter of
+their layer). Generated from the sweep's `kpi.nc` by this script.
+""")
+    cols = ["anode µm", "area m²", "ambient C", "final SOC", "min unit-cell V", "unit-cell V spread mV",
+            "heat MJ", "T spread through stacks K", "Wh/km", "max trace miss km/h"]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---:|" * len(cols))
+    for i in range(kpi.sizes["negative_thickness_m"]):
+        for j in range(kpi.sizes["coolant_temperature_K"]):
+            k = kpi.isel(negative_thickness_m=i, coolant_temperature_K=j)
+            if str(k["status"].values) != "complete":
+                continue
+            row = [f"{float(k['negative_thickness_m']) * 1e6:g}", f"{float(k['cell_area_m2']):.2f}",
+                   f"{float(k['coolant_temperature_K']) - 273.15:.0f}", f"{float(k['final_soc']):.3f}",
+                   f"{float(k['min_layer_voltage_V']):.3f}", f"{float(k['layer_voltage_spread_V']) * 1e3:.0f}",
+                   f"{float(k['pack_heat_J']) / 1e6:.2f}", f"{float(k['layer_temperature_spread_K']):.2f}",
+                   f"{float(k['energy_per_distance_J_m']) / 3.6:.1f}", f"{float(k['max_trace_miss_mps']) * 3.6:.1f}"]
+            print("| " + " | ".join(row) + " |")
+    print("""
+What it says: at a fixed volume the capacity does not follow the thickness: the thinnest layers
+lose it to the collector and the gel film (1 µm ends the cycle at about 15 % SOC, 10 µm and up at
+77-82 %), while the thickest lose power: at 100 µm the polarization (see the pulse table above) costs
+about nine times the heat of 10 µm, the stacks' middle layers run several kelvin above their faces,
+the unit-cell voltages spread by up to 0.3 V, and at -10 C the pack cannot follow the trace (the car
+falls about 22 km/h behind; the lowest unit cell reaches its 2.5 V cut-off). Between about 3 and
+30 µm the pack delivers the cycle with little heat and spread at every temperature. The range test of the same packs (`notebooks/thickness_study_fixed_volume.ipynb`)
+shows both limits as one number.
+""")
+
+
 if __name__ == "__main__":
     main()
+    if len(sys.argv) > 1:
+        fixed_volume_section(sys.argv[1])

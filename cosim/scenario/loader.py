@@ -35,11 +35,11 @@ from typing import Any
 
 from ..errors import Problem, ScenarioError
 from .fields import resolve_paths
-from .issues import Issue, describe, dotted
+from .issues import Issue, describe, did_you_mean, dotted
 from .model import Scenario, validate_scenario
 from .tomlkeys import key_lines
 
-__all__ = ["LoadedScenario", "load_scenario", "validate_files"]
+__all__ = ["LoadedScenario", "load_scenario", "parse_dotted_key", "validate_files"]
 
 Key = tuple[str | int, ...]
 
@@ -277,12 +277,70 @@ def _problems(issues: Iterable[Issue], merged: _Merged, path: Path) -> list[Prob
     return sorted(problems, key=lambda p: (order.get(str(p.file), -1), p.line or 10**9))
 
 
-def load_scenario(path: str | os.PathLike[str]) -> LoadedScenario:
+def parse_dotted_key(key: str) -> Key:
+    """A dotted key as TOML writes it (``components.pack.overrides."negative.thickness_m"``)
+    split into its parts; a ValueError says what is wrong with it."""
+    try:
+        data = tomllib.loads(f"{key} = 0")
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{key!r} is not a dotted key ({_AT_LINE.sub('', str(exc))})") from None
+    parts: list[str] = []
+    while isinstance(data, dict) and len(data) == 1:
+        (name, data), = data.items()
+        parts.append(name)
+    if data != 0:
+        raise ValueError(f"{key!r} is not one dotted key")
+    return tuple(parts)
+
+
+def _set_keys(merged: _Merged, values: Mapping[str, Any], path: Path) -> None:
+    """Set dotted keys in the merged data of a scenario (a sweep's variant). The tables on
+    the way must exist down to a component's table; deeper ones are made (the validation
+    then names a key the component does not have)."""
+    problems = []
+    for key, value in values.items():
+        try:
+            loc = parse_dotted_key(key)
+        except ValueError as exc:
+            problems.append(Problem(key, str(exc), path))
+            continue
+        table: Any = merged.data
+        for depth, part in enumerate(loc[:-1]):
+            if not isinstance(table, dict):
+                problems.append(Problem(key, f"{dotted(loc[:depth])} is not a table", path))
+                break
+            if part not in table:
+                optional = (depth == 0 and part in Scenario.model_fields and part != "components") or \
+                    (depth >= 2 and loc[0] == "components")
+                if not optional:
+                    names = [str(k) for k in table]
+                    problems.append(Problem(key, f"no table {dotted(loc[: depth + 1])!r} in the scenario"
+                                                 f"{did_you_mean(str(part), names)}", path))
+                    break
+                table[part] = {}
+            table = table[part]
+        else:
+            if not isinstance(table, dict):
+                problems.append(Problem(key, f"{dotted(loc[:-1])} is not a table", path))
+                continue
+            table[loc[-1]] = value
+            for stale in [k for k in merged.origins if k[: len(loc)] == loc]:
+                del merged.origins[stale]
+            merged.origins[loc] = path
+    if problems:
+        raise ScenarioError(problems)
+
+
+def load_scenario(path: str | os.PathLike[str], set_keys: Mapping[str, Any] | None = None) -> LoadedScenario:
     """Load, merge, validate and resolve the scenario file at ``path``.
 
-    Raises :class:`~cosim.errors.ScenarioError` listing every problem found."""
+    ``set_keys`` (dotted key -> value, e.g. a sweep's variant) are set in the merged data
+    before it is validated. Raises :class:`~cosim.errors.ScenarioError` listing every
+    problem found."""
     path = Path(os.path.abspath(Path(path).expanduser()))
     merged = _read(path, ())
+    if set_keys:
+        _set_keys(merged, set_keys, path)
     scenario, issues = validate_scenario(merged.data)
     if scenario is None:
         raise ScenarioError(_problems(issues, merged, path))

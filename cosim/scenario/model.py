@@ -41,6 +41,8 @@ __all__ = [
     "Output",
     "Scenario",
     "Simulation",
+    "Sweep",
+    "SweepDimension",
     "component_issues",
     "scenario_issues",
     "validate_scenario",
@@ -197,6 +199,30 @@ class Connection(BaseModel):
             " (iterated)" if self.iterate else "")
 
 
+class SweepDimension(BaseModel):
+    """``[[sweep.vary]]``: one dimension of a sweep: a dotted key and its values, and keys
+    that follow it (``with``: one value per value of ``key``, e.g. a layer count that follows
+    the layer thickness)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+
+    key: str = Field(description="dotted scenario key, e.g. 'components.pack.overrides.\"negative.thickness_m\"'")
+    values: list[Any] = Field(min_length=1, description="the values the key takes")
+    with_: dict[str, list[Any]] = Field(
+        default_factory=dict, alias="with",
+        description="other dotted keys that change with this one: one value per value of key")
+
+
+class Sweep(BaseModel):
+    """``[sweep]``: the variants ``cosim sweep`` runs (``cosim run`` ignores the table)."""
+
+    model_config = _STRICT
+
+    zip: bool = Field(False, description="false: every combination of the dimensions' values (a grid); "
+                                         "true: the i-th values of every dimension together (equal lengths)")
+    vary: list[SweepDimension] = Field(min_length=1, description="the dimensions of the sweep")
+
+
 class _ScenarioFields(BaseModel):
     """Everything of a scenario; components are raw tables (the loader's first pass)."""
 
@@ -217,6 +243,7 @@ class _ScenarioFields(BaseModel):
         description="one table per component, keyed by its name; 'type' selects the model"
     )
     connections: list[Connection] = Field(default_factory=list)
+    sweep: Sweep | None = Field(None, description="variants for `cosim sweep` (ignored by `cosim run`)")
 
     @field_validator("components")
     @classmethod
