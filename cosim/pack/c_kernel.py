@@ -133,8 +133,12 @@ def build(out_dir: str | os.PathLike | None = None) -> Path:
     for listener in tuple(_BUILD_LISTENERS):
         listener()
     flags = [f for f in CFLAGS if not (os.name == "nt" and f == "-fPIC")]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=f".{LIBRARY}.", dir=out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(prefix=f".{LIBRARY}.", dir=out_dir)
+    except OSError as exc:
+        raise CKernelBuildError(f"cannot write the C cell kernels into {out_dir} ({exc}); set XDG_CACHE_HOME to a "
+                                "writable folder") from exc
     os.close(fd)
     try:
         proc = subprocess.run([gcc, *flags, f"-I{SOURCE_DIR}", "-o", partial, *map(str, _sources()), "-lm"],
