@@ -9,8 +9,9 @@
  * modal particle step), cosim/cell/electrolyte1d.py (the salt step) and cosim/cell/energy.py
  * (the heats); the parameters are packed by SPMe._cell_data into cosim/cell/cell_data.py's
  * CellData. Build without floating-point contraction (-ffp-contract=off; the default of gcc
- * in ISO C mode) so that no multiply-add is fused: results are then the same on every x86-64
- * build and match the recorded test values to round-off.
+ * in ISO C mode) so that no multiply-add is fused: the Python cells (built by
+ * cosim/pack/c_kernel.py) and the pack FMU then round alike, and the pack FMU's battery gives
+ * the Python pack's numbers (tests/test_pack_c_model.py).
  *
  * Data layout. All arrays are C-ordered (row-major) float64 / int64, owned by the caller:
  *   CkCells   the parameters of a batch of N cells with M active materials in all (the
