@@ -1,13 +1,14 @@
-"""The C cell kernel (fmus/pack/src, through cosim/pack/c_kernel.py) against the numba kernels:
-cost per cell-step of prepare and evaluate.
+"""The C cell kernels (fmus/pack/src, through cosim/pack/c_kernel.py): cost per cell of each
+kernel call.
 
     python benchmarks/c_kernel.py [--cells 384] [--set seed_bgraphite_sno2_lmo_gel] [--repeat 200]
 
-Prints µs per cell-step for prepare (one per step) and evaluate (with and without the
-slope dV/dI, from the model's guess of the composite split), for the SPMe and the SPM: numba
-serial, numba as the model runs it (threads from 64 cells on) and the C (serial, called
-through ctypes, the wrapper's conversions included). Nothing is asserted; the numbers go
-into the decision of issue 14 (retire the numba copy if the C is at least as fast).
+Prints µs per cell for one call of each kernel as the models call them (serial C through
+ctypes, the wrapper's conversions included): prepare (once per step), evaluate without and
+with the slope dV/dI (from the model's guess of the composite split; a few per step),
+commit and outputs (once per step), anode_potential (the plating limit), and the string solve
+of a pack of 4 strings (once per step of an assembled battery), for the SPMe and the SPM.
+Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ import time
 
 import numpy as np
 
-from cosim.cell import spme_kernels as kern
 from cosim.cell.parameter_set import load_parameter_set
 from cosim.cell.spme import SPM, SPMe
 from cosim.pack import spread
-from cosim.pack.c_kernel import load
+from cosim.pack.c_kernel import CKernel
 
 
 def batch(name: str, n: int, Model):
@@ -53,29 +53,34 @@ def main() -> None:
     ap.add_argument("--set", default="seed_bgraphite_sno2_lmo_gel")
     ap.add_argument("--repeat", type=int, default=200)
     args = ap.parse_args()
-    ck = load()
+    ck = CKernel()
     n = args.cells
-    print(f"{args.set}, {n} cells: µs per cell-step (numba serial | numba as the model runs it | C serial)")
+    S = 4 if n % 4 == 0 else 1
+    print(f"{args.set}, {n} cells: µs per cell per call (C, serial, through ctypes)")
     for Model in (SPMe, SPM):
         model, T = batch(args.set, n, Model)
         d, z, c = model.data, model._z, model._c
-        threads = n >= kern.THREADS_MIN_CELLS
         I = 0.8 * model._current_scale()
-        prep = kern.prepare(d, 1.0, T, z, c, False)
-        first = kern.evaluate(d, prep, T, I, np.zeros_like(prep[2]), False, True, False)
+        prep = ck.prepare(d, 1.0, T, z, c)
+        first = ck.evaluate(d, prep, T, I, np.zeros_like(prep[2]), False, True)
         guess = first[2] + first[7] * 0.01 * I  # the model's start: the last split moved along its slope
+        zc, cc = z.copy(), c.copy()
+        R_series = np.full(S, 2e-3)
+        I0 = np.full(S, float(np.mean(I)) * n / S / (n // S))
         rows = {
-            "prepare": (lambda th: kern.prepare(d, 1.0, T, z, c, th), lambda: ck.prepare(d, 1.0, T, z, c)),
-            "evaluate": (lambda th: kern.evaluate(d, prep, T, I * 1.01, guess, True, False, th),
-                         lambda: ck.evaluate(d, prep, T, I * 1.01, guess, True, False)),
-            "evaluate + slope": (lambda th: kern.evaluate(d, prep, T, I * 1.01, guess, True, True, th),
-                                 lambda: ck.evaluate(d, prep, T, I * 1.01, guess, True, True)),
+            "prepare": lambda: ck.prepare(d, 1.0, T, z, c),
+            "evaluate": lambda: ck.evaluate(d, prep, T, I * 1.01, guess, True, False),
+            "evaluate + slope": lambda: ck.evaluate(d, prep, T, I * 1.01, guess, True, True),
+            "commit": lambda: ck.commit(d, prep, I, first[2], zc, cc),
+            "outputs": lambda: ck.outputs(d, T, I, *first[2:7], z, c),
+            "anode_potential": lambda: ck.anode_potential(d, prep, T, I, first[5][0], first[10][0], True),
+            f"solve_strings ({S})": lambda: ck.solve_strings(d, prep, T, guess, True, I0, False, float(np.sum(I0)),
+                                                              R_series, 1e-9 * float(np.sum(I0)), 40,
+                                                              np.full(S, np.nan), 10.0),
         }
         print(f"  {Model.name}")
-        for label, (numba_fn, c_fn) in rows.items():
-            serial, model_way, cost = (t / n * 1e6 for t in best(
-                [lambda: numba_fn(False), lambda: numba_fn(threads), c_fn], args.repeat))
-            print(f"    {label:18s} {serial:7.3f} | {model_way:7.3f} | {cost:7.3f}   (C / numba serial {cost / serial:.2f})")
+        for (label, _), cost in zip(rows.items(), best(list(rows.values()), args.repeat)):
+            print(f"    {label:20s} {cost / n * 1e6:7.3f}")
 
 
 if __name__ == "__main__":

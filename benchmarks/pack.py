@@ -1,15 +1,14 @@
 """Pack speed: an assembled bipolar battery (SPMe cells) coupled two-way to its layer-resolved
 thermal network, driven by a power profile at 1 s macro steps.
 
-    python benchmarks/pack.py [--set seed_bgraphite_sno2_lmo_gel] [--duration 1800] [--kernel numba|c]
+    python benchmarks/pack.py [--set seed_bgraphite_sno2_lmo_gel] [--duration 1800]
 
 Prints for 2 strings x 4 stacks x 48 layers (384 unit cells) over the profile: wall time,
 the ratio to real time (target >= 600x, i.e. <= 3 s for 1800 s) and µs per cell-step; then
 the scaling of µs per cell-step from 16 to 16,384 unit cells over a shorter run (target:
 flat within about 30 %); then the mesh trade-off (``particle_shells``,
 ``electrolyte_volumes``): µs per cell-step and the largest layer-voltage difference to the
-default mesh. ``--kernel c`` runs the cells on the C kernel (``fmus/pack/src``, the pack FMU's
-cell core) instead of numba's: the same numbers, another cost.
+default mesh. The cells run on the C kernels (``fmus/pack/src``).
 """
 
 from __future__ import annotations
@@ -74,17 +73,13 @@ def main() -> None:
     parser.add_argument("--scaling-duration", type=float, default=30.0)
     parser.add_argument("--mesh-duration", type=float, default=600.0)
     parser.add_argument("--c-rate", type=float, default=2.0, help="peak power as a C-rate of the pack")
-    parser.add_argument("--kernel", choices=("numba", "c"), default="numba", help="the cells' kernels")
     args = parser.parse_args()
-    import cosim.cell.spme as spme
-
-    spme.KERNELS = args.kernel
 
     n = 2 * 4 * 48
     wall = timed(args.set, 2, 4, 48, args.duration, args.c_rate)
     per = wall / (args.duration * n) * 1e6
     ratio = args.duration / wall
-    print(f"pack {args.set} ({args.kernel} kernels): 2 strings x 4 stacks x 48 layers = {n} unit cells, SPMe + thermal, "
+    print(f"pack {args.set}: 2 strings x 4 stacks x 48 layers = {n} unit cells, SPMe + thermal, "
           f"power profile, 1 s steps, {args.duration:g} s")
     print(f"  wall {wall:.2f} s, {ratio:.0f}x real time (target >= 600x: {'ok' if ratio >= 600 else 'MISSED'}), "
           f"{per:.2f} µs per cell-step")

@@ -4,8 +4,9 @@
 2. Elsewhere (a log file, CI, nohup): one line every :data:`LOG_EVERY_S` s of wall time and
    at the end, ``cosim: NAME: t = 540 s of 1800 s (30 %), 152x real time, about 8 s left``,
    so that a log shows that a run lives and how fast it goes.
-3. The first time numba compiles a cell kernel in a run (a kind of model not yet in its
-   cache beside the package), one line says so before the wait: about a minute, once.
+3. When a run compiles the C cell kernels (the first run after an install or an update of
+   ``fmus/pack/src``: :func:`cosim.pack.c_kernel.build` finds no library for the sources in
+   its cache), one line says so before the wait: a few seconds, once.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from contextlib import contextmanager
 #: seconds of wall time between two progress lines in a log
 LOG_EVERY_S = 30.0
 
-COMPILE_NOTE = ("cosim: compiling the cell kernels into numba's cache beside the package "
-                "(once for each kind of model; about a minute) ...")
+#: the line :func:`compile_notice` prints (:data:`cosim.pack.c_kernel.BUILD_NOTE`)
+COMPILE_NOTE = "cosim: compiling the C cell kernels with gcc (once per install, a few seconds) ..."
 
 
 class Progress:
@@ -75,21 +76,18 @@ class Progress:
 
 @contextmanager
 def compile_notice(stream=None):
-    """While active, the first numba compilation prints :data:`COMPILE_NOTE` (once)."""
-    from numba.core import event
+    """While active, the first build of the C cell kernels prints :data:`COMPILE_NOTE`
+    (once; nothing when the library is in its cache)."""
+    from .pack.c_kernel import on_build
 
     stream = stream if stream is not None else sys.stderr
+    said = False
 
-    class _Notice(event.Listener):
-        said = False
+    def notice() -> None:
+        nonlocal said
+        if not said:
+            said = True
+            print(COMPILE_NOTE, file=stream, flush=True)
 
-        def on_start(self, ev) -> None:
-            if not self.said:
-                self.said = True
-                print(COMPILE_NOTE, file=stream, flush=True)
-
-        def on_end(self, ev) -> None:
-            pass
-
-    with event.install_listener("numba:compile", _Notice()):
+    with on_build(notice):
         yield

@@ -157,7 +157,7 @@ def test_energy_books_close_away_from_the_reference_temperature(Model):
 def mixing_heat_direct(model, T):
     """The heat of mixing [W] of an SPM/SPMe's last step, evaluated from the material
     functions themselves (the reference for the kernels' tabulated enthalpy potential): the
-    finite-volume form of :func:`cosim.cell.mixing_kernels.mixing` in numpy."""
+    finite-volume form of the C kernels' ``mixing`` (``fmus/pack/src/cell_kernel.c``) in numpy."""
     j, cs = model._last[3], model._last[5]
     T_ref = model.params.T_ref_K
     q = np.zeros(model.n)

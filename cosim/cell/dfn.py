@@ -582,8 +582,8 @@ class DFN(DFNSystem, CellModel):
     def _heat_mixing(self, T: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Heat of mixing of the particles [W] (K. E. Thomas and J. Newman, J. Electrochem.
         Soc. 150 (2003) A176: ``F int D (-dU_H/dc) |dc/dr|^2 dV`` over every particle), in the
-        finite-volume form of :func:`cosim.cell.mixing_kernels.mixing` (faces between shells
-        plus the half shell to the extrapolated surface), so that it is exactly what the
+        finite-volume form of the SPMe's (``mixing`` in ``fmus/pack/src/cell_kernel.c``: faces
+        between shells plus the half shell to the extrapolated surface), so that it is exactly what the
         particles' stored energy (:meth:`stored_energy_J`) misses of the reaction's
         ``a j U_H(c_surf)``."""
         Tref = self.params.T_ref_K

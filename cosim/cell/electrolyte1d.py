@@ -5,7 +5,7 @@ on uniform finite volumes within each region (node positions differ per cell, as
 thicknesses do). Face coefficients are the arithmetic mean of the node values; the distance
 across a face is that between node centres. A step is backward Euler with the diffusivity
 taken at the start of the step, so it is linear: a tridiagonal system per cell, solved in
-the compiled kernel :func:`cosim.cell.spme_kernels.prepare` (Thomas algorithm, the step
+the C kernel's ``ck_prepare`` (``fmus/pack/src/cell_kernel.c``; Thomas algorithm, the step
 without source and the response per ampere together). The salt inventory ``sum(eps dx
 c)`` changes by exactly ``h sum(s dx)`` (zero for the reaction sources of a cell), so the
 scheme conserves salt to round-off.

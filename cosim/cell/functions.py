@@ -22,12 +22,14 @@ factory (a class, called with keyword arguments from a table:
 The closed forms are published fits, re-implemented here from the formulas in the cited
 papers; the test suite checks them against independent samples where these exist.
 
-Compiled form (one implementation): every formula is written once, as a scalar numba
-kernel returning the value and its derivative (:func:`value_slope`, dispatched on an
-integer code with a flat float64 parameter vector). A function's :attr:`spec` is that
-``(code, params)`` pair: the cell kernels (:mod:`cosim.cell.spme_kernels`) evaluate it per
-cell inside their loops, and ``__call__`` runs the same kernel over a numpy array. An
-electrolyte function's spec also carries its Arrhenius activation energy and reference
+Compiled form (one implementation): every formula is written once, in C
+(``ck_value_slope`` of ``fmus/pack/src/cell_functions.c``, returning the value and its
+derivative, dispatched on an integer code with a flat float64 parameter vector; built and
+loaded by :mod:`cosim.pack.c_kernel`). A function's :attr:`spec` is that ``(code, params)``
+pair: the C cell kernels evaluate it per cell inside their loops, and ``__call__`` runs the
+same C over a numpy array (``ck_values``; :func:`value_slope` and :func:`values_slopes` give
+the derivative too). The docstrings of the classes below state each formula and its source.
+An electrolyte function's spec also carries its Arrhenius activation energy and reference
 temperature (zero activation for none).
 """
 
@@ -37,13 +39,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import math
+import ctypes
+import functools
 
 import numpy as np
 
-from numba import njit
-
-from .params import R, arrhenius
+from .params import arrhenius
 
 __all__ = [
     "FUNCTIONS",
@@ -90,168 +91,63 @@ def check_increasing(x: np.ndarray, name: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# the formulas, as scalar kernels: value and derivative
+# the compiled formulas (in C): value and derivative
 # --------------------------------------------------------------------------------------
 
+# the codes of fmus/pack/src/cell_kernel.h (CK_CONSTANT ...)
 CONSTANT, TABLE, POLYNOMIAL, TANH_STAIRCASE = 0, 1, 2, 3
 CHEN2020_GRAPHITE, CHEN2020_NMC811, NYMAN2008_KAPPA, NYMAN2008_D = 4, 5, 6, 7
 DOYLE1996_COKE, DOYLE1996_SPINEL, MARQUIS2019_LICO2, KIM2011_NCA = 8, 9, 10, 11
 
-#: tanh(y) rounds to exactly +-1.0 in double precision for |y| >= 19.07
-_TANH_IS_ONE = 19.1
-#: the spinel fit's power term is singular at this stoichiometry
+#: the spinel fit's power term is singular at this stoichiometry (as in the C)
 SPINEL_SINGULAR_STO = 0.998432
-#: Dualfoil caps the spinel OCP at this value [V]
+#: Dualfoil caps the spinel OCP at this value [V] (as in the C)
 SPINEL_OCP_CAP_V = 6.0
 
-_KIM2011_NCA_POLY = np.array([  # ascending powers of y
-    11.8058, -66.3691, 264.427, -554.774, 621.3475, -344.566,
-    81.246, -23.488, 15.056, -2.222, 1.638,
-])
+
+@functools.cache
+def _lib():
+    """The C library (built on first use; imported late: cosim.pack imports this module)."""
+    from ..pack.c_kernel import library
+
+    return library()
 
 
-@njit(cache=True)
-def _horner(c, n, x):
-    """sum_k c[k] x^k (k < n) and its derivative, highest power first (as numpy's polyval)."""
-    v = c[n - 1]
-    d = 0.0
-    for k in range(n - 2, -1, -1):
-        d = v + d * x
-        v = c[k] + v * x
-    return v, d
+_F8 = ctypes.POINTER(ctypes.c_double)
 
 
-@njit(cache=True)
-def value_slope(code, p, x):
+def _ptr(a: np.ndarray):
+    return a.ctypes.data_as(_F8)
+
+
+def value_slope(code: int, p, x: float) -> tuple[float, float]:
     """Value and derivative of the function ``(code, p)`` at ``x`` (a stoichiometry, or a
-    salt concentration in mol/m^3); NaN in, NaN out."""
-    if code == CONSTANT:
-        return p[0], 0.0
-    if code == TABLE:  # as np.interp: linear inside, end values held outside
-        n = int(p[0])
-        xs, ys = p[1:1 + n], p[1 + n:1 + 2 * n]
-        if x != x:
-            return x, x
-        if x < xs[0]:
-            return ys[0], 0.0
-        if x > xs[n - 1]:
-            return ys[n - 1], 0.0
-        j = np.searchsorted(xs, x, side="right") - 1
-        if j >= n - 1:
-            return ys[n - 1], (ys[n - 1] - ys[n - 2]) / (xs[n - 1] - xs[n - 2])
-        slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
-        if xs[j] == x:
-            return ys[j], slope
-        return slope * (x - xs[j]) + ys[j], slope
-    if code == POLYNOMIAL:  # p = [n, c_scale, value_scale, coefficients...]
-        n = int(p[0])
-        v, d = _horner(p[3:3 + n], n, x / p[1])
-        return p[2] * v, p[2] * d / p[1]
-    if code == TANH_STAIRCASE:  # p = [n_steps, 1 / width, top, steps..., drops...]
-        n = int(p[0])
-        v, d = 0.0, 0.0
-        for k in range(n):
-            y = (x - p[3 + k]) * p[1]
-            if abs(y) >= _TANH_IS_ONE:  # a step far away: tanh is +-1 to the last bit, no slope
-                v += math.copysign(p[3 + n + k], y)
-                continue
-            t = math.tanh(y)
-            v += t * p[3 + n + k]
-            d += (1.0 - t * t) * p[1] * p[3 + n + k]
-        return p[2] - 0.5 * v, -0.5 * d
-    if code == CHEN2020_GRAPHITE:
-        e = 1.9793 * math.exp(-39.3631 * x)
-        t1 = math.tanh(29.8538 * (x - 0.1234))
-        t2 = math.tanh(14.9159 * (x - 0.2769))
-        t3 = math.tanh(30.4444 * (x - 0.6103))
-        v = e + 0.2482 - 0.0909 * t1 - 0.04478 * t2 - 0.0205 * t3
-        d = (-39.3631 * e - 0.0909 * 29.8538 * (1 - t1 * t1) - 0.04478 * 14.9159 * (1 - t2 * t2)
-             - 0.0205 * 30.4444 * (1 - t3 * t3))
-        return v, d
-    if code == CHEN2020_NMC811:
-        t1 = math.tanh(18.5138 * (x - 0.5542))
-        t2 = math.tanh(15.7890 * (x - 0.3117))
-        t3 = math.tanh(15.9308 * (x - 0.3120))
-        v = -0.8090 * x + 4.4875 - 0.0428 * t1 - 17.7326 * t2 + 17.5842 * t3
-        d = (-0.8090 - 0.0428 * 18.5138 * (1 - t1 * t1) - 17.7326 * 15.7890 * (1 - t2 * t2)
-             + 17.5842 * 15.9308 * (1 - t3 * t3))
-        return v, d
-    if code == NYMAN2008_KAPPA:
-        if x <= 0.0:
-            return 0.0, 0.0
-        c = x / 1000.0
-        r = c**1.5
-        return 0.1297 * c**3 - 2.51 * r + 3.329 * c, (3 * 0.1297 * c * c - 1.5 * 2.51 * math.sqrt(c) + 3.329) / 1000.0
-    if code == NYMAN2008_D:
-        c = x / 1000.0
-        return 8.794e-11 * c**2 - 3.972e-10 * c + 4.862e-10, (2 * 8.794e-11 * c - 3.972e-10) / 1000.0
-    if code == DOYLE1996_COKE:
-        e1, e2 = 1.32 * math.exp(-3.0 * x), 10.0 * math.exp(-2000.0 * x)
-        return -0.16 + e1 + e2, -3.0 * e1 - 2000.0 * e2
-    if code == DOYLE1996_SPINEL:
-        power, dpower = 0.0, 0.0
-        if x < SPINEL_SINGULAR_STO:
-            gap = SPINEL_SINGULAR_STO - x
-            g = gap**-0.492465
-            power = -0.0275479 * (g - 1.90111)
-            dpower = -0.0275479 * 0.492465 * g / gap
-        t = math.tanh(-14.5546 * x + 8.60942)
-        x7 = x**7
-        e1 = 0.157123 * math.exp(-0.04738 * (x7 * x))
-        arg = -40.0 * (x - 0.133875)
-        e2 = 0.810239 * math.exp(min(arg, 700.0))
-        u = 4.19829 + 0.0565661 * t + power - e1 + e2
-        if u > SPINEL_OCP_CAP_V:
-            return SPINEL_OCP_CAP_V, 0.0
-        d = (-14.5546 * 0.0565661 * (1 - t * t) + dpower + e1 * 0.04738 * 8.0 * x7
-             - (40.0 * e2 if arg < 700.0 else 0.0))
-        return u, d
-    if code == MARQUIS2019_LICO2:
-        k = p[0]
-        s = k * x
-        t1 = math.tanh(30.834 - 54.4806 * s)
-        t2 = math.tanh(52.294 - 50.294 * s)
-        t3 = math.tanh(11.0923 - 19.8543 * s)
-        t4 = math.tanh(1.4684 - 5.4888 * s)
-        t5 = math.tanh((-s + 0.56478) / 0.1316)
-        t6 = math.tanh((s - 0.525) / 0.006)
-        v = (2.16216 + 0.07645 * t1 + 2.1581 * t2 - 0.14169 * t3 + 0.2051 * t4 + 0.2531 * t5 - 0.02167 * t6)
-        d = (-0.07645 * 54.4806 * (1 - t1 * t1) - 2.1581 * 50.294 * (1 - t2 * t2)
-             + 0.14169 * 19.8543 * (1 - t3 * t3) - 0.2051 * 5.4888 * (1 - t4 * t4)
-             - 0.2531 / 0.1316 * (1 - t5 * t5) - 0.02167 / 0.006 * (1 - t6 * t6))
-        return v, k * d
-    if code == KIM2011_NCA:
-        v, d = _horner(_KIM2011_NCA_POLY, 11, x)
-        a = abs(x)
-        arg = 5.8201 * a**136.4
-        tail = math.exp(min(arg, 700.0))
-        if arg < 700.0 and a > 0.0:
-            d -= 0.61386 * tail * 136.4 * arg / a * (1.0 if x > 0 else -1.0)
-        return v - 0.61386 * tail, d
-    return np.nan, np.nan
+    salt concentration in mol/m^3); NaN in, NaN out (the C's ``ck_value_slope``)."""
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    v, d = ctypes.c_double(), ctypes.c_double()
+    _lib().ck_value_slope(int(code), _ptr(p), float(x), ctypes.byref(v), ctypes.byref(d))
+    return v.value, d.value
 
 
-@njit(cache=True)
-def arrhenius_factor(E, T, T_ref):
-    """exp(E / R * (1 / T_ref - 1 / T)) (1 when E = 0), as :func:`cosim.cell.params.arrhenius`."""
-    if E == 0.0:
-        return 1.0
-    return math.exp(E / R * (1.0 / T_ref - 1.0 / T))
+def values_slopes(spec, x) -> tuple[np.ndarray, np.ndarray]:
+    """Values and derivatives of the function ``spec = (code, params)`` over an array of any
+    shape (the C's ``ck_values``)."""
+    return _values(spec, x, True)
 
 
-@njit(cache=True)
-def _values(code, p, x):
-    out = np.empty(x.size)
-    for i in range(x.size):
-        out[i] = value_slope(code, p, x[i])[0]
-    return out
+def _values(spec, x, slopes: bool):
+    x = _array(x)
+    flat = np.ascontiguousarray(x).reshape(-1)
+    p = np.ascontiguousarray(spec[1], dtype=np.float64)
+    out = np.empty(flat.size)
+    d = np.empty(flat.size) if slopes else None
+    _lib().ck_values(int(spec[0]), _ptr(p), _ptr(flat), flat.size, _ptr(out), None if d is None else _ptr(d))
+    return (out.reshape(x.shape), d.reshape(x.shape)) if slopes else out.reshape(x.shape)
 
 
 def _apply(spec, x) -> np.ndarray:
     """The function ``spec`` over an array of any shape."""
-    x = _array(x)
-    flat = np.ascontiguousarray(x).reshape(-1)
-    return _values(spec[0], spec[1], flat).reshape(x.shape)
+    return _values(spec, x, False)
 
 
 def _apply_at_any_T(spec, x, T) -> np.ndarray:

@@ -25,76 +25,68 @@ end of the step. Both are affine in the current, so the power and voltage modes 
 :class:`~cosim.cell.base.CellModel` re-evaluate the end-of-step voltage cheaply, with its
 exact derivative ``dV/dI`` where a solver wants it (:meth:`SPMe._evaluate_slope`).
 
-The computations run in compiled kernels, one loop over the cells each
-(:mod:`cosim.cell.spme_kernels`); this class holds the state (particle modes of all
+The computations run in the C cell kernels (``fmus/pack/src/cell_kernel.c``, their one
+implementation, called through :class:`cosim.pack.c_kernel.CKernel`; gcc builds them once
+per install), one loop over the cells each. This class holds the state (particle modes of all
 materials in one array, the salt), packs the parameters for the kernels
-(:class:`~cosim.cell.spme_kernels.CellData`) and implements the
-:class:`~cosim.cell.base.CellModel` hooks on top of them.
+(:class:`~cosim.cell.cell_data.CellData`) and implements the
+:class:`~cosim.cell.base.CellModel` hooks on top of them. A step is split as
+:class:`~cosim.cell.base.CellModel` asks:
+
+* ``prepare`` (once per step, given the step ``h`` and the cell temperatures): the
+  Arrhenius factors, the exact modal decay ``E`` and flux gain ``G`` of every particle
+  (:mod:`cosim.cell.particle`: ``z_new = E z + G j``) with the affine end-of-step surface
+  concentration ``c_surf = s0 + s1 j``, and the backward-Euler salt step
+  (:mod:`cosim.cell.electrolyte1d`) solved per cell by the Thomas algorithm for two right-hand
+  sides, so that the end-of-step salt is ``c_free + c_unit * I``;
+* ``evaluate`` (a few times per step): the end-of-step terminal voltage of every cell for
+  a current held over the step, and, when asked, its exact derivative ``dV/dI``. It does
+  not change the state. In an electrode with one active material the reaction current is
+  known and the overpotential is the electrode average of the local inverse Butler-Volmer
+  values; with several materials side by side the split of the current between them is
+  solved per cell by Newton on ``(dphi, j_1..j_m)`` with the j's eliminated (the
+  materials share ``dphi``; exact Jacobian, so convergence is quadratic: an update of
+  ``dphi`` and of every ``j_k`` (as the overpotential it takes) below 1e-6 V leaves an
+  error of ~1e-12 V). It starts from a guess (the last evaluation moved along its slope
+  ``dj/dI``, :meth:`SPMe._start`) and, if that does not converge in a few iterations, from
+  a split in proportion to ``a_k i0_k``;
+* ``solve_strings`` (once per step of an assembled battery): the pack's Newton on its
+  string currents around ``evaluate``, in one call (see
+  :meth:`cosim.pack.assembly.AssembledBattery._solve`);
+* ``commit`` (once): advance the particle modes and the salt with the chosen current;
+* ``outputs``: heats (the heat of mixing from tabulated enthalpy potentials,
+  :mod:`cosim.cell.mixing_kernels`), OCV, SOC, surface and mean stoichiometries, anode
+  potential.
+
+``dV/dI`` follows from differentiating every term: the salt is affine in ``I``; the
+concentration overpotential and the electrolyte conductivity (through the cell-average
+salt) by the chain rule; for one material the local overpotentials through ``j``, the
+surface concentration and the local salt; for several the implicit function theorem on the
+converged split (with the full exchange-current dependence). Division by zero gives inf/NaN
+as in numpy; a cell without a solution gets a NaN voltage.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import spme_kernels as kern
-from .mixing_kernels import enthalpy_tables
+from ..pack.c_kernel import CKernel
 from .base import CellModel, LazyOutputs
+from .cell_data import CellData
+from .mixing_kernels import enthalpy_tables
 from .electrolyte1d import ElectrolyteMesh, SaltDiffusion
 from .functions import electrolyte_spec, spec_of
 from .params import F, CellParams, Electrode
 from .particle import ParticleBatch
 
 
-#: which implementation of the SPM/SPMe kernels new models use: "numba"
-#: (:mod:`cosim.cell.spme_kernels`, the default) or "c" (``fmus/pack/src``, the pack FMU's
-#: cell core, built with gcc by :mod:`cosim.pack.c_kernel`; the two agree bit for bit, see
-#: tests/test_pack_c_kernel.py). For the comparison of whole runs (benchmarks/pack.py --kernel c)
-#: until one of them is retired.
-KERNELS = "numba"
-
-
-class _Numba:
-    """The numba kernels with the interface both implementations share (``commit`` takes the
-    cell data first, as the C's does)."""
-
-    prepare = staticmethod(kern.prepare)
-    evaluate = staticmethod(kern.evaluate)
-    anode_potential = staticmethod(kern.anode_potential)
-    solve_strings = staticmethod(kern.solve_strings)
-    outputs = staticmethod(kern.outputs)
-
-    @staticmethod
-    def commit(d, prep, I, j, z, c) -> None:
-        kern.commit(prep, I, j, z, c)
-
-
-@functools.cache
-def _c_library():
-    """The C kernel's shared library, built (or found in its cache) once per process."""
-    from ..pack.c_kernel import build
-
-    return build()
-
-
-def _kernels():
-    """The kernels of a new model: one CKernel per model (each keeps its own cell data)."""
-    if KERNELS == "numba":
-        return _Numba
-    if KERNELS == "c":
-        from ..pack.c_kernel import CKernel
-
-        return CKernel(_c_library())
-    raise ValueError(f"unknown cell kernels {KERNELS!r} (numba or c)")
-
-
 @dataclass
 class _Prep:
     h: float
     T: np.ndarray
-    arrays: tuple  # what spme_kernels.prepare returns
+    arrays: tuple  # what CKernel.prepare returns
     hint: tuple | None = None  # (currents, j, dj/dI) of the last slope evaluation of this step
 
 
@@ -150,12 +142,11 @@ class SPMe(CellModel):
         self._no_guess = np.zeros((M, N))
         ms = self.data.mat_start
         self._composite = bool(np.any(np.diff(ms) > 1))
-        self._threads = N >= kern.THREADS_MIN_CELLS  # the kernels' per-cell loops in threads
-        self._k = _kernels()
+        self._k = CKernel()  # one per model: it keeps the C struct of this model's data
         self._last = None
         self._t = 0.0
 
-    def _cell_data(self, part: ParticleBatch) -> kern.CellData:
+    def _cell_data(self, part: ParticleBatch) -> CellData:
         p, N = self.params, self.n
         mats = [m for el in self.electrodes for m in el.materials]
 
@@ -179,7 +170,7 @@ class SPMe(CellModel):
             n_x, dx = np.zeros(3, dtype=np.int64), np.zeros((N, 0))
             capacity, tort, d_centres, total = dx, dx, dx, cells(0.0)
         n_neg = len(p.negative.materials)
-        return kern.CellData(
+        return CellData(
             mat_start=np.array([0, n_neg, len(mats)], dtype=np.int64),
             c_max=per_mat(lambda m: m.c_max_mol_m3),
             a=per_mat(lambda m: m.surface_area_per_volume),
@@ -218,9 +209,8 @@ class SPMe(CellModel):
 
     # -- CellModel hooks ----------------------------------------------------------------
     def _prepare(self, h: float, T: np.ndarray, substeps: int = 1) -> _Prep:
-        # writeable too: numba compiles a kernel again for a read-only array (a second variant)
-        T = np.require(T, dtype=float, requirements=("C", "W"))
-        return _Prep(h, T, self._k.prepare(self.data, float(h), T, self._z, self._c, self._threads, int(substeps)))
+        T = np.ascontiguousarray(T, dtype=float)
+        return _Prep(h, T, self._k.prepare(self.data, float(h), T, self._z, self._c, int(substeps)))
 
     def _prepare_pulse(self, h: float, T: np.ndarray, substeps: int = 1) -> _Prep:
         """A pulse of ``h`` s with the salt in ``substeps`` backward-Euler steps (the
@@ -241,12 +231,12 @@ class SPMe(CellModel):
 
     def _evaluate(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)
-        res = self._k.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), False, self._threads)
+        res = self._k.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), False)
         return res[0], (I, res[0]) + res[2:7] + (None,)
 
     def _evaluate_slope(self, prep: _Prep, I: np.ndarray):
         I = np.ascontiguousarray(I, dtype=float)
-        res = self._k.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), True, self._threads)
+        res = self._k.evaluate(self.data, prep.arrays, prep.T, I, *self._start(prep, I), True)
         if np.all(np.isfinite(res[0])):  # a failed evaluation is no place to start from
             prep.hint = (I, res[2], res[7])
         return res[0], res[1], (I, res[0]) + res[2:7] + ((res[1],) + res[7:],)
@@ -254,26 +244,25 @@ class SPMe(CellModel):
     def _anode_potential(self, prep: _Prep, current_A, aux, slope: bool = False):
         """End-of-step anode potential vs Li/Li+ (the ``anode_potential_V`` output) of the
         currents ``current_A`` evaluated into ``aux``, and with ``slope`` its exact derivative in each cell's current
-        (:func:`spme_kernels.anode_potential`; ``aux`` must then come from a slope evaluation)."""
+        (the kernels' ``anode_potential``; ``aux`` must then come from a slope evaluation)."""
         I, dphi, deriv = current_A, aux[5], aux[7]
         if slope and deriv is None:
             raise ValueError("the anode potential's slope needs the aux of a slope evaluation")
         ddphi0 = deriv[4][0] if slope else dphi[0]
         a, da = self._k.anode_potential(self.data, prep.arrays, prep.T, np.ascontiguousarray(I, dtype=float),
-                                     np.ascontiguousarray(dphi[0]), np.ascontiguousarray(ddphi0), bool(slope),
-                                     self._threads)
+                                        np.ascontiguousarray(dphi[0]), np.ascontiguousarray(ddphi0), bool(slope))
         return (a, da) if slope else a
 
     def _solve_strings(self, prep: _Prep, I0: np.ndarray, current, power, R_series: np.ndarray, scale: float,
                        max_iter: int, curvature: np.ndarray, safety: float):
-        """The pack's string solve in one compiled call (:func:`spme_kernels.solve_strings`);
+        """The pack's string solve in one call of the C (``ck_solve_strings``);
         returns ``(ok, I_strings, V_pack, v_cells, aux, I_cells)``."""
         mode = power is not None
         I0 = np.ascontiguousarray(I0, dtype=float)
         guess = self._start(prep, np.repeat(I0, self.n // I0.size))
         ok, I, V_pack, Ic, out = self._k.solve_strings(
             self.data, prep.arrays, prep.T, *guess, I0, mode, float(power if mode else current), R_series,
-            float(scale), int(max_iter), curvature, float(safety), self._threads)
+            float(scale), int(max_iter), curvature, float(safety))
         if out[7].size and np.all(np.isfinite(out[0])):
             prep.hint = (Ic, out[2], out[7])
         return ok, I, V_pack, out[0], (Ic, out[0]) + out[2:7] + (None,), Ic
@@ -305,7 +294,7 @@ class SPMe(CellModel):
 
     def _fill_outputs(self, out: dict, I, V, T, j, eta, cs, dphi, terms) -> None:
         ocv, q_rxn, q_ohm, q_rev, q_mix, soc, anode, sto_s, sto_m = self._k.outputs(
-            self.data, T, I, j, eta, cs, dphi, terms, self._z, self._c, self._threads)
+            self.data, T, I, j, eta, cs, dphi, terms, self._z, self._c)
         k = 0
         for side, el in zip(("negative", "positive"), self.electrodes):
             for m in el.materials:

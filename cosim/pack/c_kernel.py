@@ -1,47 +1,67 @@
-"""The C cell kernel (``fmus/pack/src/``: the SPM/SPMe kernels of
-:mod:`cosim.cell.spme_kernels` in C99, the cell core of the pack FMU) built with gcc and
-called through ctypes.
+"""The C cell kernels (``fmus/pack/src/``: the SPM/SPMe kernels and the material functions in
+C99, the one implementation of the single particle models; also the cell core of the pack
+FMU) built with gcc and called through ctypes.
 
-:func:`load` compiles the sources once into a shared library in a cache folder (keyed by a
-hash of the sources and the flags, so an edit rebuilds) and returns a :class:`CKernel`
-whose methods take and return what the numba kernels do (same arguments without
-``threads``, same tuples of numpy arrays)::
+:func:`build` compiles the sources once into a shared library in a cache folder (keyed by a
+hash of the sources and the flags, so an edit rebuilds; a few seconds, once per install);
+:func:`library` loads it once per process with the signatures declared (the material
+functions of :mod:`cosim.cell.functions` and the enthalpy tables of
+:mod:`cosim.cell.mixing_kernels` call it directly), and :class:`CKernel` wraps the kernels
+for :class:`cosim.cell.spme.SPMe` (tuples of numpy arrays in, tuples out)::
 
-    from cosim.pack.c_kernel import load
-    ck = load()
-    prep = ck.prepare(model.data, h, T, z, c)          # as spme_kernels.prepare
+    from cosim.pack.c_kernel import CKernel
+    ck = CKernel()
+    prep = ck.prepare(model.data, h, T, z, c)
     V, dV, j, ... = ck.evaluate(model.data, prep, T, I, guess, has_guess, slope)
 
-The :class:`~cosim.cell.spme_kernels.CellData` of a batch is converted to the C struct
-``CkCells`` once and kept while the same object is passed again. Cells run serially.
-For now this serves the cross-check against numba (``tests/test_pack_c_kernel.py``) and
-``benchmarks/c_kernel.py``; later the pack FMU export and, if it pays, the Python pack.
+The :class:`~cosim.cell.cell_data.CellData` of a batch is converted to the C struct
+``CkCells`` once and kept while the same object is passed again. Cells run serially; the C
+has no global state, so several batches may run at once in Python threads (ctypes releases
+the GIL during a call).
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CosimError
 
-__all__ = ["SOURCE_DIR", "CFLAGS", "CKernel", "CKernelBuildError", "build", "load"]
+__all__ = ["SOURCE_DIR", "CFLAGS", "CKernel", "CKernelBuildError", "build", "library", "load",
+           "on_build"]
 
 #: the C sources of the cell kernel
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "fmus" / "pack" / "src"
-#: gcc flags: strict C99, every warning an error, no fused multiply-add (round-off as numba)
+#: gcc flags: strict C99, every warning an error, no fused multiply-add (the same round-off on
+#: every x86-64 build)
 CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-ffp-contract=off")
-LIBRARY = "libcosim_cell.so"
+LIBRARY = "cosim_cell.dll" if os.name == "nt" else "libcosim_cell.so"
+#: called (no arguments) just before :func:`build` runs gcc; see :func:`on_build` (a run
+#: prints :data:`cosim.progress.COMPILE_NOTE` then)
+_BUILD_LISTENERS: list = []
+
 
 class CKernelBuildError(CosimError):
-    """The C cell kernel could not be built (gcc missing or failing)."""
+    """The C cell kernels could not be built (gcc missing or failing)."""
+
+
+@contextmanager
+def on_build(callback):
+    """While active, ``callback()`` is called each time :func:`build` is about to compile."""
+    _BUILD_LISTENERS.append(callback)
+    try:
+        yield
+    finally:
+        _BUILD_LISTENERS.remove(callback)
 
 
 _f8 = ctypes.POINTER(ctypes.c_double)
@@ -106,12 +126,22 @@ def build(out_dir: str | os.PathLike | None = None) -> Path:
         return lib
     gcc = shutil.which("gcc")
     if gcc is None:
-        raise CKernelBuildError("gcc is needed to build the C cell kernel but was not found on PATH")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=f".{LIBRARY}.", dir=out_dir)
+        raise CKernelBuildError(
+            "gcc was not found on PATH: cosim compiles its C cell kernels (fmus/pack/src) with gcc on first use. "
+            "Install gcc (Debian/Ubuntu: apt-get install gcc; Fedora: dnf install gcc; Windows: a mingw-w64 gcc "
+            "on PATH, e.g. from MSYS2 or WinLibs) and run again.")
+    for listener in tuple(_BUILD_LISTENERS):
+        listener()
+    flags = [f for f in CFLAGS if not (os.name == "nt" and f == "-fPIC")]
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(prefix=f".{LIBRARY}.", dir=out_dir)
+    except OSError as exc:
+        raise CKernelBuildError(f"cannot write the C cell kernels into {out_dir} ({exc}); set XDG_CACHE_HOME to a "
+                                "writable folder") from exc
     os.close(fd)
     try:
-        proc = subprocess.run([gcc, *CFLAGS, f"-I{SOURCE_DIR}", "-o", partial, *map(str, _sources()), "-lm"],
+        proc = subprocess.run([gcc, *flags, f"-I{SOURCE_DIR}", "-o", partial, *map(str, _sources()), "-lm"],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise CKernelBuildError(f"gcc failed to build the C cell kernel:\n{proc.stderr.strip()}")
@@ -122,37 +152,55 @@ def build(out_dir: str | os.PathLike | None = None) -> Path:
     return lib
 
 
+def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
+    """``lib`` with the result and argument types of the API of ``cell_kernel.h`` declared."""
+    P, I64, D, INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_int
+    sig = {
+        "ck_prepare": (INT, [P, D, _f8, _f8, _f8, I64, P]),
+        "ck_evaluate": (INT, [P, P, _f8, _f8, _f8, INT, INT, P]),
+        "ck_commit": (None, [P, P, _f8, _f8, _f8, _f8]),
+        "ck_outputs": (None, [P, _f8, _f8, _f8, _f8, _f8, _f8, _f8, _f8, _f8, P]),
+        "ck_anode_potential": (None, [P, P, _f8, _f8, _f8, _f8, INT, _f8, _f8]),
+        "ck_solve_strings": (INT, [P, P, _f8, _f8, INT, I64, _f8, INT, D, _f8, D, I64, _f8, D, _f8, _f8, _f8, P,
+                                   ctypes.POINTER(INT)]),
+        "ck_value_slope": (None, [I64, _f8, D, _f8, _f8]),
+        "ck_values": (None, [I64, _f8, _f8, I64, _f8, _f8]),
+        "ck_arrhenius_factor": (D, [D, D, D]),
+        "ck_enthalpy_table": (None, [I64, _f8, I64, _f8, D, I64, D, D, _f8]),
+        "ck_enthalpy_potentials": (None, [_f8, I64, I64, _f8, I64, _f8, D, _f8, I64, _f8]),
+    }
+    for name, (res, args) in sig.items():
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = res, args
+    return lib
+
+
+@functools.cache
+def library() -> ctypes.CDLL:
+    """The kernel library of this process (built by :func:`build` into the cache if needed),
+    its functions declared."""
+    return _declare(ctypes.CDLL(str(build())))
+
+
 def load(out_dir: str | os.PathLike | None = None) -> "CKernel":
-    """The kernel library (built by :func:`build` if needed)."""
+    """A :class:`CKernel` on the library built by :func:`build` into ``out_dir`` (default:
+    the cache)."""
     return CKernel(build(out_dir))
 
 
 class CKernel:
-    """The C kernels with the signatures of :mod:`cosim.cell.spme_kernels` (minus ``threads``)."""
+    """The SPM/SPMe kernels of the library at ``path`` (default: :func:`library`'s), with
+    numpy arrays in and out. Each instance keeps the C struct of the last cell data it was
+    given: one instance per model."""
 
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        lib = self.lib = ctypes.CDLL(str(path))
-        P, I64, D, INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_int
-        sig = {
-            "ck_prepare": (INT, [P, D, _f8, _f8, _f8, I64, P]),
-            "ck_evaluate": (INT, [P, P, _f8, _f8, _f8, INT, INT, P]),
-            "ck_commit": (None, [P, P, _f8, _f8, _f8, _f8]),
-            "ck_outputs": (None, [P, _f8, _f8, _f8, _f8, _f8, _f8, _f8, _f8, _f8, P]),
-            "ck_anode_potential": (None, [P, P, _f8, _f8, _f8, _f8, INT, _f8, _f8]),
-            "ck_solve_strings": (INT, [P, P, _f8, _f8, INT, I64, _f8, INT, D, _f8, D, I64, _f8, D, _f8, _f8, _f8, P,
-                                       ctypes.POINTER(INT)]),
-            "ck_value_slope": (None, [I64, _f8, D, _f8, _f8]),
-            "ck_arrhenius_factor": (D, [D, D, D]),
-        }
-        for name, (res, args) in sig.items():
-            fn = getattr(lib, name)
-            fn.restype, fn.argtypes = res, args
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.lib = library() if path is None else _declare(ctypes.CDLL(str(path)))
+        self.path = Path(self.lib._name)
         self._data = None  # (CellData, its struct) of the last call
 
     # -- conversions ------------------------------------------------------------------------
     def cells(self, d) -> ctypes.Structure:
-        """``CkCells`` of a :class:`~cosim.cell.spme_kernels.CellData` (cached for the last one)."""
+        """``CkCells`` of a :class:`~cosim.cell.cell_data.CellData` (cached for the last one)."""
         cached = self._data  # read once: another thread may replace it
         if cached is not None and cached[0] is d:
             return cached[1]
@@ -177,10 +225,12 @@ class CKernel:
         self._data = (d, s)
         return s
 
-    # -- the kernels ------------------------------------------------------------------------
-    # (``threads`` is accepted where the numba kernels take it, and ignored: the C runs serially)
-    def prepare(self, d, h, T, z, c, threads=False, n_sub=1):
-        """:func:`~cosim.cell.spme_kernels.prepare`: ``(E, G, s0, s1, k_eff, kfac, c_free, c_unit)``."""
+    # -- the kernels (what they compute: cell_kernel.h) ---------------------------------------
+    def prepare(self, d, h, T, z, c, n_sub=1):
+        """Everything of a step of ``h`` s at temperatures ``T`` (N,) that does not depend on
+        the current, from the particle modes ``z`` (M, N, n_r) and the salt ``c`` (N, n), the
+        salt in ``n_sub`` backward-Euler sub-steps: ``(E, G, s0, s1, k_eff, kfac, c_free,
+        c_unit)``."""
         M, N, nr = z.shape
         n = c.shape[1]
         res = (np.empty((M, N, nr)), np.empty((M, N, nr)), np.empty((M, N)), np.empty((M, N)), np.empty((M, N)),
@@ -199,12 +249,16 @@ class CKernel:
 
     @staticmethod
     def _trim(out, slope):
-        """Derivative arrays empty without ``slope``, as spme_kernels._alloc makes them."""
+        """Derivative arrays empty without ``slope``."""
         return out if slope else out[:7] + tuple(a[:, :0] for a in out[7:])
 
-    def evaluate(self, d, prep, T, I, guess, has_guess, slope, threads=False):
-        """:func:`~cosim.cell.spme_kernels.evaluate`: ``(V, dV, j, eta, cs, dphi, terms, dj, deta, dcs, ddphi,
-        dterms)``."""
+    def evaluate(self, d, prep, T, I, guess, has_guess, slope):
+        """End-of-step terminal voltage ``V`` of every cell for currents ``I`` held over the
+        step, and with ``slope`` its exact ``dV/dI``: ``(V, dV, j, eta, cs, dphi, terms, dj,
+        deta, dcs, ddphi, dterms)`` with ``terms`` (3, N) = (eta_c, dphi_e, dphi_s) and, with
+        ``slope``, the derivatives in ``I`` of j, eta, cs, dphi and terms (empty arrays
+        without); composite splits start from ``guess`` (M, N) if ``has_guess``. NaN where no
+        solution exists (a particle or the salt runs out)."""
         prep = tuple(map(_f64, prep))
         M, N = prep[2].shape
         out = self._alloc(M, N)
@@ -216,7 +270,8 @@ class CKernel:
         return self._trim(out, slope)
 
     def commit(self, d, prep, I, j, z, c):
-        """:func:`~cosim.cell.spme_kernels.commit`: advances ``z`` and ``c`` (C-contiguous float64) in place."""
+        """Advances the modes ``z`` and the salt ``c`` (C-contiguous float64) in place over the
+        prepared step with cell currents ``I`` and splits ``j``."""
         prep = tuple(map(_f64, prep))
         for a in (z, c):
             if not (a.dtype == np.float64 and a.flags.c_contiguous):
@@ -225,17 +280,19 @@ class CKernel:
         self.lib.ck_commit(ctypes.byref(self.cells(d)), ctypes.byref(_fill(_Prep, prep)), _ptr(I), _ptr(j), _ptr(z),
                            _ptr(c))
 
-    def outputs(self, d, T, I, j, eta, cs, dphi, terms, z, c, threads=False):
-        """:func:`~cosim.cell.spme_kernels.outputs`: ``(ocv, heat_reaction, heat_ohmic, heat_reversible,
-        heat_mixing, soc, anode_potential, sto_surface, sto_mean)``."""
+    def outputs(self, d, T, I, j, eta, cs, dphi, terms, z, c):
+        """Outputs after a committed step: ``(ocv, heat_reaction, heat_ohmic, heat_reversible,
+        heat_mixing, soc, anode_potential, sto_surface, sto_mean)`` (the last two (M, N))."""
         M, N = j.shape
         res = tuple(np.empty(N) for _ in range(7)) + (np.empty((M, N)), np.empty((M, N)))
         args = [_f64(x) for x in (T, I, j, eta, cs, dphi, terms, z, c)]
         self.lib.ck_outputs(ctypes.byref(self.cells(d)), *map(_ptr, args), ctypes.byref(_fill(_Out, res)))
         return res
 
-    def anode_potential(self, d, prep, T, I, dphi0, ddphi0, slope, threads=False):
-        """:func:`~cosim.cell.spme_kernels.anode_potential`: ``(a, da)``."""
+    def anode_potential(self, d, prep, T, I, dphi0, ddphi0, slope):
+        """End-of-step negative electrode potential vs Li/Li+ at the separator for currents
+        ``I`` from the negative's ``dphi0`` of :meth:`evaluate`, and with ``slope`` its exact
+        derivative in ``I`` (from ``ddphi0``): ``(a, da)`` (``da`` zeros without)."""
         prep = tuple(map(_f64, prep))
         N = prep[5].shape[0]
         a, da = np.empty(N), np.empty(N)
@@ -245,9 +302,12 @@ class CKernel:
         return a, da
 
     def solve_strings(self, d, prep, T, guess, has_guess, I0, power_mode, demand, R_series, scale, max_iter,
-                      curvature, safety, threads=False):
-        """:func:`~cosim.cell.spme_kernels.solve_strings`: ``(ok, I_strings, V_pack, I_cells, out)``;
-        ``curvature`` (C-contiguous float64) is updated in place."""
+                      curvature, safety):
+        """The string solve of :meth:`cosim.pack.assembly.AssembledBattery._solve` in one call
+        (Newton on the string currents ``I0``, for a pack current ``demand`` or, with
+        ``power_mode``, a pack power): ``(ok, I_strings, V_pack, I_cells, out)`` with ``out``
+        as :meth:`evaluate` returns it; ``curvature`` (C-contiguous float64) is updated in
+        place."""
         prep = tuple(map(_f64, prep))
         M, N = prep[2].shape
         if not (curvature.dtype == np.float64 and curvature.flags.c_contiguous):

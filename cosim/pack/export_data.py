@@ -19,7 +19,7 @@ File format (version 1), little-endian, portable::
     ...                                  (one record per array, any order)
     end\\n
 
-Arrays: ``cell.<field>`` for every field of :class:`cosim.cell.spme_kernels.CellData` and
+Arrays: ``cell.<field>`` for every field of :class:`cosim.cell.cell_data.CellData` and
 its sizes (``cell.N``, ``cell.M``, ``cell.n_r``, ``cell.n``, ``cell.P_ocp``,
 ``cell.P_dUdT``, ``cell.n_tab``); ``layout`` (strings, stacks, layers); ``control`` (0
 current, 1 power); ``composite``; ``on_limit`` (0 stop, 1 end, 2 clamp);

@@ -1,26 +1,29 @@
-/* Material functions of cosim/cell/functions.py (value_slope, arrhenius_factor) and the
- * enthalpy potential of cosim/cell/mixing_kernels.py, evaluated from the integer codes and
- * parameter vectors of the compiled specs; same formulas, same order of operations. */
+/* The material functions of cosim (the formulas of cosim/cell/functions.py's classes, which
+ * describe them and cite their sources), evaluated from the integer code and parameter vector
+ * of a function's spec; the Arrhenius factor; the enthalpy potential tables of the heat of
+ * mixing (cosim/cell/mixing_kernels.py). */
 #include "cell_kernel.h"
 
 #include <math.h>
+#include <stddef.h>
 
-/* functions._TANH_IS_ONE: tanh(y) rounds to exactly +-1.0 for |y| >= 19.07 */
+/* tanh(y) rounds to exactly +-1.0 for |y| >= 19.07 */
 #define TANH_IS_ONE 19.1
-/* functions.SPINEL_SINGULAR_STO, SPINEL_OCP_CAP_V */
+/* the spinel fit's power term is singular at this stoichiometry; Dualfoil caps its OCP at 6 V
+ * (functions.SPINEL_SINGULAR_STO, SPINEL_OCP_CAP_V) */
 #define SPINEL_SINGULAR_STO 0.998432
 #define SPINEL_OCP_CAP_V 6.0
 
-/* functions._KIM2011_NCA_POLY, ascending powers */
+/* the NCA polynomial of Kim et al. 2011, ascending powers */
 static const double KIM2011_NCA_POLY[11] = {
     11.8058, -66.3691, 264.427, -554.774, 621.3475, -344.566,
     81.246, -23.488, 15.056, -2.222, 1.638,
 };
 
-/* Python's min(a, b) and max(a, b) as numba compiles them: b if b < a (b > a) else a. */
+/* min(a, b) with Python's NaN rule: b if b < a else a. */
 static double py_min(double a, double b) { return b < a ? b : a; }
 
-/* functions._horner: sum_k c[k] x^k (k < n) and its derivative, highest power first. */
+/* sum_k c[k] x^k (k < n) and its derivative, highest power first (as numpy's polyval). */
 static void horner(const double *c, int64_t n, double x, double *v_out, double *d_out)
 {
     double v = c[n - 1];
@@ -34,7 +37,7 @@ static void horner(const double *c, int64_t n, double x, double *v_out, double *
     *d_out = d;
 }
 
-/* functions.value_slope */
+/* see cell_kernel.h */
 void ck_value_slope(int64_t code, const double *p, double x, double *v_out, double *d_out)
 {
     switch (code) {
@@ -135,7 +138,7 @@ void ck_value_slope(int64_t code, const double *p, double x, double *v_out, doub
         }
         c = x / 1000.0;
         r = pow(c, 1.5);
-        *v_out = 0.1297 * (c * (c * c)) - 2.51 * r + 3.329 * c; /* c**3 as numba multiplies it */
+        *v_out = 0.1297 * (c * (c * c)) - 2.51 * r + 3.329 * c; /* c^3 as a product */
         *d_out = (3 * 0.1297 * c * c - 1.5 * 2.51 * sqrt(c) + 3.329) / 1000.0;
         return;
     }
@@ -161,7 +164,7 @@ void ck_value_slope(int64_t code, const double *p, double x, double *v_out, doub
         }
         t = tanh(-14.5546 * x + 8.60942);
         x2 = x * x;
-        x7 = (x * x2) * (x2 * x2); /* x**7 as numba multiplies it */
+        x7 = (x * x2) * (x2 * x2); /* x^7 by squaring */
         e1 = 0.157123 * exp(-0.04738 * (x7 * x));
         arg = -40.0 * (x - 0.133875);
         e2 = 0.810239 * exp(py_min(arg, 700.0));
@@ -212,42 +215,110 @@ void ck_value_slope(int64_t code, const double *p, double x, double *v_out, doub
     }
 }
 
-/* functions.arrhenius_factor */
+/* see cell_kernel.h */
 double ck_arrhenius_factor(double E, double T, double T_ref)
 {
     if (E == 0.0) return 1.0;
     return exp(E / CK_R * (1.0 / T_ref - 1.0 / T));
 }
 
-/* mixing_kernels._u_H: U_H = U - T_ref dU/dT of material k (value only). */
-static double u_H(const CkCells *d, int64_t k, double T_ref, double x)
+/* Values (and slopes, unless slope_out is NULL) of the function (code, p) at the n points x:
+ * what cosim/cell/functions.py evaluates over numpy arrays. */
+void ck_values(int64_t code, const double *p, const double *x, int64_t n, double *value_out, double *slope_out)
 {
-    double u, du, s, ds;
-    ck_value_slope(d->ocp_code[k], d->ocp_p + k * d->P_ocp, x, &u, &du);
-    ck_value_slope(d->dUdT_code[k], d->dUdT_p + k * d->P_dUdT, x, &s, &ds);
-    return u - T_ref * s;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        double v, s;
+        ck_value_slope(code, p, x[i], &v, &s);
+        value_out[i] = v;
+        if (slope_out) slope_out[i] = s;
+    }
 }
 
-/* mixing_kernels.enthalpy_potential (the cubic Hermite read of mixing_kernels._hermite) */
-double ck_enthalpy_potential(const CkCells *d, int64_t k, double sto)
+/* -- the enthalpy potential U_H = U - T_ref dU/dT (heat of mixing, cosim/cell/energy.py) ---- */
+
+/* U_H and its slope in sto from the material's functions. */
+static void u_H(int64_t ocp_code, const double *ocp_p, int64_t dUdT_code, const double *dUdT_p, double T_ref,
+                double x, double *u_out, double *du_out)
 {
-    const double *tab = d->uH_table + k * d->n_tab * 2;
-    int64_t n = d->n_tab - 1;
+    double u, du, s, ds;
+    ck_value_slope(ocp_code, ocp_p, x, &u, &du);
+    ck_value_slope(dUdT_code, dUdT_p, x, &s, &ds);
+    *u_out = u - T_ref * s;
+    *du_out = du - T_ref * ds;
+}
+
+/* The cubic with values y0, y1 and slopes d0, d1 (per unit t) at t = 0, 1, at t: its value,
+ * and its slope into *dv unless dv is NULL. */
+static double hermite(double y0, double d0, double y1, double d1, double t, double *dv)
+{
+    const double dy = y1 - y0;
+    const double a2 = 3.0 * dy - 2.0 * d0 - d1;
+    const double a3 = d0 + d1 - 2.0 * dy;
+    if (dv) *dv = d0 + t * (2.0 * a2 + 3.0 * t * a3);
+    return y0 + t * (d0 + t * (a2 + t * a3));
+}
+
+void ck_enthalpy_table(int64_t ocp_code, const double *ocp_p, int64_t dUdT_code, const double *dUdT_p,
+                       double T_ref, int64_t n, double value_tol, double slope_tol, double *tab)
+{
+    static const double quarter[3] = {0.25, 0.5, 0.75};
+    const double dn = (double)n;
+    int64_t i;
+    int q, prev_bad = 0;
+    for (i = 0; i <= n; i++) {
+        double u, du;
+        u_H(ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, (double)i / dn, &u, &du);
+        tab[2 * i] = u;
+        tab[2 * i + 1] = du / dn;
+    }
+    /* interval i is checked with the slopes of both its ends as computed; a row is marked
+     * (its slope NaN) once both intervals that use it are checked */
+    for (i = 0; i < n; i++) {
+        int bad = 0;
+        for (q = 0; q < 3; q++) {
+            const double t = quarter[q];
+            double p, dp, u, du;
+            p = hermite(tab[2 * i], tab[2 * i + 1], tab[2 * i + 2], tab[2 * i + 3], t, &dp);
+            u_H(ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, ((double)i + t) / dn, &u, &du);
+            du /= dn;
+            if (!(fabs(p - u) <= value_tol && fabs(dp - du) <= slope_tol * fabs(du) + value_tol)) bad = 1;
+        }
+        if (prev_bad || bad) tab[2 * i + 1] = NAN;
+        prev_bad = bad;
+    }
+    if (prev_bad) tab[2 * n + 1] = NAN;
+}
+
+/* U_H at sto from the table tab (n_tab rows) of the material, or from its functions outside
+ * [0, 1] and in the intervals the table marks. */
+static double enthalpy_read(const double *tab, int64_t n_tab, int64_t ocp_code, const double *ocp_p,
+                            int64_t dUdT_code, const double *dUdT_p, double T_ref, double sto)
+{
+    const int64_t n = n_tab - 1;
+    double u, du;
     if (0.0 <= sto && sto <= 1.0) {
-        double s = sto * (double)n;
+        const double s = sto * (double)n;
         int64_t m = (int64_t)s;
-        double y0, d0, y1, d1, t, dy, a2, a3, v;
+        double v;
         if (n - 1 < m) m = n - 1; /* min(int(s), n - 1) */
-        y0 = tab[2 * m];
-        d0 = tab[2 * m + 1];
-        y1 = tab[2 * (m + 1)];
-        d1 = tab[2 * (m + 1) + 1];
-        t = s - (double)m;
-        dy = y1 - y0;
-        a2 = 3.0 * dy - 2.0 * d0 - d1;
-        a3 = d0 + d1 - 2.0 * dy;
-        v = y0 + t * (d0 + t * (a2 + t * a3));
+        v = hermite(tab[2 * m], tab[2 * m + 1], tab[2 * (m + 1)], tab[2 * (m + 1) + 1], s - (double)m, NULL);
         if (v == v) return v; /* NaN: an interval the table does not represent */
     }
-    return u_H(d, k, d->scalars[0], sto);
+    u_H(ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, sto, &u, &du);
+    return u;
+}
+
+void ck_enthalpy_potentials(const double *tab, int64_t n_tab, int64_t ocp_code, const double *ocp_p,
+                            int64_t dUdT_code, const double *dUdT_p, double T_ref, const double *sto, int64_t n,
+                            double *out)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) out[i] = enthalpy_read(tab, n_tab, ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, sto[i]);
+}
+
+double ck_enthalpy_potential(const CkCells *d, int64_t k, double sto)
+{
+    return enthalpy_read(d->uH_table + k * d->n_tab * 2, d->n_tab, d->ocp_code[k], d->ocp_p + k * d->P_ocp,
+                         d->dUdT_code[k], d->dUdT_p + k * d->P_dUdT, d->scalars[0], sto);
 }

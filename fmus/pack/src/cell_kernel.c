@@ -1,13 +1,15 @@
-/* The SPM/SPMe cell kernels of cosim/cell/spme_kernels.py in C99; see cell_kernel.h. Each
- * function names the Python function it mirrors; the operations are those of the Python
- * code in the same order. */
+/* The SPM/SPMe cell kernels in C99 (their one implementation; the physics is described in
+ * cosim/cell/spme.py): the SPMe step that cosim/cell/spme.py calls through
+ * cosim/pack/c_kernel.py and the pack FMU's battery runs. See cell_kernel.h. */
 #include "cell_kernel.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* spme_kernels._CLIP, _SPLIT_TOL, _SPLIT_MAX_ITER, _SPLIT_GUESSED_ITER */
+/* bound on alpha F eta / (R T) inside exponentials; the Newton update (V, of dphi and every
+ * j_k) that ends a composite electrode's current split; its iterations from the proportional
+ * split, and from a guess (then once more from the proportional split) */
 #define CLIP 60.0
 #define SPLIT_TOL 1e-6
 #define SPLIT_MAX_ITER 60
@@ -16,13 +18,13 @@
 /* index helpers: (M, N) and (N, n) arrays */
 #define MN(k, i) ((k) * N + (i))
 
-/* Python's min(a, b) and max(a, b) as numba compiles them (NaN rules included). */
+/* min(a, b) and max(a, b) with Python's NaN rules: b if b < a (b > a) else a. */
 static double py_min(double a, double b) { return b < a ? b : a; }
 static double py_max(double a, double b) { return b > a ? b : a; }
 
 /* -- scalar pieces ------------------------------------------------------------------------ */
 
-/* spme_kernels._ocp: U + dT dU/dT of material k at sto, and its derivative in sto. */
+/* U + dT dU/dT of material k at sto, and its derivative in sto. */
 static void ocp(const CkCells *d, int64_t k, double sto, double dT, double *u_out, double *du_out)
 {
     double u, du, s, ds;
@@ -43,7 +45,7 @@ static double ocp_value(const CkCells *d, int64_t k, double sto, double dT)
     return u;
 }
 
-/* spme_kernels._i0_surface */
+/* the surface factor of the exchange current, k (c_max - cs)^aa cs^ac */
 static double i0_surface(double k_eff, double aa, double ac, double c_max, double cs)
 {
     cs = py_min(py_max(cs, 0.0), c_max);
@@ -51,23 +53,23 @@ static double i0_surface(double k_eff, double aa, double ac, double c_max, doubl
     return k_eff * pow(c_max - cs, aa) * pow(cs, ac);
 }
 
-/* spme_kernels._i0_salt */
+/* the salt factor of the exchange current, ce^aa */
 static double i0_salt(double aa, double ce)
 {
     ce = py_max(ce, 0.0);
     return aa == 0.5 ? sqrt(ce) : pow(ce, aa);
 }
 
-/* spme_kernels._i0 */
+/* exchange current density (zero at an empty or full surface or depleted salt) */
 static double i0_of(double k_eff, double aa, double ac, double c_max, double ce, double cs)
 {
     return i0_surface(k_eff, aa, ac, c_max, cs) * i0_salt(aa, ce);
 }
 
-/* spme_kernels._clip */
+/* x clipped to [-CLIP, CLIP] */
 static double clip(double x) { return py_min(py_max(x, -CLIP), CLIP); }
 
-/* spme_kernels._asinh: asinh through log1p */
+/* asinh through log1p (absolute error at round-off, a few times cheaper than libm's) */
 static double asinh_(double x)
 {
     double a = fabs(x), r;
@@ -76,7 +78,7 @@ static double asinh_(double x)
     return x >= 0 ? r : -r;
 }
 
-/* spme_kernels._inverse_bv */
+/* the overpotential giving interfacial current j (closed form when aa == ac, else Newton) */
 static double inverse_bv(double j, double i0, double f, double aa, double ac)
 {
     double ratio, eta;
@@ -95,7 +97,7 @@ static double inverse_bv(double j, double i0, double f, double aa, double ac)
     return eta;
 }
 
-/* spme_kernels._deta */
+/* derivative of the overpotential of j = i0 BV(eta) for changes dj, di0 */
 static double deta_of(double j, double dj, double i0, double di0, double eta, double f, double aa, double ac)
 {
     double ea, ec;
@@ -108,12 +110,12 @@ static double deta_of(double j, double dj, double i0, double di0, double eta, do
     return (dj - di0 * (ea - ec)) / (i0 * f * (aa * ea + ac * ec));
 }
 
-/* spme_kernels._dlni0 */
+/* d ln(i0) / d c_surf */
 static double dlni0(double aa, double ac, double c_max, double cs) { return -aa / (c_max - cs) + ac / cs; }
 
 /* -- prepare ------------------------------------------------------------------------------ */
 
-/* spme_kernels._prepare_cell; `work` holds 4 n doubles */
+/* ck_prepare of cell i; `work` holds 4 n doubles */
 static void prepare_cell(const CkCells *d, double h, const double *T, const double *z, const double *c,
                          int64_t n_sub, const CkPrep *res, int64_t i, double *work)
 {
@@ -204,7 +206,7 @@ static void prepare_cell(const CkCells *d, double h, const double *T, const doub
     }
 }
 
-/* spme_kernels.prepare (serially: _prepare_serial) */
+/* the cells one after the other */
 int ck_prepare(const CkCells *d, double h, const double *T, const double *z, const double *c, int64_t n_sub,
                const CkPrep *out)
 {
@@ -221,7 +223,7 @@ int ck_prepare(const CkCells *d, double h, const double *T, const double *z, con
 
 /* -- evaluate ----------------------------------------------------------------------------- */
 
-/* spme_kernels._split: share i_vol between the materials k0..k1-1 of an electrode of cell
+/* the current split: share i_vol between the materials k0..k1-1 of an electrode of cell
  * i; writes j, eta, cs and the scratch w (4, M); returns dphi and sets *ddphi (NaN both
  * without a solution). */
 static double split(const CkCells *d, const CkPrep *prep, int64_t i, int64_t k0, int64_t k1, double i_vol,
@@ -336,7 +338,7 @@ static double split(const CkCells *d, const CkPrep *prep, int64_t i, int64_t k0,
     return dphi;
 }
 
-/* spme_kernels._evaluate_cell; `w` is scratch of 4 M doubles */
+/* ck_evaluate of cell i; `w` is scratch of 4 M doubles */
 static void evaluate_cell(const CkCells *d, const CkPrep *prep, const double *T, const double *I,
                           const double *guess, int has_guess, int slope, const CkEval *out, int64_t i, double *w)
 {
@@ -480,7 +482,7 @@ static void evaluate_cell(const CkCells *d, const CkPrep *prep, const double *T,
     if (slope) out->dV[i] = ddphi[1] - ddphi[0] + dterms - d->contact[i];
 }
 
-/* spme_kernels._evaluate_into (serially: _evaluate_serial); `w` is 4 M doubles */
+/* every cell into `out`, one after the other; `w` is 4 M doubles */
 static void evaluate_into(const CkCells *d, const CkPrep *prep, const double *T, const double *I,
                           const double *guess, int has_guess, int slope, const CkEval *out, double *w)
 {
@@ -488,7 +490,7 @@ static void evaluate_into(const CkCells *d, const CkPrep *prep, const double *T,
     for (i = 0; i < d->N; i++) evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i, w);
 }
 
-/* spme_kernels._alloc's initial values: V uninitialised (NaN here), the rest zeros */
+/* the initial values of an evaluation: V NaN, the rest zeros (derivatives only with slope) */
 static void clear_eval(const CkCells *d, int slope, const CkEval *out)
 {
     const size_t N = (size_t)d->N, MN_ = (size_t)(d->M * d->N);
@@ -509,7 +511,7 @@ static void clear_eval(const CkCells *d, int slope, const CkEval *out)
     }
 }
 
-/* spme_kernels.evaluate */
+/* see cell_kernel.h */
 int ck_evaluate(const CkCells *d, const CkPrep *prep, const double *T, const double *I, const double *guess,
                 int has_guess, int slope, const CkEval *out)
 {
@@ -523,7 +525,7 @@ int ck_evaluate(const CkCells *d, const CkPrep *prep, const double *T, const dou
 
 /* -- a pack's strings --------------------------------------------------------------------- */
 
-/* spme_kernels._fill_strings */
+/* cell currents of strings in C order: string s holds the cells s*per..(s+1)*per-1 */
 static void fill_strings(int64_t S, int64_t N, const double *I, double *Ic)
 {
     const int64_t per = N / S;
@@ -532,7 +534,7 @@ static void fill_strings(int64_t S, int64_t N, const double *I, double *Ic)
         for (c = 0; c < per; c++) Ic[s * per + c] = I[s];
 }
 
-/* spme_kernels._string_sums (dv NULL: without slopes) */
+/* string voltages Vs and slopes dVs (dv NULL: without slopes); 0 if a cell has no solution */
 static int string_sums(int64_t S, int64_t N, const double *V, const double *dv, const double *I,
                        const double *R_series, double *Vs, double *dVs)
 {
@@ -554,7 +556,7 @@ static int string_sums(int64_t S, int64_t N, const double *V, const double *dv, 
     return ok;
 }
 
-/* spme_kernels.solve_strings */
+/* see cell_kernel.h; the Newton of cosim.pack.assembly.AssembledBattery._solve in one call */
 int ck_solve_strings(const CkCells *d, const CkPrep *prep, const double *T, const double *guess, int has_guess,
                      int64_t S, const double *I0, int power_mode, double demand, const double *R_series,
                      double scale, int64_t max_iter, double *curvature, double safety, double *I, double *V_pack,
@@ -659,7 +661,7 @@ done:
 
 /* -- commit and outputs ------------------------------------------------------------------- */
 
-/* spme_kernels.commit */
+/* see cell_kernel.h: z = E z + G j (exact modal step), c = c_free + c_unit I */
 void ck_commit(const CkCells *d, const CkPrep *prep, const double *I, const double *j, double *z, double *c)
 {
     const int64_t M = d->M, N = d->N, nr = d->n_r, n = d->n;
@@ -674,7 +676,15 @@ void ck_commit(const CkCells *d, const CkPrep *prep, const double *I, const doub
         for (m = 0; m < n; m++) c[i * n + m] = prep->c_free[i * n + m] + prep->c_unit[i * n + m] * I[i];
 }
 
-/* mixing_kernels.mixing: heat of mixing of material k of cell i per electrode volume */
+/* Heat of mixing of material k of cell i per electrode volume [W/m^3]: the finite-volume
+ * form of F int D (-dU_H/dc) |dc/dr|^2 dV per particle volume times the volume fraction
+ * (K. E. Thomas and J. Newman, J. Electrochem. Soc. 150 (2003) A176), with the enthalpy
+ * potential U_H = U_ref - T_ref dU/dT (cosim/cell/energy.py):
+ *     3 eps F D / R^2 sum_faces face_f (c_f+1 - c_f) (U_H(c_f) - U_H(c_f+1))
+ *       + a j (U_H(c_surf) - U_H(c_last shell)),
+ * the exact rate at which the particles' stored energy (CellModel.stored_energy_J, on the
+ * same shells) falls short of the reaction's a j U_H(c_surf). U_H from the tables
+ * (ck_enthalpy_potential). */
 static double mixing(const CkCells *d, int64_t k, int64_t i, double T, const double *z, double jk, double c_s)
 {
     const int64_t N = d->N, nr = d->n_r;
@@ -698,7 +708,7 @@ static double mixing(const CkCells *d, int64_t k, int64_t i, double T, const dou
     return 3.0 * (d->cap[MN(k, i)] * inv) * CK_F * D / (rad * rad) * acc + surface;
 }
 
-/* spme_kernels._outputs_cell */
+/* ck_outputs of cell i */
 static void outputs_cell(const CkCells *d, const double *T, const double *I, const double *j, const double *eta,
                          const double *cs, const double *dphi, const double *terms, const double *z,
                          const double *c, const CkOutputs *res, int64_t i)
@@ -756,7 +766,7 @@ static void outputs_cell(const CkCells *d, const double *T, const double *I, con
     res->anode[i] = a_pot;
 }
 
-/* spme_kernels.outputs (serially: _outputs_serial) */
+/* the cells one after the other */
 void ck_outputs(const CkCells *d, const double *T, const double *I, const double *j, const double *eta,
                 const double *cs, const double *dphi, const double *terms, const double *z, const double *c,
                 const CkOutputs *out)
@@ -765,7 +775,7 @@ void ck_outputs(const CkCells *d, const double *T, const double *I, const double
     for (i = 0; i < d->N; i++) outputs_cell(d, T, I, j, eta, cs, dphi, terms, z, c, out, i);
 }
 
-/* spme_kernels._anode_cell */
+/* ck_anode_potential of cell i */
 static void anode_cell(const CkCells *d, const CkPrep *prep, const double *T, const double *I, const double *dphi0,
                        const double *ddphi0, int slope, double *a, double *da, int64_t i)
 {
@@ -809,7 +819,7 @@ static void anode_cell(const CkCells *d, const CkPrep *prep, const double *T, co
     da[i] = d_pot;
 }
 
-/* spme_kernels.anode_potential (serially: _anode_serial) */
+/* the cells one after the other */
 void ck_anode_potential(const CkCells *d, const CkPrep *prep, const double *T, const double *I, const double *dphi0,
                         const double *ddphi0, int slope, double *a, double *da)
 {

@@ -1,30 +1,32 @@
 /*
- * Cell core of the pack FMU: the single particle models (SPM, SPMe) of cosim in plain C99,
- * one-to-one with the numba kernels of cosim/cell/spme_kernels.py (and the material
- * functions of cosim/cell/functions.py, the heat of mixing of cosim/cell/mixing_kernels.py).
+ * The single particle models (SPM, SPMe) of cosim in plain C99: their one implementation.
+ * cosim's Python cells (cosim/cell/spme.py) call these kernels through ctypes
+ * (cosim/pack/c_kernel.py builds the library with gcc), the pack FMU runs them in its
+ * battery (pack_*.c), and cosim/cell/functions.py evaluates the material functions with them.
  *
- * The physics is described in the docstrings of cosim/cell/spme.py and
- * cosim/cell/spme_kernels.py; this file only mirrors them. Every function here names the
- * Python function it mirrors and repeats its floating-point operations in the same order
- * (Python's min/max rules for NaN, numba's integer powers as products), so both agree to
- * round-off; tests/test_pack_c_kernel.py checks that. Build without floating-point
- * contraction (-ffp-contract=off; the default of gcc in ISO C mode) so that no multiply-add
- * is fused.
+ * The physics is described in the docstrings of cosim/cell/spme.py (the model and how a step
+ * is split into prepare / evaluate / commit / outputs), cosim/cell/particle.py (the exact
+ * modal particle step), cosim/cell/electrolyte1d.py (the salt step) and cosim/cell/energy.py
+ * (the heats); the parameters are packed by SPMe._cell_data into cosim/cell/cell_data.py's
+ * CellData. Build without floating-point contraction (-ffp-contract=off; the default of gcc
+ * in ISO C mode) so that no multiply-add is fused: the Python cells (built by
+ * cosim/pack/c_kernel.py) and the pack FMU then round alike, and the pack FMU's battery gives
+ * the Python pack's numbers (tests/test_pack_c_model.py).
  *
  * Data layout. All arrays are C-ordered (row-major) float64 / int64, owned by the caller:
  *   CkCells   the parameters of a batch of N cells with M active materials in all (the
- *             fields of spme_kernels.CellData, same names, same shapes);
- *   CkPrep    what ck_prepare computes for a step (spme_kernels.prepare's tuple);
- *   CkEval    what ck_evaluate computes (spme_kernels.evaluate's tuple);
- *   CkOutputs what ck_outputs computes (spme_kernels.outputs's tuple).
+ *             fields of cell_data.CellData, same names, same shapes);
+ *   CkPrep    what ck_prepare computes for a step;
+ *   CkEval    what ck_evaluate computes;
+ *   CkOutputs what ck_outputs computes.
  * States: particle modes z (M, N, n_r) and salt c (N, n) (n = 0 for the SPM).
  * Index conventions: (M, N) arrays at [k * N + i], (N, n) at [i * n + m], (M, N, n_r) at
  * [(k * N + i) * n_r + q].
  *
  * Reentrancy: no global or static mutable state; every function works only on its
  * arguments (and scratch memory it allocates with malloc and frees), so several FMU
- * instances may use the kernel at once from different threads. The loops over the cells
- * are serial. Only libc and libm are used.
+ * instances (or Python threads) may use the kernel at once. The loops over the cells are
+ * serial. Only libc and libm are used.
  */
 #ifndef COSIM_CELL_KERNEL_H
 #define COSIM_CELL_KERNEL_H
@@ -64,7 +66,7 @@ enum {
 #define CK_F 96485.33212
 #define CK_R 8.314462618
 
-/* Parameters of N cells (spme_kernels.CellData; shapes in the comments). */
+/* Parameters of N cells (cell_data.CellData; shapes in the comments). */
 typedef struct {
     int64_t N;        /* cells */
     int64_t M;        /* active materials of both electrodes, negative first */
@@ -117,7 +119,7 @@ typedef struct {
     const double *uH_table;   /* (M, n_tab, 2) */
 } CkCells;
 
-/* A prepared step (spme_kernels.prepare's tuple, same order). */
+/* A prepared step (the tuple CKernel.prepare returns, same order). */
 typedef struct {
     double *E;      /* (M, N, n_r) modal decay */
     double *G;      /* (M, N, n_r) modal flux gain */
@@ -129,7 +131,7 @@ typedef struct {
     double *c_unit; /* (N, n) ... and per ampere */
 } CkPrep;
 
-/* End-of-step results of an evaluation (spme_kernels.evaluate's tuple, same order). The
+/* End-of-step results of an evaluation (the tuple CKernel.evaluate returns, same order). The
  * derivative arrays (dj .. dterms) are written only with `slope`. */
 typedef struct {
     double *V;      /* (N) terminal voltage */
@@ -146,7 +148,7 @@ typedef struct {
     double *dterms; /* (3, N) */
 } CkEval;
 
-/* Outputs after a step (spme_kernels.outputs's tuple, same order). */
+/* Outputs after a step (the tuple CKernel.outputs returns, same order). */
 typedef struct {
     double *ocv;        /* (N) V */
     double *q_rxn;      /* (N) W */
@@ -159,18 +161,40 @@ typedef struct {
     double *sto_mean;   /* (M, N) */
 } CkOutputs;
 
-/* -- material functions (cosim/cell/functions.py) ---------------------------------------- */
+/* -- material functions (the formulas of cosim/cell/functions.py's classes) -------------- */
 
-/* value_slope: value *v and derivative *d of the function (code, p) at x. */
+/* Value *v and derivative *d of the function (code, p) at x (a stoichiometry, or a salt
+ * concentration in mol/m^3); NaN in, NaN out; NaN for an unknown code. */
 CK_EXPORT void ck_value_slope(int64_t code, const double *p, double x, double *v, double *d);
 
-/* arrhenius_factor: exp(E / R (1 / T_ref - 1 / T)), 1 when E = 0. */
+/* ck_value_slope at the n points x: values into value_out, slopes into slope_out unless
+ * it is NULL (functions.py's __call__ and value_slope). */
+CK_EXPORT void ck_values(int64_t code, const double *p, const double *x, int64_t n, double *value_out,
+                         double *slope_out);
+
+/* exp(E / R (1 / T_ref - 1 / T)), 1 when E = 0 (cosim.cell.params.arrhenius). */
 CK_EXPORT double ck_arrhenius_factor(double E, double T, double T_ref);
 
-/* mixing_kernels.enthalpy_potential: U_H of material k at sto from its table. */
+/* -- enthalpy potential tables (heat of mixing; cosim/cell/mixing_kernels.py) ------------ */
+
+/* The table tab (n + 1, 2) of U_H = U - T_ref dU/dT of a material (ocp and dUdT functions):
+ * U_H at sto = i / n and its slope times 1 / n, read by a cubic Hermite interpolant. An
+ * interval where the interpolant misses the function at a quarter point by more than
+ * value_tol or its slope by more than slope_tol (relative, plus value_tol) has the slopes
+ * at both its ends set to NaN: U_H is then evaluated from the functions there. n >= 1. */
+CK_EXPORT void ck_enthalpy_table(int64_t ocp_code, const double *ocp_p, int64_t dUdT_code, const double *dUdT_p,
+                                 double T_ref, int64_t n, double value_tol, double slope_tol, double *tab);
+
+/* U_H at the n stoichiometries sto from the table tab (n_tab rows) of ck_enthalpy_table,
+ * or from the functions outside [0, 1], at NaN and in the intervals the table marks. */
+CK_EXPORT void ck_enthalpy_potentials(const double *tab, int64_t n_tab, int64_t ocp_code, const double *ocp_p,
+                                      int64_t dUdT_code, const double *dUdT_p, double T_ref, const double *sto,
+                                      int64_t n, double *out);
+
+/* U_H of material k at sto, from its table in d->uH_table (as ck_enthalpy_potentials). */
 CK_EXPORT double ck_enthalpy_potential(const CkCells *d, int64_t k, double sto);
 
-/* -- the kernels (cosim/cell/spme_kernels.py) -------------------------------------------- */
+/* -- the kernels (called by cosim/cell/spme.py through cosim/pack/c_kernel.py) ------------ */
 
 /* prepare: everything of a step of h s at temperatures T (N) that does not depend on the
  * current, from the modes z and the salt c, with the salt in n_sub backward-Euler sub-steps.
@@ -180,7 +204,7 @@ CK_EXPORT int ck_prepare(const CkCells *d, double h, const double *T, const doub
 
 /* evaluate: end-of-step voltage of every cell for currents I (N) held over the step, and
  * with `slope` the derivatives; `guess` (M, N) is where composite splits start if
- * has_guess. Zeroes `out` first as spme_kernels._alloc does (the derivative arrays only
+ * has_guess. Sets `out` first: V to NaN, the rest to zero (the derivative arrays only
  * with slope). Returns 0, or -1 without scratch memory. */
 CK_EXPORT int ck_evaluate(const CkCells *d, const CkPrep *prep, const double *T, const double *I,
                           const double *guess, int has_guess, int slope, const CkEval *out);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* room for a CkPrep (spme_kernels.prepare's tuple) and a hint */
+/* room for a CkPrep (a prepared step) and a hint */
 int prep_alloc(PmPack *p, PmPrep *pr)
 {
     const size_t N = (size_t)p->N, MN = (size_t)(p->M * p->N), MNr = MN * (size_t)p->nr, Nn = N * (size_t)p->n;

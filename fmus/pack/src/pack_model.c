@@ -40,7 +40,7 @@ static const int64_t *getiv(const PmPack *p, const char *name, int64_t count, in
     return (const int64_t *)a->data;
 }
 
-/* the CkCells of the file (the fields of spme_kernels.CellData, prefixed "cell.") */
+/* the CkCells of the file (the fields of cosim/cell/cell_data.py's CellData, prefixed "cell.") */
 static int load_cells(PmPack *p)
 {
     CkCells *d = &p->cells;
