@@ -9,7 +9,7 @@
    thermal network ``--steps`` steps of the scenario's macro step:
 
    * in-process: the ``pack`` and ``thermal`` components stepped as the orchestrator steps them
-     (numba / C cell kernels, Python pack logic, SuperLU thermal solve);
+     (C cell kernels, Python pack logic, SuperLU thermal solve);
    * the FMU's Linux binary in a C host (``tests/fmus/pack_host/pack_host.c``: dlopen, FMI 2.0
      calls, no Python; it runs two instances side by side, so its time is halved);
    * the FMU through FMPy's ``simulate_fmu`` (a Python master around the same binary);

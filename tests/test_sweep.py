@@ -100,7 +100,6 @@ def test_a_3x3_sweep_gives_the_same_kpis_on_the_process_pool_and_on_dask(tmp_pat
     # one result per run, each complete, named in the manifest
     manifest = json.loads((tmp_path / "pool" / "manifest.json").read_text())
     assert manifest["counts"]["complete"] == 9
-    assert {run["kernel_threads"] for run in manifest["runs"]} == {1}  # one kernel thread per worker
     for run in manifest["runs"]:
         with xr.open_dataset(tmp_path / "pool" / run["file"]) as ds:
             assert ds.attrs["status"] == "complete"

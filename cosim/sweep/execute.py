@@ -13,8 +13,7 @@ Contract of an executor (what :func:`run_sweep` needs from one passed as ``execu
 1. ``submit(fn, *args)`` returns a :class:`concurrent.futures.Future`; ``fn`` and its
    arguments are module-level functions and plain data (picklable);
 2. the caller owns it: :func:`run_sweep` neither shuts it down nor kills its workers;
-3. a task runs :func:`run_batch`, which sets the cell kernels to one thread in the thread
-   that runs it (``numba.set_num_threads(1)``): a worker is one core;
+3. a task runs :func:`run_batch` (the cell kernels run serially in C: a worker is one core);
 4. runs in threads of one process take turns (a lock: netCDF/HDF5 is not thread-safe), so a
    Dask worker with several threads is safe but runs one run at a time: give Dask workers
    one thread each (``dask worker --nthreads 1``; the LocalCluster of ``--dask`` does).
@@ -53,7 +52,7 @@ MANIFEST = "manifest.json"
 KPI_FILE = "kpi.nc"
 RUNS = "runs"
 _STOPPING = False  # in a worker: a SIGTERM arrived; no further run starts
-_KEPT = ("hash", "file", "status", "error", "kpis", "wall_s", "kernel_threads")  # a record's keys
+_KEPT = ("hash", "file", "status", "error", "kpis", "wall_s")  # a record's keys
 _RUN_LOCK = threading.Lock()  # one run at a time per process (netCDF/HDF5 is not thread-safe)
 
 
@@ -65,23 +64,11 @@ def _on_sigterm(signum, frame) -> None:
 
 
 def init_worker() -> None:
-    """Initializer of the process pool's workers: the cell kernels get one thread, Ctrl-C
-    is the sweep's business (its process stops the workers), SIGTERM stops the worker's
-    runs gracefully (cosim.run closes the file as incomplete)."""
-    os.environ["NUMBA_NUM_THREADS"] = "1"
+    """Initializer of the process pool's workers: Ctrl-C is the sweep's business (its
+    process stops the workers), SIGTERM stops the worker's runs gracefully (cosim.run closes
+    the file as incomplete)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
-
-
-def _one_thread() -> int:
-    """The cell kernels of this thread on one thread; returns the number they now use."""
-    try:
-        import numba
-
-        numba.set_num_threads(1)
-        return int(numba.get_num_threads())
-    except Exception:  # noqa: BLE001 - no numba, or a threading layer that cannot: runs as it is
-        return -1
 
 
 def _run_one(scenario: str, index: int, values: Mapping[str, Any], scenario_hash: str, path: str) -> dict:
@@ -123,8 +110,7 @@ def _run_locked(scenario: str, record: dict, values: Mapping[str, Any], scenario
 def run_batch(scenario: str, items: Sequence[tuple[int, Mapping[str, Any], str, str]]) -> list[dict]:
     """Run a batch of variants ``(index, values, scenario hash, result path)`` one after the
     other in this worker; one record per variant (status complete/failed/interrupted)."""
-    threads = _one_thread()
-    return [{**_run_one(scenario, *item), "kernel_threads": threads} for item in items]
+    return [_run_one(scenario, *item) for item in items]
 
 
 # -- in the sweep's process -------------------------------------------------------------------------
@@ -254,7 +240,7 @@ def _make_executor(workers: int, dask: bool | str | None):
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("forkserver")
-    # imported once in the fork server (numba too: no kernel runs there, so no thread starts)
+    # imported once in the fork server (the workers fork from it with the modules loaded)
     ctx.set_forkserver_preload(["cosim.run", "cosim.sweep.execute", "cosim.sweep.kpi", "cosim.cell.spme", "xarray"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker)
     return pool, lambda: pool.shutdown(wait=True, cancel_futures=True), pool
