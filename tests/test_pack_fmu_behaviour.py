@@ -6,7 +6,6 @@ fmi2Terminated, FMI 3.0 terminateSimulation), driven through FMPy's low-level AP
 
 from __future__ import annotations
 
-import zipfile
 
 import numpy as np
 import pytest
