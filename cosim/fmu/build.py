@@ -54,6 +54,9 @@ def platform_folder(fmi_version: str) -> str:
     raise FmuBuildError(f"unsupported FMI version {fmi_version!r} (expected 2.0 or 3.0)")
 
 
+#: what the wrappers of cosim's own FMUs (fmus/vehicle, fmus/pack) share, per FMI version
+COMMON_DIR = Path(__file__).resolve().parents[2] / "fmus" / "common"
+COMMON = {2: ("fmi2_shared.h", "fmi2_shared.c"), 3: ("fmi3_not_offered.h", "fmi3_not_offered.c")}
 #: the mingw-w64 cross compiler for Windows x86-64 (Debian: gcc-mingw-w64-x86-64)
 MINGW_GCC = "x86_64-w64-mingw32-gcc"
 #: the platforms build_fmu compiles for: "native" (this Linux machine), "linux64", "win64"

@@ -170,7 +170,10 @@ def _unit_definitions(indent: str) -> list[str]:
 
 def _sources(fmi_version: int) -> list[str]:
     """The C files compiled into the FMU (names inside ``sources/``)."""
-    return sorted(p.name for p in (SOURCE_DIR / "src").glob("*.c")) + ["pack_fmu.c", _WRAPPER[fmi_version]]
+    from .build import COMMON
+
+    return (sorted(p.name for p in (SOURCE_DIR / "src").glob("*.c")) + ["pack_fmu.c", _WRAPPER[fmi_version]]
+            + [name for name in COMMON[fmi_version] if name.endswith(".c")])
 
 
 def render_model_description(meta, fmi_version: int, token: str = _TOKEN, label: str = "a scenario") -> str:
@@ -343,6 +346,7 @@ def export_pack_fmu(scenario, out: str | os.PathLike, *, component: str = "pack"
     from ..pack.export_data import export_pack
     from ..scenario import load_scenario
     from .build import build_fmu
+    from .build import COMMON, COMMON_DIR
 
     if fmi_version not in (2, 3):
         raise PackFmuError(f"--fmi must be 2 or 3, not {fmi_version!r}")
@@ -358,6 +362,8 @@ def export_pack_fmu(scenario, out: str | os.PathLike, *, component: str = "pack"
                 shutil.copyfile(f, stage / f.name)
         for name in ("pack_fmu.h", "pack_fmu.c", _WRAPPER[fmi_version]):
             shutil.copyfile(SOURCE_DIR / name, stage / name)
+        for name in COMMON[fmi_version]:
+            shutil.copyfile(COMMON_DIR / name, stage / name)
         data = Path(tmp) / "pack.dat"
         data.write_bytes(meta.data)
         xml = render_model_description(meta, fmi_version, label=label)

@@ -36,6 +36,7 @@ from ..components.base import UNLIMITED_W
 from ..components.vehicle import OUTPUTS
 from ..vehicle.cycles import Cycle, load_cycle
 from ..vehicle.longitudinal import Vehicle, VehicleSpec, load_vehicle, load_vehicle_spec
+from .build import COMMON, COMMON_DIR
 
 __all__ = ["SOURCE_DIR", "MODEL_IDENTIFIER", "VehicleVariable", "build_vehicle_fmus", "fmu_variables",
            "render_model_description", "render_config_header", "cycle_csv"]
@@ -104,7 +105,8 @@ class VehicleVariable:
 
 def _c_sources(fmi_version: int) -> list[str]:
     """The C files compiled into the FMU of this FMI version (listed in FMI 2's SourceFiles)."""
-    return [name for name in _CORE if name.endswith(".c")] + [_WRAPPER[fmi_version]]
+    return ([name for name in _CORE if name.endswith(".c")] + [_WRAPPER[fmi_version]]
+            + [name for name in COMMON[fmi_version] if name.endswith(".c")])
 
 
 def _bev(vehicle: str | os.PathLike) -> tuple[VehicleSpec, Vehicle]:
@@ -408,6 +410,9 @@ def build_vehicle_fmus(out_dir: str | os.PathLike = "fmus/build", vehicle: str |
             files = (*_CORE, _WRAPPER[version])
             for name in files:
                 shutil.copyfile(src / name, stage / name)
+            for name in COMMON[version]:
+                shutil.copyfile(COMMON_DIR / name, stage / name)
+            files += COMMON[version]
             xml = render_model_description(spec, veh, cyc, version)
             header = render_config_header(spec, veh, cyc, version)
             digest = "\n".join([xml, header, csv_path.read_text(), *((stage / n).read_text() for n in files)])

@@ -3,13 +3,15 @@
  * pack_config.h is written by cosim.fmu.pack_fmu at export time: the GUID and the start
  * values of the inputs and parameters, the same numbers as modelDescription.xml. The pack's
  * data is the resource pack.dat. Arrays are numbered scalars here (pack_fmu.h). What FMI 3.0
- * does alike is in pack_fmu.c; this file keeps FMI 2.0's own: the callbacks, the resource
- * URI, the API's signatures and the status queries. */
+ * does alike is in pack_fmu.c, what cosim's FMI 2.0 wrappers share (the logger call, the
+ * resource URI, what they do not offer) in fmus/common/fmi2_shared.c; this file keeps the
+ * pack's FMI 2.0 API: instantiation, values, state, steps and the status queries. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fmi2Functions.h"
+#include "fmi2_shared.h"
 #include "pack_fmu.h"
 #include "pack_config.h"
 
@@ -23,71 +25,23 @@ typedef struct {
     char *name;
 } Instance;
 
-static void log_raw(const fmi2CallbackFunctions *cb, const char *name, fmi2Status status, const char *category,
-                    const char *msg)
-{
-    /* the logger takes a printf format: pass the message with every '%' doubled */
-    char fmt[2 * PF_MSG_LEN + 1];
-    size_t k = 0;
-    if (cb == NULL || cb->logger == NULL) return;
-    for (; *msg != '\0' && k + 2 < sizeof fmt; ++msg) {
-        if (*msg == '%') fmt[k++] = '%';
-        fmt[k++] = *msg;
-    }
-    fmt[k] = '\0';
-    cb->logger(cb->componentEnvironment, name ? name : "pack", status, category, fmt);
-}
-
 static void sink(const PfCore *core, int status, const char *category, const char *msg)
 {
     const Instance *inst = (const Instance *)core;
-    log_raw(&inst->cb, inst->name, (fmi2Status)status, category, msg);
+    fmi2_log(&inst->cb, inst->name, (fmi2Status)status, category, msg);
 }
 
 static void instantiation_error(const fmi2CallbackFunctions *cb, const char *name, const char *msg)
 {
-    log_raw(cb, name, fmi2Error, PF_CATEGORY[PF_CAT_ERROR], msg);
+    fmi2_log(cb, name ? name : "pack", fmi2Error, PF_CATEGORY[PF_CAT_ERROR], msg);
 }
 
-static int hexval(char c)
+void fmi2_not_offered(fmi2Component c, const char *fn, const char *why)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* file:///dir, file:/dir or file://localhost/dir (percent-encoded) -> /dir */
-static int resource_dir(const char *uri, char *out, size_t n)
-{
-    const char *p;
-    size_t k = 0;
-    if (uri == NULL) return -1;
-    if (strncmp(uri, "file://localhost/", 17) == 0) p = uri + 16;
-    else if (strncmp(uri, "file:///", 8) == 0) p = uri + 7;
-    else if (strncmp(uri, "file:/", 6) == 0 && uri[6] != '/') p = uri + 5;
-    else return -1;
-    if (p[0] == '/' && p[1] != '\0' && p[2] == ':') ++p; /* file:///C:/dir on Windows */
-    for (; *p != '\0'; ++p) {
-        char c = *p;
-        if (c == '%') {
-            int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
-            if (hi < 0 || lo < 0) return -1;
-            c = (char)(hi * 16 + lo);
-            p += 2;
-        }
-        if (k + 1 >= n) return -1;
-        out[k++] = c;
-    }
-    out[k] = '\0';
-    return 0;
+    PF_LOG_ERROR(PF_CORE(c), "%s: %s", fn, why);
 }
 
 /* -- common functions ----------------------------------------------------------------------- */
-
-const char *fmi2GetTypesPlatform(void) { return fmi2TypesPlatform; }
-
-const char *fmi2GetVersion(void) { return fmi2Version; }
 
 fmi2Status fmi2SetDebugLogging(fmi2Component c, fmi2Boolean loggingOn, size_t nCategories, const fmi2String categories[])
 {
@@ -110,7 +64,7 @@ fmi2Component fmi2Instantiate(fmi2String instanceName, fmi2Type fmuType, fmi2Str
                                                      "modelDescription.xml (" PC_INSTANTIATION_TOKEN ")");
         return NULL;
     }
-    if (resource_dir(fmuResourceLocation, dir, sizeof dir) != 0) {
+    if (fmi2_resource_path(fmuResourceLocation, "", dir, sizeof dir) != 0) {
         char msg[PATH_LEN + 128];
         snprintf(msg, sizeof msg, "fmi2Instantiate: cannot use the resource location '%s' (a file:// URI is needed)",
                  fmuResourceLocation ? fmuResourceLocation : "(null)");
@@ -239,32 +193,7 @@ fmi2Status fmi2DeSerializeFMUstate(fmi2Component c, const fmi2Byte serializedSta
     return (fmi2Status)pf_deserialize_state(PF_CORE(c), "fmi2DeSerializeFMUstate", serializedState, size, FMUstate);
 }
 
-fmi2Status fmi2GetDirectionalDerivative(fmi2Component c, const fmi2ValueReference vUnknown_ref[], size_t nUnknown,
-                                        const fmi2ValueReference vKnown_ref[], size_t nKnown,
-                                        const fmi2Real dvKnown[], fmi2Real dvUnknown[])
-{
-    (void)vUnknown_ref; (void)nUnknown; (void)vKnown_ref; (void)nKnown; (void)dvKnown; (void)dvUnknown;
-    PF_LOG_ERROR(PF_CORE(c), "fmi2GetDirectionalDerivative: not provided by this FMU");
-    return fmi2Error;
-}
-
 /* -- co-simulation ---------------------------------------------------------------------------- */
-
-fmi2Status fmi2SetRealInputDerivatives(fmi2Component c, const fmi2ValueReference vr[], size_t nvr,
-                                       const fmi2Integer order[], const fmi2Real value[])
-{
-    (void)vr; (void)nvr; (void)order; (void)value;
-    PF_LOG_ERROR(PF_CORE(c), "fmi2SetRealInputDerivatives: the inputs are held constant over a step");
-    return fmi2Error;
-}
-
-fmi2Status fmi2GetRealOutputDerivatives(fmi2Component c, const fmi2ValueReference vr[], size_t nvr,
-                                        const fmi2Integer order[], fmi2Real value[])
-{
-    (void)vr; (void)nvr; (void)order; (void)value;
-    PF_LOG_ERROR(PF_CORE(c), "fmi2GetRealOutputDerivatives: not provided by this FMU");
-    return fmi2Error;
-}
 
 fmi2Status fmi2DoStep(fmi2Component c, fmi2Real currentCommunicationPoint, fmi2Real communicationStepSize,
                       fmi2Boolean noSetFMUStatePriorToCurrentPoint)
@@ -277,23 +206,6 @@ fmi2Status fmi2DoStep(fmi2Component c, fmi2Real currentCommunicationPoint, fmi2R
     /* the pack ended the run: Discard with fmi2Terminated (FMI 2.0, section 4.2.3) */
     return ended ? fmi2Discard : (fmi2Status)status;
 }
-
-fmi2Status fmi2CancelStep(fmi2Component c)
-{
-    PF_LOG_ERROR(PF_CORE(c), "fmi2CancelStep: steps are never asynchronous in this FMU");
-    return fmi2Error;
-}
-
-#define NO_STATUS(fn, T)                                             \
-    fmi2Status fn(fmi2Component c, const fmi2StatusKind s, T *value) \
-    {                                                                \
-        (void)s; (void)value;                                        \
-        return c == NULL ? fmi2Error : fmi2Discard;                  \
-    }
-
-NO_STATUS(fmi2GetStatus, fmi2Status)
-NO_STATUS(fmi2GetIntegerStatus, fmi2Integer)
-NO_STATUS(fmi2GetStringStatus, fmi2String)
 
 fmi2Status fmi2GetRealStatus(fmi2Component c, const fmi2StatusKind s, fmi2Real *value)
 {

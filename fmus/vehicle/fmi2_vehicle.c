@@ -4,14 +4,15 @@
  * start values of the parameters (vc_defaults), the same numbers as modelDescription.xml.
  * The drive cycle is the resource cycle.csv. Arrays of the model (motor efficiency curve,
  * energy per distance of the cycle phases) are numbered scalars here: value reference
- * base + 1 ... base + n (see vehicle_model.h). What FMI 3.0 does alike is in fmu_common.c;
- * this file keeps FMI 2.0's own: the callbacks (memory, a printf-style logger), the
- * resource URI, the API's signatures and the status queries. */
+ * base + 1 ... base + n (see vehicle_model.h). What FMI 3.0 does alike is in fmu_common.c,
+ * what cosim's FMI 2.0 wrappers share (the logger call, the resource URI, what they do not
+ * offer) in fmus/common/fmi2_shared.c; this file keeps the vehicle's FMI 2.0 API. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fmi2Functions.h"
+#include "fmi2_shared.h"
 #include "fmu_common.h"
 #include "vehicle_model.h"
 #include "vehicle_config.h"
@@ -28,81 +29,26 @@ typedef struct {
 
 /* -- logging -------------------------------------------------------------------------------- */
 
-static void log_raw(const fmi2CallbackFunctions *cb, const char *name, fmi2Status status, const char *category,
-                    const char *msg)
-{
-    /* the logger takes a printf format: pass the message itself with every '%' doubled, so
-     * that loggers that print the format unformatted show it as well */
-    char fmt[2 * FC_MSG_LEN + 1];
-    size_t k = 0;
-    if (cb == NULL || cb->logger == NULL) return;
-    for (; *msg != '\0' && k + 2 < sizeof fmt; ++msg) {
-        if (*msg == '%') fmt[k++] = '%';
-        fmt[k++] = *msg;
-    }
-    fmt[k] = '\0';
-    cb->logger(cb->componentEnvironment, name ? name : "vehicle", status, category, fmt);
-}
-
 static void sink(const FcCore *core, int status, const char *category, const char *msg)
 {
     const Instance *inst = (const Instance *)core;
-    log_raw(&inst->cb, inst->name, (fmi2Status)status, category, msg);
+    fmi2_log(&inst->cb, inst->name, (fmi2Status)status, category, msg);
 }
 
 /* an error before there is an instance */
 static void instantiation_error(const fmi2CallbackFunctions *cb, const char *name, const char *msg)
 {
-    log_raw(cb, name, fmi2Error, FC_CATEGORY[FC_CAT_ERROR], msg);
+    fmi2_log(cb, name ? name : "vehicle", fmi2Error, FC_CATEGORY[FC_CAT_ERROR], msg);
 }
 
 /* -- helpers ------------------------------------------------------------------------------ */
 
-static int hexval(char c)
+void fmi2_not_offered(fmi2Component c, const char *fn, const char *why)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* file:///dir, file:/dir or file://localhost/dir (percent-encoded) -> /dir/cycle.csv */
-static int resource_file(const char *uri, const char *file, char *out, size_t n)
-{
-    const char *p;
-    size_t k = 0;
-    if (uri == NULL) return -1;
-    if (strncmp(uri, "file://localhost/", 17) == 0) p = uri + 16;
-    else if (strncmp(uri, "file:///", 8) == 0) p = uri + 7;
-    else if (strncmp(uri, "file:/", 6) == 0 && uri[6] != '/') p = uri + 5;
-    else return -1;
-    /* file:///C:/dir on Windows */
-    if (p[0] == '/' && p[1] != '\0' && p[2] == ':') ++p;
-    for (; *p != '\0'; ++p) {
-        char c = *p;
-        if (c == '%') {
-            int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
-            if (hi < 0 || lo < 0) return -1;
-            c = (char)(hi * 16 + lo);
-            p += 2;
-        }
-        if (k + 1 >= n) return -1;
-        out[k++] = c;
-    }
-    if (k > 0 && out[k - 1] != '/' && out[k - 1] != '\\') {
-        if (k + 1 >= n) return -1;
-        out[k++] = '/';
-    }
-    if (k + strlen(file) + 1 > n) return -1;
-    memcpy(out + k, file, strlen(file) + 1);
-    return 0;
+    FC_LOG_ERROR(FC_CORE(c), "%s: %s", fn, why);
 }
 
 /* -- common functions ----------------------------------------------------------------------- */
-
-const char *fmi2GetTypesPlatform(void) { return fmi2TypesPlatform; }
-
-const char *fmi2GetVersion(void) { return fmi2Version; }
 
 fmi2Status fmi2SetDebugLogging(fmi2Component c, fmi2Boolean loggingOn, size_t nCategories, const fmi2String categories[])
 {
@@ -129,7 +75,7 @@ fmi2Component fmi2Instantiate(fmi2String instanceName, fmi2Type fmuType, fmi2Str
                                                      "modelDescription.xml (" VC_INSTANTIATION_TOKEN ")");
         return NULL;
     }
-    if (resource_file(fmuResourceLocation, "cycle.csv", path, sizeof path) != 0) {
+    if (fmi2_resource_path(fmuResourceLocation, "cycle.csv", path, sizeof path) != 0) {
         char msg[PATH_LEN + 128];
         snprintf(msg, sizeof msg, "fmi2Instantiate: cannot use the resource location '%s' (a file:// URI is needed)",
                  fmuResourceLocation ? fmuResourceLocation : "(null)");
@@ -285,32 +231,7 @@ fmi2Status fmi2DeSerializeFMUstate(fmi2Component c, const fmi2Byte serializedSta
     return (fmi2Status)fc_deserialize_state(FC_CORE(c), "fmi2DeSerializeFMUstate", serializedState, size, FMUstate);
 }
 
-fmi2Status fmi2GetDirectionalDerivative(fmi2Component c, const fmi2ValueReference vUnknown_ref[], size_t nUnknown,
-                                        const fmi2ValueReference vKnown_ref[], size_t nKnown,
-                                        const fmi2Real dvKnown[], fmi2Real dvUnknown[])
-{
-    (void)vUnknown_ref; (void)nUnknown; (void)vKnown_ref; (void)nKnown; (void)dvKnown; (void)dvUnknown;
-    FC_LOG_ERROR(FC_CORE(c), "fmi2GetDirectionalDerivative: not provided by this FMU");
-    return fmi2Error;
-}
-
 /* -- co-simulation ---------------------------------------------------------------------------- */
-
-fmi2Status fmi2SetRealInputDerivatives(fmi2Component c, const fmi2ValueReference vr[], size_t nvr,
-                                       const fmi2Integer order[], const fmi2Real value[])
-{
-    (void)vr; (void)nvr; (void)order; (void)value;
-    FC_LOG_ERROR(FC_CORE(c), "fmi2SetRealInputDerivatives: the inputs are held constant over a step");
-    return fmi2Error;
-}
-
-fmi2Status fmi2GetRealOutputDerivatives(fmi2Component c, const fmi2ValueReference vr[], size_t nvr,
-                                        const fmi2Integer order[], fmi2Real value[])
-{
-    (void)vr; (void)nvr; (void)order; (void)value;
-    FC_LOG_ERROR(FC_CORE(c), "fmi2GetRealOutputDerivatives: not provided by this FMU");
-    return fmi2Error;
-}
 
 fmi2Status fmi2DoStep(fmi2Component c, fmi2Real currentCommunicationPoint, fmi2Real communicationStepSize,
                       fmi2Boolean noSetFMUStatePriorToCurrentPoint)
@@ -318,24 +239,6 @@ fmi2Status fmi2DoStep(fmi2Component c, fmi2Real currentCommunicationPoint, fmi2R
     (void)noSetFMUStatePriorToCurrentPoint;
     return (fmi2Status)fc_do_step(FC_CORE(c), "fmi2DoStep", currentCommunicationPoint, communicationStepSize, NULL);
 }
-
-fmi2Status fmi2CancelStep(fmi2Component c)
-{
-    FC_LOG_ERROR(FC_CORE(c), "fmi2CancelStep: steps are never asynchronous in this FMU");
-    return fmi2Error;
-}
-
-/* the status queries: only fmi2LastSuccessfulTime and fmi2Terminated are answered */
-#define NO_STATUS(fn, T)                                             \
-    fmi2Status fn(fmi2Component c, const fmi2StatusKind s, T *value) \
-    {                                                                \
-        (void)s; (void)value;                                        \
-        return c == NULL ? fmi2Error : fmi2Discard;                  \
-    }
-
-NO_STATUS(fmi2GetStatus, fmi2Status)
-NO_STATUS(fmi2GetIntegerStatus, fmi2Integer)
-NO_STATUS(fmi2GetStringStatus, fmi2String)
 
 fmi2Status fmi2GetRealStatus(fmi2Component c, const fmi2StatusKind s, fmi2Real *value)
 {

@@ -6,14 +6,15 @@
  * (motor efficiency curve, energy per distance of the cycle phases) are Float64 arrays of
  * fixed size, addressed by their base value reference (see vehicle_model.h).
  *
- * Every function of fmi3Functions.h is present; what this FMU does not offer (model
- * exchange, scheduled execution, event mode, clocks, derivatives, other types) logs an
- * error and returns fmi3Error. What FMI 2.0 does alike is in fmu_common.c; this file keeps
+ * What this FMU does not offer (model exchange, scheduled execution, event mode, clocks,
+ * derivatives) is in fmus/common/fmi3_not_offered.c; getters and setters of the types
+ * without variables log an error and return fmi3Error. What FMI 2.0 does alike is in fmu_common.c; this file keeps
  * FMI 3.0's own: the log callback, the resource path, the API's signatures and the stubs. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fmi3Functions.h"
+#include "fmi3_not_offered.h"
 #include "fmu_common.h"
 #include "vehicle_model.h"
 #include "vehicle_config.h"
@@ -42,7 +43,7 @@ static void instantiation_error(fmi3InstanceEnvironment env, fmi3LogMessageCallb
     if (logMessage != NULL) logMessage(env, fmi3Error, FC_CATEGORY[FC_CAT_ERROR], msg);
 }
 
-static fmi3Status unsupported(fmi3Instance instance, const char *fn)
+fmi3Status fmi3_not_offered(fmi3Instance instance, const char *fn)
 {
     FC_LOG_ERROR(FC_CORE(instance), "%s: not supported by this FMU (co-simulation without event mode)", fn);
     return fmi3Error;
@@ -57,17 +58,6 @@ fmi3Status fmi3SetDebugLogging(fmi3Instance instance, fmi3Boolean loggingOn, siz
 {
     return (fmi3Status)fc_set_debug_logging(FC_CORE(instance), "fmi3SetDebugLogging", loggingOn, nCategories,
                                             categories);
-}
-
-fmi3Instance fmi3InstantiateModelExchange(fmi3String instanceName, fmi3String instantiationToken,
-                                          fmi3String resourcePath, fmi3Boolean visible, fmi3Boolean loggingOn,
-                                          fmi3InstanceEnvironment instanceEnvironment,
-                                          fmi3LogMessageCallback logMessage)
-{
-    (void)instanceName; (void)instantiationToken; (void)resourcePath; (void)visible; (void)loggingOn;
-    instantiation_error(instanceEnvironment, logMessage,
-                        "fmi3InstantiateModelExchange: this FMU supports co-simulation only");
-    return NULL;
 }
 
 fmi3Instance fmi3InstantiateCoSimulation(fmi3String instanceName, fmi3String instantiationToken,
@@ -122,20 +112,6 @@ fmi3Instance fmi3InstantiateCoSimulation(fmi3String instanceName, fmi3String ins
     return inst;
 }
 
-fmi3Instance fmi3InstantiateScheduledExecution(fmi3String instanceName, fmi3String instantiationToken,
-                                               fmi3String resourcePath, fmi3Boolean visible, fmi3Boolean loggingOn,
-                                               fmi3InstanceEnvironment instanceEnvironment,
-                                               fmi3LogMessageCallback logMessage, fmi3ClockUpdateCallback clockUpdate,
-                                               fmi3LockPreemptionCallback lockPreemption,
-                                               fmi3UnlockPreemptionCallback unlockPreemption)
-{
-    (void)instanceName; (void)instantiationToken; (void)resourcePath; (void)visible; (void)loggingOn;
-    (void)clockUpdate; (void)lockPreemption; (void)unlockPreemption;
-    instantiation_error(instanceEnvironment, logMessage,
-                        "fmi3InstantiateScheduledExecution: this FMU supports co-simulation only");
-    return NULL;
-}
-
 void fmi3FreeInstance(fmi3Instance instance) { fc_free_instance(FC_CORE(instance)); }
 
 fmi3Status fmi3EnterInitializationMode(fmi3Instance instance, fmi3Boolean toleranceDefined, fmi3Float64 tolerance,
@@ -149,8 +125,6 @@ fmi3Status fmi3ExitInitializationMode(fmi3Instance instance)
 {
     return (fmi3Status)fc_exit_initialization(FC_CORE(instance), "fmi3ExitInitializationMode");
 }
-
-fmi3Status fmi3EnterEventMode(fmi3Instance instance) { return unsupported(instance, "fmi3EnterEventMode"); }
 
 fmi3Status fmi3Terminate(fmi3Instance instance) { return (fmi3Status)fc_terminate(FC_CORE(instance), "fmi3Terminate"); }
 
@@ -238,55 +212,6 @@ NO_VARIABLES(fmi3SetInt64, fmi3Int64, const)
 NO_VARIABLES(fmi3SetUInt64, fmi3UInt64, const)
 NO_VARIABLES(fmi3SetString, fmi3String, const)
 
-fmi3Status fmi3GetBinary(fmi3Instance instance, const fmi3ValueReference valueReferences[], size_t nValueReferences,
-                         size_t valueSizes[], fmi3Binary values[], size_t nValues)
-{
-    (void)valueReferences; (void)valueSizes; (void)values; (void)nValues;
-    if (instance == NULL) return fmi3Error;
-    return nValueReferences == 0 ? fmi3OK : unsupported(instance, "fmi3GetBinary");
-}
-
-fmi3Status fmi3SetBinary(fmi3Instance instance, const fmi3ValueReference valueReferences[], size_t nValueReferences,
-                         const size_t valueSizes[], const fmi3Binary values[], size_t nValues)
-{
-    (void)valueReferences; (void)valueSizes; (void)values; (void)nValues;
-    if (instance == NULL) return fmi3Error;
-    return nValueReferences == 0 ? fmi3OK : unsupported(instance, "fmi3SetBinary");
-}
-
-fmi3Status fmi3GetClock(fmi3Instance instance, const fmi3ValueReference valueReferences[], size_t nValueReferences,
-                        fmi3Clock values[])
-{
-    (void)valueReferences; (void)values;
-    if (instance == NULL) return fmi3Error;
-    return nValueReferences == 0 ? fmi3OK : unsupported(instance, "fmi3GetClock");
-}
-
-fmi3Status fmi3SetClock(fmi3Instance instance, const fmi3ValueReference valueReferences[], size_t nValueReferences,
-                        const fmi3Clock values[])
-{
-    (void)valueReferences; (void)values;
-    if (instance == NULL) return fmi3Error;
-    return nValueReferences == 0 ? fmi3OK : unsupported(instance, "fmi3SetClock");
-}
-
-fmi3Status fmi3GetNumberOfVariableDependencies(fmi3Instance instance, fmi3ValueReference valueReference,
-                                               size_t *nDependencies)
-{
-    (void)valueReference; (void)nDependencies;
-    return unsupported(instance, "fmi3GetNumberOfVariableDependencies");
-}
-
-fmi3Status fmi3GetVariableDependencies(fmi3Instance instance, fmi3ValueReference dependent,
-                                       size_t elementIndicesOfDependent[], fmi3ValueReference independents[],
-                                       size_t elementIndicesOfIndependents[], fmi3DependencyKind dependencyKinds[],
-                                       size_t nDependencies)
-{
-    (void)dependent; (void)elementIndicesOfDependent; (void)independents; (void)elementIndicesOfIndependents;
-    (void)dependencyKinds; (void)nDependencies;
-    return unsupported(instance, "fmi3GetVariableDependencies");
-}
-
 /* -- FMU state ------------------------------------------------------------------------------------ */
 
 fmi3Status fmi3GetFMUState(fmi3Instance instance, fmi3FMUState *FMUState)
@@ -320,176 +245,6 @@ fmi3Status fmi3DeserializeFMUState(fmi3Instance instance, const fmi3Byte seriali
 {
     return (fmi3Status)fc_deserialize_state(FC_CORE(instance), "fmi3DeserializeFMUState", serializedState, size,
                                             FMUState);
-}
-
-/* -- not offered ------------------------------------------------------------------------------------ */
-
-fmi3Status fmi3GetDirectionalDerivative(fmi3Instance instance, const fmi3ValueReference unknowns[], size_t nUnknowns,
-                                        const fmi3ValueReference knowns[], size_t nKnowns, const fmi3Float64 seed[],
-                                        size_t nSeed, fmi3Float64 sensitivity[], size_t nSensitivity)
-{
-    (void)unknowns; (void)nUnknowns; (void)knowns; (void)nKnowns; (void)seed; (void)nSeed; (void)sensitivity;
-    (void)nSensitivity;
-    return unsupported(instance, "fmi3GetDirectionalDerivative");
-}
-
-fmi3Status fmi3GetAdjointDerivative(fmi3Instance instance, const fmi3ValueReference unknowns[], size_t nUnknowns,
-                                    const fmi3ValueReference knowns[], size_t nKnowns, const fmi3Float64 seed[],
-                                    size_t nSeed, fmi3Float64 sensitivity[], size_t nSensitivity)
-{
-    (void)unknowns; (void)nUnknowns; (void)knowns; (void)nKnowns; (void)seed; (void)nSeed; (void)sensitivity;
-    (void)nSensitivity;
-    return unsupported(instance, "fmi3GetAdjointDerivative");
-}
-
-fmi3Status fmi3EnterConfigurationMode(fmi3Instance instance) { return unsupported(instance, "fmi3EnterConfigurationMode"); }
-
-fmi3Status fmi3ExitConfigurationMode(fmi3Instance instance) { return unsupported(instance, "fmi3ExitConfigurationMode"); }
-
-fmi3Status fmi3GetIntervalDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
-                                  size_t nValueReferences, fmi3Float64 intervals[], fmi3IntervalQualifier qualifiers[])
-{
-    (void)valueReferences; (void)nValueReferences; (void)intervals; (void)qualifiers;
-    return unsupported(instance, "fmi3GetIntervalDecimal");
-}
-
-fmi3Status fmi3GetIntervalFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
-                                   size_t nValueReferences, fmi3UInt64 counters[], fmi3UInt64 resolutions[],
-                                   fmi3IntervalQualifier qualifiers[])
-{
-    (void)valueReferences; (void)nValueReferences; (void)counters; (void)resolutions; (void)qualifiers;
-    return unsupported(instance, "fmi3GetIntervalFraction");
-}
-
-fmi3Status fmi3GetShiftDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
-                               size_t nValueReferences, fmi3Float64 shifts[])
-{
-    (void)valueReferences; (void)nValueReferences; (void)shifts;
-    return unsupported(instance, "fmi3GetShiftDecimal");
-}
-
-fmi3Status fmi3GetShiftFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
-                                size_t nValueReferences, fmi3UInt64 counters[], fmi3UInt64 resolutions[])
-{
-    (void)valueReferences; (void)nValueReferences; (void)counters; (void)resolutions;
-    return unsupported(instance, "fmi3GetShiftFraction");
-}
-
-fmi3Status fmi3SetIntervalDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
-                                  size_t nValueReferences, const fmi3Float64 intervals[])
-{
-    (void)valueReferences; (void)nValueReferences; (void)intervals;
-    return unsupported(instance, "fmi3SetIntervalDecimal");
-}
-
-fmi3Status fmi3SetIntervalFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
-                                   size_t nValueReferences, const fmi3UInt64 counters[],
-                                   const fmi3UInt64 resolutions[])
-{
-    (void)valueReferences; (void)nValueReferences; (void)counters; (void)resolutions;
-    return unsupported(instance, "fmi3SetIntervalFraction");
-}
-
-fmi3Status fmi3SetShiftDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
-                               size_t nValueReferences, const fmi3Float64 shifts[])
-{
-    (void)valueReferences; (void)nValueReferences; (void)shifts;
-    return unsupported(instance, "fmi3SetShiftDecimal");
-}
-
-fmi3Status fmi3SetShiftFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
-                                size_t nValueReferences, const fmi3UInt64 counters[], const fmi3UInt64 resolutions[])
-{
-    (void)valueReferences; (void)nValueReferences; (void)counters; (void)resolutions;
-    return unsupported(instance, "fmi3SetShiftFraction");
-}
-
-fmi3Status fmi3EvaluateDiscreteStates(fmi3Instance instance) { return unsupported(instance, "fmi3EvaluateDiscreteStates"); }
-
-fmi3Status fmi3UpdateDiscreteStates(fmi3Instance instance, fmi3Boolean *discreteStatesNeedUpdate,
-                                    fmi3Boolean *terminateSimulation, fmi3Boolean *nominalsOfContinuousStatesChanged,
-                                    fmi3Boolean *valuesOfContinuousStatesChanged, fmi3Boolean *nextEventTimeDefined,
-                                    fmi3Float64 *nextEventTime)
-{
-    (void)discreteStatesNeedUpdate; (void)terminateSimulation; (void)nominalsOfContinuousStatesChanged;
-    (void)valuesOfContinuousStatesChanged; (void)nextEventTimeDefined; (void)nextEventTime;
-    return unsupported(instance, "fmi3UpdateDiscreteStates");
-}
-
-fmi3Status fmi3EnterContinuousTimeMode(fmi3Instance instance) { return unsupported(instance, "fmi3EnterContinuousTimeMode"); }
-
-fmi3Status fmi3CompletedIntegratorStep(fmi3Instance instance, fmi3Boolean noSetFMUStatePriorToCurrentPoint,
-                                       fmi3Boolean *enterEventMode, fmi3Boolean *terminateSimulation)
-{
-    (void)noSetFMUStatePriorToCurrentPoint; (void)enterEventMode; (void)terminateSimulation;
-    return unsupported(instance, "fmi3CompletedIntegratorStep");
-}
-
-fmi3Status fmi3SetTime(fmi3Instance instance, fmi3Float64 time)
-{
-    (void)time;
-    return unsupported(instance, "fmi3SetTime");
-}
-
-fmi3Status fmi3SetContinuousStates(fmi3Instance instance, const fmi3Float64 continuousStates[],
-                                   size_t nContinuousStates)
-{
-    (void)continuousStates; (void)nContinuousStates;
-    return unsupported(instance, "fmi3SetContinuousStates");
-}
-
-fmi3Status fmi3GetContinuousStateDerivatives(fmi3Instance instance, fmi3Float64 derivatives[],
-                                             size_t nContinuousStates)
-{
-    (void)derivatives; (void)nContinuousStates;
-    return unsupported(instance, "fmi3GetContinuousStateDerivatives");
-}
-
-fmi3Status fmi3GetEventIndicators(fmi3Instance instance, fmi3Float64 eventIndicators[], size_t nEventIndicators)
-{
-    (void)eventIndicators; (void)nEventIndicators;
-    return unsupported(instance, "fmi3GetEventIndicators");
-}
-
-fmi3Status fmi3GetContinuousStates(fmi3Instance instance, fmi3Float64 continuousStates[], size_t nContinuousStates)
-{
-    (void)continuousStates; (void)nContinuousStates;
-    return unsupported(instance, "fmi3GetContinuousStates");
-}
-
-fmi3Status fmi3GetNominalsOfContinuousStates(fmi3Instance instance, fmi3Float64 nominals[], size_t nContinuousStates)
-{
-    (void)nominals; (void)nContinuousStates;
-    return unsupported(instance, "fmi3GetNominalsOfContinuousStates");
-}
-
-fmi3Status fmi3GetNumberOfEventIndicators(fmi3Instance instance, size_t *nEventIndicators)
-{
-    if (instance == NULL || nEventIndicators == NULL) return fmi3Error;
-    *nEventIndicators = 0;
-    return fmi3OK;
-}
-
-fmi3Status fmi3GetNumberOfContinuousStates(fmi3Instance instance, size_t *nContinuousStates)
-{
-    if (instance == NULL || nContinuousStates == NULL) return fmi3Error;
-    *nContinuousStates = 0;
-    return fmi3OK;
-}
-
-fmi3Status fmi3GetOutputDerivatives(fmi3Instance instance, const fmi3ValueReference valueReferences[],
-                                    size_t nValueReferences, const fmi3Int32 orders[], fmi3Float64 values[],
-                                    size_t nValues)
-{
-    (void)valueReferences; (void)nValueReferences; (void)orders; (void)values; (void)nValues;
-    return unsupported(instance, "fmi3GetOutputDerivatives");
-}
-
-fmi3Status fmi3ActivateModelPartition(fmi3Instance instance, fmi3ValueReference clockReference,
-                                      fmi3Float64 activationTime)
-{
-    (void)clockReference; (void)activationTime;
-    return unsupported(instance, "fmi3ActivateModelPartition");
 }
 
 /* -- co-simulation ---------------------------------------------------------------------------------- */
