@@ -239,6 +239,7 @@ def _run(loaded: LoadedScenario, stop: _StopRequest, output, overwrite: bool, qu
             dims=port.dims,
             dtype=port.dtype,
             attrs={"component": comp.name, "port": port_name, "component_type": comp.type_name},
+            fixed=port.fixed,
         ))
     files = list(loaded.files) + sorted({p for p in _data_files(scenario.model_dump()["components"]) if p.is_file()})
     attrs = run_attrs(
@@ -254,7 +255,8 @@ def _run(loaded: LoadedScenario, stop: _StopRequest, output, overwrite: bool, qu
     try:
         coordinates = {d: v for c in components for d, v in c.coordinates().items()}
         recorder = Recorder(path, variables, attrs, flush_every=out.flush_every_records,
-                            overwrite=overwrite, compression_level=out.compression_level, coordinates=coordinates)
+                            overwrite=overwrite, compression_level=out.compression_level, coordinates=coordinates,
+                            background=True)
     except ValueError as exc:
         raise CosimError(f"cannot record the outputs: {exc}") from None
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import math
 import os
 import shutil
 import subprocess
@@ -114,7 +115,7 @@ def _addr(a: np.ndarray) -> int:
 def _block(shapes) -> tuple[tuple[np.ndarray, ...], list[int]]:
     """Fresh float64 arrays of ``shapes``, carved from one allocation (so one address is
     looked up, the others computed): ``(arrays, their addresses)``."""
-    sizes = [int(np.prod(shape)) for shape in shapes]
+    sizes = [math.prod(shape) for shape in shapes]
     base = np.empty(sum(sizes))
     start = base.ctypes.data
     arrays, addresses, k = [], [], 0
