@@ -173,6 +173,7 @@ def test_an_interrupted_run_holds_every_step_up_to_the_interrupt(tmp_path: Path,
     """SIGINT in the step ending at t = 24 (not a multiple of the block of 7 records): the run
     stops after that step, and its file holds every record 0 .. 24, the last partial block
     and the blocks still queued for the writer thread included."""
+    import cosim.run
     from cosim.components.profile import Profile
     from cosim.run import run_scenario
     from cosim.scenario import load_scenario
@@ -185,6 +186,9 @@ def test_an_interrupted_run_holds_every_step_up_to_the_interrupt(tmp_path: Path,
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(Profile, "_do_step", do_step)
+    monkeypatch.setattr(cosim.run, "BACKGROUND_MIN_BLOCK_BYTES", 0)  # the writer thread, as a big pack has it
+    made = []
+    monkeypatch.setattr(cosim.run, "Recorder", lambda *a, **k: made.append(k["background"]) or Recorder(*a, **k))
     path = tmp_path / "s.toml"
     path.write_text(SCENARIO)
     saved = signal.signal(signal.SIGINT, signal.default_int_handler)  # as on a terminal
@@ -198,3 +202,22 @@ def test_an_interrupted_run_holds_every_step_up_to_the_interrupt(tmp_path: Path,
         assert ds["time"].values.tolist() == [float(k) for k in range(25)]
         assert ds["src.x_1"].values.tolist() == [float(k) for k in range(25)]
         assert int(ds.attrs["n_records"]) == 25
+    assert made == [True]
+
+
+def test_a_run_writes_big_blocks_in_the_writer_thread_and_small_ones_itself(tmp_path: Path, monkeypatch) -> None:
+    import cosim.run
+    from cosim.run import run_scenario
+    from cosim.scenario import load_scenario
+
+    made = []
+    monkeypatch.setattr(cosim.run, "Recorder", lambda *a, **k: made.append(k["background"]) or Recorder(*a, **k))
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO.replace("stop_time_s = 500", "stop_time_s = 20"))
+    run_scenario(load_scenario(path), output=tmp_path / "small.nc")  # 7 records of one float: itself
+    monkeypatch.setattr(cosim.run, "BACKGROUND_MIN_BLOCK_BYTES", 7 * 8)
+    run_scenario(load_scenario(path), output=tmp_path / "big.nc")
+    assert made == [False, True]
+    for name in ("small.nc", "big.nc"):
+        with xr.open_dataset(tmp_path / name) as ds:
+            assert ds.attrs["status"] == "complete" and ds["src.x_1"].values.tolist() == [float(k) for k in range(21)]
