@@ -112,18 +112,25 @@ def _addr(a: np.ndarray) -> int:
     return a.ctypes.data
 
 
+@functools.lru_cache(maxsize=256)
+def _layout(shapes: tuple) -> tuple[int, tuple[tuple[int, int, tuple], ...]]:
+    """``(total size, ((start, stop, shape), ...))`` of arrays of ``shapes`` laid end to end."""
+    parts, k = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        parts.append((k, k + size, shape))
+        k += size
+    return k, tuple(parts)
+
+
 def _block(shapes) -> tuple[tuple[np.ndarray, ...], list[int]]:
     """Fresh float64 arrays of ``shapes``, carved from one allocation (so one address is
     looked up, the others computed): ``(arrays, their addresses)``."""
-    sizes = [math.prod(shape) for shape in shapes]
-    base = np.empty(sum(sizes))
+    total, parts = _layout(tuple(shapes))
+    base = np.empty(total)
     start = base.ctypes.data
-    arrays, addresses, k = [], [], 0
-    for shape, size in zip(shapes, sizes):
-        arrays.append(base[k:k + size].reshape(shape))
-        addresses.append(start + 8 * k)
-        k += size
-    return tuple(arrays), addresses
+    return (tuple([base[a:b].reshape(shape) for a, b, shape in parts]),
+            [start + 8 * a for a, _, _ in parts])
 
 
 class PrepArrays(tuple):
