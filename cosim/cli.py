@@ -17,6 +17,9 @@ EXIT_INTERRUPTED = 130
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .provenance import prefetch_source_commit
+
+    prefetch_source_commit()  # git runs while the rest is imported
     from .run import run_scenario
     from .scenario import load_scenario
 

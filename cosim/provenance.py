@@ -36,21 +36,34 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 def _git(cwd: Path, *args: str) -> str | None:
     """Output of ``git -C cwd args`` (stripped), or None if git fails or is missing."""
+    return _git_all(cwd, args)[0]
+
+
+def _git_all(cwd: Path, *commands: tuple[str, ...]) -> list[str | None]:
+    """:func:`_git` of each of ``commands``, the processes run at once (start-up: one
+    git's latency instead of several)."""
     env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(cwd), *args],
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT_S,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if proc.returncode != 0:
-        return None
-    return proc.stdout.strip()
+    procs = []
+    for args in commands:
+        try:
+            procs.append(subprocess.Popen(["git", "-C", str(cwd), *args], stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env))
+        except (OSError, subprocess.SubprocessError):
+            procs.append(None)
+    out: list[str | None] = []
+    for proc in procs:
+        if proc is None:
+            out.append(None)
+            continue
+        try:
+            stdout, _ = proc.communicate(timeout=_GIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            out.append(None)
+            continue
+        out.append(stdout.strip() if proc.returncode == 0 else None)
+    return out
 
 
 def git_commit(path: str | os.PathLike[str]) -> str | None:
@@ -62,16 +75,40 @@ def git_commit(path: str | os.PathLike[str]) -> str | None:
     folder = p if p.is_dir() else p.parent
     if not folder.is_dir():
         return None
-    head = _git(folder, "rev-parse", "--verify", "--quiet", "HEAD")
+    head, status = _git_all(folder, ("rev-parse", "--verify", "--quiet", "HEAD"), ("status", "--porcelain"))
     if not head:
         return None
-    status = _git(folder, "status", "--porcelain")
     if status is None:
         return head
     return head + "+dirty" if status else head
 
 
+_prefetched: list = []  # (thread, its result) of prefetch_source_commit, until used
+
+
+def prefetch_source_commit() -> None:
+    """Start finding :func:`_source_commit` in a thread, for the next :func:`run_attrs` (so
+    that ``cosim run`` has git's answer from while it imported the rest)."""
+    import threading
+
+    result: dict[str, str | None] = {}
+    thread = threading.Thread(target=lambda: result.update(commit=_find_source_commit()), daemon=True,
+                              name="cosim-provenance")
+    thread.start()
+    _prefetched.append((thread, result))
+
+
 def _source_commit() -> str | None:
+    """:func:`_find_source_commit`, or its prefetched answer."""
+    while _prefetched:
+        thread, result = _prefetched.pop()
+        thread.join()
+        if "commit" in result:
+            return result["commit"]
+    return _find_source_commit()
+
+
+def _find_source_commit() -> str | None:
     """The commit of cosim's own source tree, if it runs from a git checkout (not from an
     installed copy that merely sits inside some other repository)."""
     import cosim

@@ -1,10 +1,18 @@
 """Stream a run's results to a netCDF4 file while the run goes.
 
 The file is a CF-1.8 netCDF-4 (HDF5) dataset with an unlimited ``time`` dimension and one
-variable per recorded output (``pack.voltage``: dims ``("time", *dims)``). Records are
+variable per recorded output (``pack.voltage``: dims ``("time", *dims)``); a ``fixed``
+variable (an output that never changes after the start: FMI's fixed variability) has dims
+``dims`` only and holds the value of the first record. Records are
 buffered in preallocated numpy arrays and written one block at a time, followed by a
 ``sync()``, every ``flush_every`` records; per record the cost is a few numpy element
-assignments, not a netCDF call per variable.
+assignments, not a netCDF call per variable. With ``background=True`` (what ``cosim run``
+uses) the blocks are compressed and written by a writer thread
+(:mod:`cosim.background_writer`, at most two blocks queued) while the run steps on;
+:meth:`Recorder.flush` and :meth:`Recorder.close` wait for it, so a run closed after an error
+or a Ctrl-C holds every record made before it, and a write error is raised by the next
+:meth:`~Recorder.record`, :meth:`~Recorder.flush` or :meth:`~Recorder.close` (a file of a
+process killed outright may miss the blocks still queued).
 
 The global attribute ``status`` is ``"incomplete"`` from the moment the file exists until
 :meth:`Recorder.close` sets it to the run's outcome, so a file whose process died shows
@@ -31,6 +39,7 @@ from typing import Any, Literal
 import netCDF4
 import numpy as np
 
+from .background_writer import BackgroundWriter
 from .errors import ResultExistsError, ResultFileError
 
 _NC_EEXIST = -35  # netCDF's NC_EEXIST: "File exists && NC_NOCLOBBER"
@@ -98,6 +107,8 @@ class RecordedVariable:
     dims: tuple[str, ...] = ()
     dtype: str = "float64"
     attrs: Mapping[str, str] = field(default_factory=dict)
+    #: the value never changes: written once (from the first record), without the time dimension
+    fixed: bool = False
 
     def __post_init__(self) -> None:
         if not _valid_name(self.name):
@@ -150,6 +161,7 @@ class Recorder:
         overwrite: bool = False,
         compression_level: int = 4,
         coordinates: Mapping[str, Sequence] = MappingProxyType({}),
+        background: bool = False,
     ):
         self.path = Path(path)
         self.variables: tuple[RecordedVariable, ...] = tuple(variables)
@@ -207,17 +219,27 @@ class Recorder:
             self.path.unlink(missing_ok=True)  # a half-defined file would only block a rerun
             raise
         self._ds = ds
-        self._nc_vars = [ds.variables[v.name] for v in self.variables]
+        #: positions in ``variables`` of the time series and of the fixed variables
+        self._series = [k for k, v in enumerate(self.variables) if not v.fixed]
+        self._fixed = [k for k, v in enumerate(self.variables) if v.fixed]
+        self._nc_vars = [ds.variables[self.variables[k].name] for k in self._series]
+        self._nc_fixed = [ds.variables[self.variables[k].name] for k in self._fixed]
+        self._fixed_values: list[np.ndarray] | None = None  # from the first record, until written
         self._nc_time = ds.variables["time"]
 
-        self._time_buf = np.empty(flush_every, dtype=np.float64)
-        self._bufs = [
-            np.empty((flush_every, *v.shape), dtype=_BUFFER_DTYPES[v.dtype]) for v in self.variables
-        ]
+        self._time_buf, self._bufs = self._buffers()
         self._n_buffered = 0
-        self._n_written = 0
+        self._n_written = 0  # on disk
+        self._n_handed = 0  # handed to the writer thread (written or not yet)
         self._last_t = -math.inf
         self._shapes_checked = False
+        self._writer = BackgroundWriter(f"cosim-writer {self.path.name}") if background else None
+
+    def _buffers(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        n = self.flush_every
+        return np.empty(n, dtype=np.float64), [
+            np.empty((n, *self.variables[k].shape), dtype=_BUFFER_DTYPES[self.variables[k].dtype])
+            for k in self._series]
 
     # -- set-up -------------------------------------------------------------------------
     @staticmethod
@@ -282,6 +304,9 @@ class Recorder:
         time.setncatts({"units": "s", "long_name": "time", "standard_name": "time", "axis": "T"})
 
         for var in self.variables:
+            if var.fixed:
+                self._define_fixed(ds, var, compression)
+                continue
             itemsize = np.dtype(_BUFFER_DTYPES[var.dtype]).itemsize
             record_bytes = itemsize * math.prod(var.shape)
             chunk_t = max(1, min(self.flush_every, _MAX_CHUNK_BYTES // record_bytes))
@@ -289,20 +314,32 @@ class Recorder:
             if var.dtype == "float64":
                 kwargs["fill_value"] = np.nan
             nc_var = ds.createVariable(var.name, _DTYPES[var.dtype], ("time", *var.dims), **kwargs)
-            var_attrs: dict[str, Any] = {"units": var.units, "long_name": var.long_name}
-            if var.dtype == "bool":
-                var_attrs["flag_values"] = np.array([0, 1], dtype=np.int8)
-                var_attrs["flag_meanings"] = "false true"
-                var_attrs["dtype"] = "bool"
-            for key, value in var.attrs.items():
-                var_attrs[str(key)] = encode_attr(f"{var.name}:{key}", value)
-            nc_var.setncatts(var_attrs)
+            nc_var.setncatts(self._var_attrs(var))
+
+    def _define_fixed(self, ds: netCDF4.Dataset, var: RecordedVariable, compression: Mapping[str, Any]) -> None:
+        """A variable without the time dimension: the value of the first record."""
+        kwargs: dict[str, Any] = dict(compression) if var.shape else {}
+        if var.dtype == "float64":
+            kwargs["fill_value"] = np.nan
+        nc_var = ds.createVariable(var.name, _DTYPES[var.dtype], var.dims, **kwargs)
+        nc_var.setncatts({**self._var_attrs(var), "variability": "fixed"})
+
+    @staticmethod
+    def _var_attrs(var: RecordedVariable) -> dict[str, Any]:
+        var_attrs: dict[str, Any] = {"units": var.units, "long_name": var.long_name}
+        if var.dtype == "bool":
+            var_attrs["flag_values"] = np.array([0, 1], dtype=np.int8)
+            var_attrs["flag_meanings"] = "false true"
+            var_attrs["dtype"] = "bool"
+        for key, value in var.attrs.items():
+            var_attrs[str(key)] = encode_attr(f"{var.name}:{key}", value)
+        return var_attrs
 
     # -- recording ----------------------------------------------------------------------
     @property
     def n_records(self) -> int:
         """Records passed to :meth:`record` so far (written or still buffered)."""
-        return self._n_written + self._n_buffered
+        return self._n_handed + self._n_buffered
 
     @property
     def closed(self) -> bool:
@@ -318,10 +355,13 @@ class Recorder:
                 f"record time {t!r} s does not increase strictly "
                 f"(previous record at {self._last_t!r} s)"
             )
-        if len(values) != len(self._bufs):
-            raise ValueError(f"expected {len(self._bufs)} values (one per variable), got {len(values)}")
+        if len(values) != len(self.variables):
+            raise ValueError(f"expected {len(self.variables)} values (one per variable), got {len(values)}")
         if not self._shapes_checked:
             self._check_shapes(values)
+            self._keep_fixed(t, values)
+        if self._fixed:
+            values = [values[k] for k in self._series]
         i = self._n_buffered
         try:
             for buf, value in zip(self._bufs, values):
@@ -331,13 +371,27 @@ class Recorder:
                 (k for k, (buf, value) in enumerate(zip(self._bufs, values)) if not _assignable(buf[i], value)),
                 None,
             )
-            name = self.variables[k].name if k is not None else "?"
+            name = self.variables[self._series[k]].name if k is not None else "?"
             raise ValueError(f"recorded variable {name!r} at t = {t:g} s: bad value: {exc}") from exc
         self._time_buf[i] = t
         self._last_t = t
         self._n_buffered = i + 1
         if self._n_buffered == self.flush_every:
-            self.flush()
+            if self._writer is None:
+                self.flush()
+            else:
+                self._hand_off()
+
+    def _keep_fixed(self, t: float, values: Sequence[Any]) -> None:
+        """The fixed variables' values of the first record (written with the first block)."""
+        kept = []
+        for k in self._fixed:
+            var = self.variables[k]
+            try:
+                kept.append(np.array(values[k], dtype=_BUFFER_DTYPES[var.dtype]))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"recorded variable {var.name!r} at t = {t:g} s: bad value: {exc}") from exc
+        self._fixed_values = kept
 
     def _check_shapes(self, values: Sequence[Any]) -> None:
         for var, value in zip(self.variables, values):
@@ -349,22 +403,51 @@ class Recorder:
         self._shapes_checked = True
 
     def flush(self) -> None:
-        """Write the buffered records to the file and ``sync()`` it."""
-        if self._ds is None or self._n_buffered == 0:
+        """Write the buffered records to the file and ``sync()`` it (with a writer thread:
+        hand them over and wait until everything handed over is written)."""
+        if self._ds is None:
             return
-        n, start = self._n_buffered, self._n_written
+        if self._writer is not None:
+            if self._n_buffered:
+                self._hand_off()
+            self._writer.drain()
+            return
+        if self._n_buffered == 0:
+            return
+        self._write(self._n_written, self._n_buffered, self._time_buf, self._bufs, self._fixed_values)
+        self._fixed_values = None
+        self._n_handed = self._n_written
+        self._n_buffered = 0
+
+    def _hand_off(self) -> None:
+        """The buffered records to the writer thread; fresh buffers for the next ones."""
+        n, start = self._n_buffered, self._n_handed
+        time_buf, bufs, fixed = self._time_buf, self._bufs, self._fixed_values
+        self._writer.submit(lambda: self._write(start, n, time_buf, bufs, fixed))
+        # handed over (a Ctrl-C while waiting to submit leaves them here, for close)
+        self._time_buf, self._bufs = self._buffers()
+        self._fixed_values = None
+        self._n_handed = start + n
+        self._n_buffered = 0
+
+    def _write(self, start: int, n: int, time_buf: np.ndarray, bufs: list[np.ndarray],
+               fixed: list[np.ndarray] | None) -> None:
+        """Records ``start .. start + n`` (and the fixed variables' values) into the file,
+        then ``sync()``."""
         stop = start + n
         try:
-            for nc_var, buf in zip(self._nc_vars, self._bufs):
+            if fixed is not None:
+                for nc_var, value in zip(self._nc_fixed, fixed):
+                    nc_var[...] = value
+            for nc_var, buf in zip(self._nc_vars, bufs):
                 nc_var[start:stop, ...] = buf[:n]
             # time last: a reader sees the time axis grow only with the data in place.
-            self._nc_time[start:stop] = self._time_buf[:n]
+            self._nc_time[start:stop] = time_buf[:n]
             self._ds.sync()
         except (RuntimeError, OSError) as exc:  # netCDF/HDF5 write errors: typically a full disk
             raise ResultFileError(f"cannot write to the result file {self.path} after {start} records "
                                   f"({exc}; is the disk full?)") from exc
         self._n_written = stop
-        self._n_buffered = 0
 
     # -- closing ------------------------------------------------------------------------
     def kept(self) -> str:
@@ -393,13 +476,18 @@ class Recorder:
         requested = status
         try:
             self.flush()
+            if self._writer is not None and self._writer.error is not None:  # raised before: say so again
+                raise self._writer.error
         except Exception as exc:  # keep the file readable and say why it is short
             error = exc
             status = "incomplete"
             reason = (reason + "; " if reason else "") + (
-                f"the last {self._n_buffered} record(s) could not be written: "
+                f"the last {self.n_records - self._n_written} record(s) could not be written: "
                 f"{type(exc).__name__}: {exc}"
             )
+        finally:
+            if self._writer is not None:  # nothing more will be handed over
+                self._writer.close()
         try:
             for key, value in attrs.items():
                 if value is not None:

@@ -136,9 +136,12 @@ def test_spread_is_reproducible_from_the_seed_and_recorded(tmp_path):
         # numpy.random.default_rng(seed) truncated at 3, capacity then thickness then resistance
         x = np.clip(np.random.default_rng(7).standard_normal(15).reshape(3, 5), -3.0, 3.0)
         for name, sigma, row in (("capacity", 0.03, x[0]), ("thickness", 0.02, x[1]), ("resistance", 0.1, x[2])):
-            f = a[f"pack.layer_{name}_factor"].isel(time=0).values.ravel()
+            var = a[f"pack.layer_{name}_factor"]  # fixed: recorded once, without the time dimension
+            assert var.dims == ("string", "stack", "layer") and var.attrs["units"] == "1"
+            assert var.attrs["variability"] == "fixed"
+            f = var.values.ravel()
             np.testing.assert_allclose(f, 1.0 + sigma * row, rtol=1e-15)  # the same arithmetic: exact
-            np.testing.assert_array_equal(f, b[f"pack.layer_{name}_factor"].isel(time=0).values.ravel())
+            np.testing.assert_array_equal(f, b[f"pack.layer_{name}_factor"].values.ravel())
         assert np.ptp(a["pack.layer_voltage_V"].values[-1]) > 0  # the layers differ
         np.testing.assert_array_equal(a["pack.layer_voltage_V"].values, b["pack.layer_voltage_V"].values)
 

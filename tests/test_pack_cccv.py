@@ -118,7 +118,7 @@ def test_cc_cv_charge_holds_the_limit_while_the_current_tapers_and_conserves_cha
     assert np.all(np.diff(I[first:]) > 0)
     assert abs(I[-1]) < 5e-3 * abs(I_set)  # measured 8e-6 (layer), 1.4e-3 (pack) after 40 min
     # charge conservation: every cell of a string passes the string's charge
-    Q = unit_cell_capacity_C() * ds["pack.layer_capacity_factor"].values[0]  # (string, stack, layer)
+    Q = unit_cell_capacity_C() * ds["pack.layer_capacity_factor"].values  # (string, stack, layer): fixed, no time
     soc = ds["pack.layer_soc"].values
     passed = -(ds["pack.string_current_A"].values[1:] * STEP).sum(axis=0)  # C into each string
     np.testing.assert_allclose(ds["pack.string_current_A"].values[1:].sum(axis=1), I, rtol=1e-12, atol=1e-12)

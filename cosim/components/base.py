@@ -30,7 +30,11 @@ Contract for implementers (subclass :class:`Component`):
    parameters). It is called once, by the constructor, after ``self.config`` is set, so
    shapes may depend on the configuration. Vector ports name their dimensions
    (``dims=("layer",)``); outputs list the inputs they depend on *directly* (within the
-   same step, "direct feedthrough") in ``depends_on``; an empty tuple means none.
+   same step, "direct feedthrough") in ``depends_on``; an empty tuple means none. An
+   output that never changes after ``initialize`` (a cell-to-cell spread factor, a
+   geometry) is declared ``variability="fixed"`` (FMI's fixed variability): its value at
+   ``initialize`` is its value for the whole run, the component need not publish it again,
+   and the results hold it once, without the time dimension.
 4. Optionally implement ``_set_parameters(values)``; the default stores them in
    ``self.p``. Called (through ``set_parameters``) before ``initialize``.
 5. Implement ``_initialize(t0)``. On entry ``self.u`` holds a value for every input (the
@@ -112,6 +116,10 @@ __all__ = [
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+#: a port's variability: ``continuous`` (may change every step) or ``fixed`` (an output set
+#: by ``initialize`` that never changes afterwards; FMI's fixed variability)
+VARIABILITIES = ("continuous", "fixed")
+
 #: a power limit that does not limit (start value of limit inputs, "no limit" of limit outputs)
 UNLIMITED_W = 1e12
 _DIMENSIONLESS = {"", "1", "-"}
@@ -143,6 +151,9 @@ class Port:
     unconnected input holds (and an input's value before its source is initialized).
     ``dtype`` is the value's type: ``float64`` (Python float, the default), ``int64`` and
     ``uint64`` (Python int, exact), ``bool``, or ``str`` (scalars only; not recorded).
+    ``variability`` is ``"continuous"`` (the default: may change every step) or, for an
+    output, ``"fixed"``: set by ``initialize`` and never changed afterwards (recorded once,
+    without the time dimension; contract item 3).
     Connected ports must have the same kind of dtype (float, integer, bool, str); integer
     ports of either signedness connect (the target checks the range of what it receives).
     """
@@ -156,6 +167,7 @@ class Port:
     long_name: str = ""
     start: Any = None
     dtype: str = "float64"
+    variability: str = "continuous"
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -177,6 +189,15 @@ class Port:
             raise ValueError(f"port {self.name!r}: unknown dtype {self.dtype!r}")
         if self.dtype == "str" and self.shape:
             raise ValueError(f"port {self.name!r}: str ports are scalars")
+        if self.variability not in VARIABILITIES:
+            raise ValueError(f"port {self.name!r}: variability {self.variability!r} is not one of {VARIABILITIES}")
+        if self.variability == "fixed" and self.causality is not Causality.OUTPUT:
+            raise ValueError(f"port {self.name!r}: only outputs can be fixed")
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the output never changes after ``initialize`` (``variability="fixed"``)."""
+        return self.variability == "fixed"
 
     @property
     def size(self) -> int:

@@ -147,8 +147,9 @@ class Pack(Component):
                    long_name="unit-cell temperature")
         deps = (setpoint, "layer_temperature_K")
 
-        def out(name, unit, long_name, shape=(), dims=(), depends=deps):
-            return Port(name, Causality.OUTPUT, unit=unit, shape=shape, dims=dims, depends_on=depends, long_name=long_name)
+        def out(name, unit, long_name, shape=(), dims=(), depends=deps, variability="continuous"):
+            return Port(name, Causality.OUTPUT, unit=unit, shape=shape, dims=dims, depends_on=depends, long_name=long_name,
+                        variability=variability)
 
         yield out("voltage_V", "V", "pack terminal voltage")
         yield out("current_A", "A", "pack current (positive on discharge)")
@@ -174,9 +175,13 @@ class Pack(Component):
                   "feed it to a vehicle's battery_power_limit_W with iterate = true")
         yield out("min_layer_voltage_V", "V", "lowest unit-cell voltage")
         yield out("max_layer_voltage_V", "V", "highest unit-cell voltage")
-        yield out("layer_capacity_factor", "1", "capacity factor of the cell-to-cell spread", grid, gdims, ())
-        yield out("layer_thickness_factor", "1", "thickness factor of the cell-to-cell spread", grid, gdims, ())
-        yield out("layer_resistance_factor", "1", "contact-resistance factor of the cell-to-cell spread", grid, gdims, ())
+        # the cell-to-cell spread: fixed at initialize (recorded once, without the time dimension)
+        yield out("layer_capacity_factor", "1", "capacity factor of the cell-to-cell spread", grid, gdims, (),
+                  "fixed")
+        yield out("layer_thickness_factor", "1", "thickness factor of the cell-to-cell spread", grid, gdims, (),
+                  "fixed")
+        yield out("layer_resistance_factor", "1", "contact-resistance factor of the cell-to-cell spread", grid,
+                  gdims, (), "fixed")
         if c.available_power:
             yield out("available_discharge_power_W", "W",
                       f"pack discharge power over a {c.pulse_duration_s:g} s pulse within the limits "
@@ -216,9 +221,6 @@ class Pack(Component):
         y["layer_anode_potential_V"] = out["anode_potential_V"].reshape(L.shape).copy()
         y["min_layer_voltage_V"] = float(v.min())
         y["max_layer_voltage_V"] = float(v.max())
-        y["layer_capacity_factor"] = self.spread.capacity.reshape(L.shape).copy()
-        y["layer_thickness_factor"] = self.spread.thickness.reshape(L.shape).copy()
-        y["layer_resistance_factor"] = self.spread.resistance.reshape(L.shape).copy()
         c = self.config
         if c.available_power and (self._next_power_update is None or t >= self._next_power_update - 1e-9
                                   or self._near_available(power_W)):
@@ -280,6 +282,10 @@ class Pack(Component):
         self._step_limit = (None, None, 0.0, None)  # (t, h, power, pack current) of the last step cut back
         self.y["limited"], self.y["power_limit_W"] = 0.0, UNLIMITED_W
         self._books = None
+        L = self.layout  # the spread factors: fixed outputs, published once
+        self.y["layer_capacity_factor"] = self.spread.capacity.reshape(L.shape).copy()
+        self.y["layer_thickness_factor"] = self.spread.thickness.reshape(L.shape).copy()
+        self.y["layer_resistance_factor"] = self.spread.resistance.reshape(L.shape).copy()
         self._publish(T, t0, 0.0)
 
     def _do_step(self, t: float, h: float) -> None:

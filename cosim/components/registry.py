@@ -1,19 +1,32 @@
 """Registry of component types, looked up by the scenario's ``type = "..."``.
 
-Built-in components register themselves when :mod:`cosim.components` is imported; other
-packages add theirs through the ``cosim.components`` entry-point group (the value is a
-``module:Class``), and tests register doubles with :func:`register`.
+Built-in components register themselves when their module is imported; the registry imports
+a built-in's module only when its type is first asked for (:data:`BUILTIN`: a run of profiles
+never imports the thermal network's scipy or the vehicle model), and every one of them for
+:func:`available`. Other packages add theirs through the ``cosim.components`` entry-point group
+(the value is a ``module:Class``; read when a type is neither registered nor built in, and for
+:func:`available`), and tests register doubles with :func:`register`.
 """
 
 from __future__ import annotations
 
 import difflib
-from importlib import metadata
+from importlib import import_module
 
 from .base import Component, ComponentConfig
 
 _TYPES: dict[str, type[Component]] = {}
 _entry_points_loaded = False
+
+#: the built-in component types: type name -> the module that registers it on import
+BUILTIN: dict[str, str] = {
+    "cell": "cosim.components.cell_core",
+    "pack": "cosim.components.pack",
+    "profile": "cosim.components.profile",
+    "thermal": "cosim.components.thermal",
+    "vehicle": "cosim.components.vehicle",
+    "fmu": "cosim.fmu.component",
+}
 
 
 def register(cls: type[Component]) -> type[Component]:
@@ -40,8 +53,10 @@ def _load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
-    import cosim.components  # noqa: F401  (built-ins register on import)
+    from importlib import metadata  # only when a plugin may be needed (a few ms at start-up)
 
+    for module in BUILTIN.values():
+        import_module(module)
     for ep in metadata.entry_points(group="cosim.components"):
         register(ep.load())
 
@@ -54,7 +69,10 @@ def available() -> list[str]:
 
 def get(type_name: str) -> type[Component]:
     """The class registered as ``type_name``; KeyError with a 'did you mean' hint if none."""
-    _load_entry_points()
+    if type_name not in _TYPES and type_name in BUILTIN:
+        import_module(BUILTIN[type_name])  # registers it
+    if type_name not in _TYPES:
+        _load_entry_points()
     try:
         return _TYPES[type_name]
     except KeyError:

@@ -75,6 +75,7 @@ class Thermal(Component):
         #: human-readable name of every node (the ``node`` dimension)
         self.node_names = self.pack.node_names
         self._layer_shape = (config.n_strings, config.n_stacks, config.n_layers)
+        self._previous_stack = np.roll(np.arange(config.n_stacks), 1)  # stack p -> p - 1 (p = 0 -> the last)
         self._cells_per_node = np.bincount(self.pack.layer_node.ravel(), minlength=self.network.n_nodes).astype(float)
         super().__init__(name, config)
 
@@ -141,7 +142,8 @@ class Thermal(Component):
             return None, 0.0, 0.0
         end_sum, link_sum = float(end.sum()), float(link.sum())
         low, high = 0.5 * end, 0.5 * end + 0.5 * link
-        low = low + 0.5 * np.roll(link, 1, axis=1)  # stack p's low end: the connection from stack p-1 (the lead: p = 0)
+        # stack p's low end: the connection from stack p-1 (the lead: p = 0), i.e. np.roll(link, 1, axis=1)
+        low = low + 0.5 * link[:, self._previous_stack]
         return self.pack.stack_end_heat(low, high), end_sum, link_sum
 
     def _energy_books(self) -> EnergyBooks:

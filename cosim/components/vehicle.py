@@ -406,6 +406,8 @@ class VehicleComponent(Component):
     def _book(self, books: dict, res: dict, v0, v1, dt, grade) -> dict:
         """``books`` plus the energies [J] of intervals ``v0 -> v1`` of ``dt`` with the power
         balance ``res`` (a new dict; the saved states keep theirs)."""
+        if np.ndim(dt) == 0 and not self._hev:
+            return self._book_interval(books, res, v0, v1, float(dt), grade)
         dt = np.asarray(dt, dtype=float)
 
         def energy(power) -> float:
@@ -427,6 +429,26 @@ class VehicleComponent(Component):
             new[key] += energy(power)
         if self._hev:
             new["fuel"] += energy(res["fuel_rate_kg_s"]) * veh.hybrid.lhv_J_per_kg
+        return new
+
+    _BOOKED = (("kinetic", "inertial_power_W"), ("tractive", "tractive_power_W"), ("braking", "braking_power_W"),
+               ("regen", "regen_power_W"), ("friction_brake", "friction_brake_power_W"),
+               ("drivetrain_loss", "drivetrain_loss_W"), ("motor_loss", "motor_loss_W"), ("aux", "aux_power_W"))
+
+    def _book_interval(self, books: dict, res: dict, v0, v1, dt: float, grade) -> dict:
+        """:meth:`_book` of one interval (forward mode, a battery vehicle): the same
+        arithmetic on scalars, without the arrays (the same numbers, bit for bit)."""
+        veh = self.vehicle
+        battery = float(res["battery_power_W"])
+        potential = float(veh.mass_kg * G_MPS2 * np.sin(float(grade)) * 0.5 * (float(v0) + float(v1)))
+        new = dict(books)
+        new["battery"] += battery * dt
+        new["battery_discharge"] += max(battery, 0.0) * dt
+        new["battery_charge"] += max(-battery, 0.0) * dt
+        new["potential"] += potential * dt
+        new["road_load"] += (float(res["road_load_power_W"]) - potential) * dt
+        for key, name in self._BOOKED:
+            new[key] += float(res[name]) * dt
         return new
 
     def _energy_books(self) -> EnergyBooks:

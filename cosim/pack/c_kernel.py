@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import math
 import os
 import shutil
 import subprocess
@@ -88,13 +89,17 @@ _OUT = ("ocv", "q_rxn", "q_ohm", "q_rev", "q_mix", "soc", "anode", "sto_surf", "
 
 
 def _struct(names):
-    return type("_S", (ctypes.Structure,), {"_fields_": [(n, _f8) for n in names]})
+    # void pointers (the layout of ``double *``): filled from plain addresses, no ctypes casts
+    return type("_S", (ctypes.Structure,), {"_fields_": [(n, ctypes.c_void_p) for n in names]})
 
 
 _Prep, _Eval, _Out = _struct(_PREP), _struct(_EVAL), _struct(_OUT)
+_F64 = np.dtype(np.float64)
 
 
 def _f64(x) -> np.ndarray:
+    if type(x) is np.ndarray and x.dtype is _F64 and x.flags.c_contiguous:
+        return x
     return np.ascontiguousarray(x, dtype=np.float64)
 
 
@@ -102,8 +107,47 @@ def _ptr(a: np.ndarray):
     return a.ctypes.data_as(_f8)
 
 
-def _fill(cls, arrays):
-    return cls(*[_ptr(a) for a in arrays])
+def _addr(a: np.ndarray) -> int:
+    """The address of the data of ``a`` (C-contiguous float64: see :func:`_f64`)."""
+    return a.ctypes.data
+
+
+@functools.lru_cache(maxsize=256)
+def _layout(shapes: tuple) -> tuple[int, tuple[tuple[int, int, tuple], ...]]:
+    """``(total size, ((start, stop, shape), ...))`` of arrays of ``shapes`` laid end to end."""
+    parts, k = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        parts.append((k, k + size, shape))
+        k += size
+    return k, tuple(parts)
+
+
+def _block(shapes) -> tuple[tuple[np.ndarray, ...], list[int]]:
+    """Fresh float64 arrays of ``shapes``, carved from one allocation (so one address is
+    looked up, the others computed): ``(arrays, their addresses)``."""
+    total, parts = _layout(tuple(shapes))
+    base = np.empty(total)
+    start = base.ctypes.data
+    return (tuple([base[a:b].reshape(shape) for a, b, shape in parts]),
+            [start + 8 * a for a, _, _ in parts])
+
+
+class PrepArrays(tuple):
+    """What :meth:`CKernel.prepare` returns: the tuple ``(E, G, s0, s1, k_eff, kfac, c_free,
+    c_unit)`` with its C struct (``ref``) kept, so the calls of a step do not rebuild it."""
+
+    ref = None
+
+
+def _prep_ref(prep):
+    ref = getattr(prep, "ref", None)
+    if ref is not None:
+        return ref
+    arrays = tuple(map(_f64, prep))
+    struct = _Prep(*map(_addr, arrays))
+    struct.keep = arrays
+    return ctypes.byref(struct)
 
 
 def _sources() -> list[Path]:
@@ -156,12 +200,13 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     """``lib`` with the result and argument types of the API of ``cell_kernel.h`` declared."""
     P, I64, D, INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_int
     sig = {
-        "ck_prepare": (INT, [P, D, _f8, _f8, _f8, I64, P]),
-        "ck_evaluate": (INT, [P, P, _f8, _f8, _f8, INT, INT, P]),
-        "ck_commit": (None, [P, P, _f8, _f8, _f8, _f8]),
-        "ck_outputs": (None, [P, _f8, _f8, _f8, _f8, _f8, _f8, _f8, _f8, _f8, P]),
-        "ck_anode_potential": (None, [P, P, _f8, _f8, _f8, _f8, INT, _f8, _f8]),
-        "ck_solve_strings": (INT, [P, P, _f8, _f8, INT, I64, _f8, INT, D, _f8, D, I64, _f8, D, _f8, _f8, _f8, P,
+        # the SPM/SPMe kernels: arrays as addresses (void pointers; see CKernel)
+        "ck_prepare": (INT, [P, D, P, P, P, I64, P]),
+        "ck_evaluate": (INT, [P, P, P, P, P, INT, INT, P]),
+        "ck_commit": (None, [P, P, P, P, P, P]),
+        "ck_outputs": (None, [P, P, P, P, P, P, P, P, P, P, P]),
+        "ck_anode_potential": (None, [P, P, P, P, P, P, INT, P, P]),
+        "ck_solve_strings": (INT, [P, P, P, P, INT, I64, P, INT, D, P, D, I64, P, D, P, P, P, P,
                                    ctypes.POINTER(INT)]),
         "ck_value_slope": (None, [I64, _f8, D, _f8, _f8]),
         "ck_values": (None, [I64, _f8, _f8, I64, _f8, _f8]),
@@ -196,11 +241,15 @@ class CKernel:
     def __init__(self, path: str | os.PathLike | None = None):
         self.lib = library() if path is None else _declare(ctypes.CDLL(str(path)))
         self.path = Path(self.lib._name)
-        self._data = None  # (CellData, its struct) of the last call
+        self._data = None  # (CellData, a reference to its struct) of the last call
 
     # -- conversions ------------------------------------------------------------------------
     def cells(self, d) -> ctypes.Structure:
         """``CkCells`` of a :class:`~cosim.cell.cell_data.CellData` (cached for the last one)."""
+        return self._cells_ref(d)._obj
+
+    def _cells_ref(self, d):
+        """``ctypes.byref`` of :meth:`cells` (cached for the last cell data)."""
         cached = self._data  # read once: another thread may replace it
         if cached is not None and cached[0] is d:
             return cached[1]
@@ -222,30 +271,38 @@ class CKernel:
         for name in (n for n, t in _Cells._fields_ if t is _f8):
             setattr(s, name, f(name))
         s.keep = keep  # the arrays live as long as the struct that points into them
-        self._data = (d, s)
-        return s
+        ref = ctypes.byref(s)
+        self._data = (d, ref)
+        return ref
 
     # -- the kernels (what they compute: cell_kernel.h) ---------------------------------------
+    # Arrays go to the C as addresses: inputs made C-contiguous float64 by _f64 (no copy when
+    # they are), outputs fresh arrays carved from one allocation (_block).
     def prepare(self, d, h, T, z, c, n_sub=1):
         """Everything of a step of ``h`` s at temperatures ``T`` (N,) that does not depend on
         the current, from the particle modes ``z`` (M, N, n_r) and the salt ``c`` (N, n), the
         salt in ``n_sub`` backward-Euler sub-steps: ``(E, G, s0, s1, k_eff, kfac, c_free,
-        c_unit)``."""
+        c_unit)`` (a :class:`PrepArrays`)."""
         M, N, nr = z.shape
         n = c.shape[1]
-        res = (np.empty((M, N, nr)), np.empty((M, N, nr)), np.empty((M, N)), np.empty((M, N)), np.empty((M, N)),
-               np.empty(N), np.empty((N, n)), np.empty((N, n)))
+        res, addresses = _block(((M, N, nr), (M, N, nr), (M, N), (M, N), (M, N), (N,), (N, n), (N, n)))
+        struct = _Prep(*addresses)
         T, z, c = _f64(T), _f64(z), _f64(c)
-        if self.lib.ck_prepare(ctypes.byref(self.cells(d)), float(h), _ptr(T), _ptr(z), _ptr(c), int(n_sub),
-                               ctypes.byref(_fill(_Prep, res))) != 0:
+        ref = ctypes.byref(struct)
+        if self.lib.ck_prepare(self._cells_ref(d), float(h), _addr(T), _addr(z), _addr(c), int(n_sub), ref) != 0:
             raise MemoryError("ck_prepare")
-        return res
+        prep = PrepArrays(res)
+        struct.keep = res
+        prep.ref = ref
+        return prep
 
     @staticmethod
     def _alloc(M, N):
-        return (np.empty(N), np.empty(N), np.empty((M, N)), np.empty((M, N)), np.empty((M, N)), np.empty((2, N)),
-                np.empty((3, N)), np.empty((M, N)), np.empty((M, N)), np.empty((M, N)), np.empty((2, N)),
-                np.empty((3, N)))
+        """The outputs of an evaluation, and the reference to their struct."""
+        out, addresses = _block(((N,), (N,), (M, N), (M, N), (M, N), (2, N), (3, N), (M, N), (M, N), (M, N), (2, N),
+                                 (3, N)))
+        struct = _Eval(*addresses)
+        return out, struct
 
     @staticmethod
     def _trim(out, slope):
@@ -259,46 +316,40 @@ class CKernel:
         ``slope``, the derivatives in ``I`` of j, eta, cs, dphi and terms (empty arrays
         without); composite splits start from ``guess`` (M, N) if ``has_guess``. NaN where no
         solution exists (a particle or the salt runs out)."""
-        prep = tuple(map(_f64, prep))
         M, N = prep[2].shape
-        out = self._alloc(M, N)
+        out, struct = self._alloc(M, N)
         T, I, guess = _f64(T), _f64(I), _f64(guess)
-        if self.lib.ck_evaluate(ctypes.byref(self.cells(d)), ctypes.byref(_fill(_Prep, prep)), _ptr(T), _ptr(I),
-                                _ptr(guess), int(bool(has_guess)), int(bool(slope)),
-                                ctypes.byref(_fill(_Eval, out))) != 0:
+        if self.lib.ck_evaluate(self._cells_ref(d), _prep_ref(prep), _addr(T), _addr(I), _addr(guess),
+                                int(bool(has_guess)), int(bool(slope)), ctypes.byref(struct)) != 0:
             raise MemoryError("ck_evaluate")
         return self._trim(out, slope)
 
     def commit(self, d, prep, I, j, z, c):
         """Advances the modes ``z`` and the salt ``c`` (C-contiguous float64) in place over the
         prepared step with cell currents ``I`` and splits ``j``."""
-        prep = tuple(map(_f64, prep))
         for a in (z, c):
             if not (a.dtype == np.float64 and a.flags.c_contiguous):
                 raise ValueError("z and c must be C-contiguous float64 arrays (advanced in place)")
         I, j = _f64(I), _f64(j)
-        self.lib.ck_commit(ctypes.byref(self.cells(d)), ctypes.byref(_fill(_Prep, prep)), _ptr(I), _ptr(j), _ptr(z),
-                           _ptr(c))
+        self.lib.ck_commit(self._cells_ref(d), _prep_ref(prep), _addr(I), _addr(j), _addr(z), _addr(c))
 
     def outputs(self, d, T, I, j, eta, cs, dphi, terms, z, c):
         """Outputs after a committed step: ``(ocv, heat_reaction, heat_ohmic, heat_reversible,
         heat_mixing, soc, anode_potential, sto_surface, sto_mean)`` (the last two (M, N))."""
         M, N = j.shape
-        res = tuple(np.empty(N) for _ in range(7)) + (np.empty((M, N)), np.empty((M, N)))
-        args = [_f64(x) for x in (T, I, j, eta, cs, dphi, terms, z, c)]
-        self.lib.ck_outputs(ctypes.byref(self.cells(d)), *map(_ptr, args), ctypes.byref(_fill(_Out, res)))
+        res, addresses = _block(((N,),) * 7 + ((M, N), (M, N)))
+        args = [_addr(_f64(x)) for x in (T, I, j, eta, cs, dphi, terms, z, c)]
+        self.lib.ck_outputs(self._cells_ref(d), *args, ctypes.byref(_Out(*addresses)))
         return res
 
     def anode_potential(self, d, prep, T, I, dphi0, ddphi0, slope):
         """End-of-step negative electrode potential vs Li/Li+ at the separator for currents
         ``I`` from the negative's ``dphi0`` of :meth:`evaluate`, and with ``slope`` its exact
         derivative in ``I`` (from ``ddphi0``): ``(a, da)`` (``da`` zeros without)."""
-        prep = tuple(map(_f64, prep))
         N = prep[5].shape[0]
-        a, da = np.empty(N), np.empty(N)
-        args = [_f64(x) for x in (T, I, dphi0, ddphi0)]
-        self.lib.ck_anode_potential(ctypes.byref(self.cells(d)), ctypes.byref(_fill(_Prep, prep)), *map(_ptr, args),
-                                    int(bool(slope)), _ptr(a), _ptr(da))
+        (a, da), (pa, pda) = _block(((N,), (N,)))
+        args = [_addr(_f64(x)) for x in (T, I, dphi0, ddphi0)]
+        self.lib.ck_anode_potential(self._cells_ref(d), _prep_ref(prep), *args, int(bool(slope)), pa, pda)
         return a, da
 
     def solve_strings(self, d, prep, T, guess, has_guess, I0, power_mode, demand, R_series, scale, max_iter,
@@ -308,18 +359,18 @@ class CKernel:
         ``power_mode``, a pack power): ``(ok, I_strings, V_pack, I_cells, out)`` with ``out``
         as :meth:`evaluate` returns it; ``curvature`` (C-contiguous float64) is updated in
         place."""
-        prep = tuple(map(_f64, prep))
         M, N = prep[2].shape
         if not (curvature.dtype == np.float64 and curvature.flags.c_contiguous):
             raise ValueError("curvature must be a C-contiguous float64 array (updated in place)")
         T, guess, I0, R_series = map(_f64, (T, guess, I0, R_series))
         S = I0.shape[0]
-        I, Ic, V_pack, slope = np.empty(S), np.empty(N), ctypes.c_double(), ctypes.c_int()
-        out = self._alloc(M, N)
+        (I, Ic), (pI, pIc) = _block(((S,), (N,)))
+        V_pack, slope = ctypes.c_double(), ctypes.c_int()
+        out, struct = self._alloc(M, N)
         ok = self.lib.ck_solve_strings(
-            ctypes.byref(self.cells(d)), ctypes.byref(_fill(_Prep, prep)), _ptr(T), _ptr(guess), int(bool(has_guess)),
-            S, _ptr(I0), int(bool(power_mode)), float(demand), _ptr(R_series), float(scale), int(max_iter),
-            _ptr(curvature), float(safety), _ptr(I), ctypes.byref(V_pack), _ptr(Ic), ctypes.byref(_fill(_Eval, out)),
+            self._cells_ref(d), _prep_ref(prep), _addr(T), _addr(guess), int(bool(has_guess)),
+            S, _addr(I0), int(bool(power_mode)), float(demand), _addr(R_series), float(scale), int(max_iter),
+            _addr(curvature), float(safety), pI, ctypes.byref(V_pack), pIc, ctypes.byref(struct),
             ctypes.byref(slope))
         if ok < 0:
             raise MemoryError("ck_solve_strings")
