@@ -461,25 +461,34 @@ int pf_no_variables(const PfCore *core, const char *fn, const unsigned int vr[],
 
 static size_t state_doubles(const PfCore *core) { return HEAD + pm_state_size(core->pack); }
 
+/* *state if it holds n doubles, else a new block there (the old one freed); NULL, logged,
+ * without memory */
+static double *state_buffer(const PfCore *core, const char *fn, void **state, size_t n)
+{
+    double *s = (double *)*state;
+    if (s != NULL && (size_t)s[0] != n) {
+        free(s);
+        *state = s = NULL;
+    }
+    if (s == NULL) {
+        s = (double *)malloc(n * sizeof *s);
+        if (s == NULL) {
+            PF_LOG_ERROR(core, "%s: out of memory", fn);
+            return NULL;
+        }
+        *state = s;
+    }
+    return s;
+}
+
 int pf_get_state(PfCore *core, const char *fn, void **state)
 {
     size_t n;
     double *s;
     if (core == NULL || state == NULL) return PF_ERROR;
     n = state_doubles(core);
-    s = (double *)*state;
-    if (s != NULL && (size_t)s[0] != n) {
-        free(s);
-        s = NULL;
-    }
-    if (s == NULL) {
-        s = (double *)malloc(n * sizeof *s);
-        if (s == NULL) {
-            PF_LOG_ERROR(core, "%s: out of memory", fn);
-            return PF_ERROR;
-        }
-        *state = s;
-    }
+    s = state_buffer(core, fn, state, n);
+    if (s == NULL) return PF_ERROR;
     s[0] = (double)n;
     s[1] = core->phase;
     s[2] = core->ended;
@@ -566,19 +575,8 @@ int pf_deserialize_state(PfCore *core, const char *fn, const void *bytes, size_t
         PF_LOG_ERROR(core, "%s: not a state of this FMU", fn);
         return PF_ERROR;
     }
-    s = (double *)*state;
-    if (s != NULL && (size_t)s[0] != n) {
-        free(s);
-        s = NULL;
-    }
-    if (s == NULL) {
-        s = (double *)malloc(n * sizeof *s);
-        if (s == NULL) {
-            PF_LOG_ERROR(core, "%s: out of memory", fn);
-            return PF_ERROR;
-        }
-        *state = s;
-    }
+    s = state_buffer(core, fn, state, n);
+    if (s == NULL) return PF_ERROR;
     memcpy(s, (const unsigned char *)bytes + PF_MAGIC_LEN, n * sizeof(double));
     return PF_OK;
 }
