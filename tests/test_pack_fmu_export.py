@@ -288,3 +288,14 @@ def test_the_round_trip_holds_where_the_pack_limits_bind(tmp_path):
         assert abs(e1 / e0 - 1.0) < 1e-3
         print(f"\nsmall pack on US06 through the FMU: {int(limited.sum())} limited steps; voltage RMS "
               f"{np.sqrt(np.mean(dv**2)):.3g} V, temperatures {np.max(np.abs(dT)):.3g} K, Wh/km {e1 / e0 - 1.0:.3g}")
+
+
+def test_a_missing_cross_compiler_is_named_with_the_way_out(tmp_path, monkeypatch):
+    """Without mingw-w64 the default export (Linux and Windows) stops before writing anything
+    and says what to install, or how to leave the Windows binary out."""
+    import cosim.fmu.build as build
+
+    monkeypatch.setattr(build, "MINGW_GCC", "no-such-mingw-gcc")
+    with pytest.raises(build.FmuBuildError, match=r"no-such-mingw-gcc is not installed.*--platforms linux64"):
+        export_pack_fmu(FLAGSHIP, tmp_path / "x.fmu", bundle=False)
+    assert not (tmp_path / "x.fmu").exists()

@@ -154,8 +154,10 @@ def build_fmu(source_dir: str | os.PathLike, out_path: str | os.PathLike, *,
         for folder, compiler, suffix, link in targets:
             cc = shutil.which(compiler)
             if cc is None:
+                hint = (" (Debian/Ubuntu: apt-get install gcc-mingw-w64-x86-64; or build without the Windows "
+                        "binary: --platforms linux64)") if compiler == MINGW_GCC else ""
                 raise FmuBuildError(f"cannot build FMU {label} for {folder}: {compiler} is not installed "
-                                    "(not found on PATH)")
+                                    f"(not found on PATH){hint}")
             library = f"binaries/{folder}/{identifier}{suffix}"
             so_path = Path(tmp) / library
             so_path.parent.mkdir(parents=True)
