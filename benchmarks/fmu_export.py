@@ -34,15 +34,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 
 
-def in_process(scenario: Path, setpoints: np.ndarray, h: float) -> float:
+def in_process(scenario: Path, th_name: str, setpoints: np.ndarray, h: float) -> float:
     """Wall time of the pack and thermal components stepped with the set points."""
     from cosim.components.pack import Pack
     from cosim.components.thermal import Thermal
-    from cosim.pack.export_data import _couplings
     from cosim.scenario import load_scenario
 
     sc = load_scenario(scenario).scenario
-    th_name = _couplings(sc, "pack")[0]
     pack, thermal = Pack("pack", sc.components["pack"]), Thermal(th_name, sc.components[th_name])
     key = "power_setpoint_W" if pack.config.control == "power" else "current_setpoint_A"
     pack.initialize(0.0)
@@ -113,8 +111,8 @@ def main() -> None:
         print(f"{args.scenario.name}: {n_cells} unit cells, {n} steps of {h:g} s")
         print(f"export (FMI 3.0, linux64 + win64): {t_export:.2f} s; cross-check files (an in-process run): "
               f"{t_bundle:.2f} s")
-        in_process(args.scenario, setpoints[:5], h)  # the first call compiles / loads what it needs
-        t_py = in_process(args.scenario, setpoints, h)
+        in_process(args.scenario, meta.thermal_component, setpoints[:5], h)  # the first call compiles / loads what it needs
+        t_py = in_process(args.scenario, meta.thermal_component, setpoints, h)
         t_c = c_host(fmu2, in_csv, tmp)
         from fmpy import simulate_fmu
 

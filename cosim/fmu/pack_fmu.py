@@ -393,11 +393,10 @@ def _bundle_rows(loaded, p: str, meta):
     import numpy as np
     import xarray as xr
 
-    from ..pack.export_data import _couplings
     from ..run import run_scenario
 
     scenario = loaded.scenario
-    th = _couplings(scenario, p)[0]
+    th = meta.thermal_component
     setpoint_port = "current_setpoint_A" if meta.control == "current" else "power_setpoint_W"
     sources = {}
     for c in scenario.connections:

@@ -41,7 +41,6 @@ connected).
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +64,7 @@ class PackExport:
     model: str  # "spm" or "spme"
     parameter_set: str
     has_thermal: bool
+    thermal_component: str | None  # the scenario's thermal component coupled to the pack
     n_nodes: int
     initial_soc: float | None
     initial_temperature_K: float
@@ -134,8 +134,9 @@ def _couplings(scenario, pack: str):
 
 
 def _thermal_arrays(thermal, series) -> dict[str, np.ndarray]:
-    """The network of a built Thermal component, and its boundary conductances as the
-    builder makes them (checked against the network's)."""
+    """The network of a built Thermal component, with the builder's boundary conductance
+    terms (:attr:`~cosim.thermal.builder.PackThermalNetwork.boundary_terms`: the C sums them
+    in that order and recomputes the cooled faces when the coolant h changes)."""
     from scipy.sparse.csgraph import reverse_cuthill_mckee
 
     pack_net = thermal.pack
@@ -147,40 +148,7 @@ def _thermal_arrays(thermal, series) -> dict[str, np.ndarray]:
     G = net.conductance_W_K.tocsr()
     G.sort_indices()
     perm = reverse_cuthill_mckee(G.tocsr(), symmetric_mode=True)
-    # the builder's boundary conductances (cosim/thermal/builder.py, same operations)
-    A, t, m = g.area_m2, g.layer_thickness_m, g.layers_per_node
-    plates = g.end_plate_thickness_m > 0
-    r_half_group = m * t / (2 * g.through_plane_conductivity_W_mK * A)
-    r_half_plate = g.end_plate_thickness_m / (2 * g.end_plate_conductivity_W_mK * A) if plates else 0.0
-    r_face = r_half_plate if plates else r_half_group
-    if g.cooling_type == "cold_plate":
-        r_tim, cool_boundary = g.tim_thickness_m / (g.tim_conductivity_W_mK * A), 0
-    else:
-        r_tim, cool_boundary = 0.0, 1
-    cooled = {"both": (True, True), "one": (True, False), "none": (False, False)}[g.cooling]
-    perimeter = g.edge_perimeter_m if g.edge_perimeter_m is not None else 4 * math.sqrt(A)
-    stack_thickness = g.n_layers * t + 2 * g.end_plate_thickness_m
-    frame_area = g.frame_area_m2 if g.frame_area_m2 is not None else perimeter * stack_thickness
-    node, bnd, kind, val = [], [], [], []
-    for s in range(g.n_strings):
-        for p in range(g.n_stacks):
-            chain = pack_net.stack_nodes[s][p]
-            ends = (chain[0], chain[-2] if g.edge_path else chain[-1])
-            for end, is_cooled in zip(ends, cooled):
-                if is_cooled:
-                    node.append(end), bnd.append(cool_boundary), kind.append(1), val.append(r_face)
-                elif g.uncooled_face_h_W_m2K > 0:
-                    node.append(end), bnd.append(1), kind.append(0)
-                    val.append(1.0 / (r_face + 1.0 / (g.uncooled_face_h_W_m2K * A)))
-            if g.edge_path and g.frame_h_W_m2K > 0:
-                node.append(chain[-1]), bnd.append(1), kind.append(0), val.append(g.frame_h_W_m2K * frame_area)
-    gb = np.zeros((net.n_nodes, 2))
-    for i, b, k, v in zip(node, bnd, kind, val):
-        gb[i, b] += v if k == 0 else 1.0 / (v + (r_tim + 1.0 / (g.coolant_h_W_m2K * A)))
-    for b, name in enumerate(("coolant", "ambient")):
-        if not np.array_equal(gb[:, b], net.boundary_conductance(name)):
-            raise CosimError(f"pack export: the boundary conductances to the {name} differ from the builder's "
-                             "(cosim/thermal/builder.py changed: update cosim/pack/export_data.py)")
+    node, bnd, kind, val = zip(*pack_net.boundary_terms) if pack_net.boundary_terms else ((), (), (), ())
     return {
         "has_thermal": np.array([1]),
         "th_n": np.array([net.n_nodes]),
@@ -195,7 +163,7 @@ def _thermal_arrays(thermal, series) -> dict[str, np.ndarray]:
         "th_contrib_boundary": np.array(bnd, dtype=np.int64),
         "th_contrib_kind": np.array(kind, dtype=np.int64),
         "th_contrib_value": np.array(val, dtype=float),
-        "th_scalars": np.array([r_tim, A, g.coolant_h_W_m2K, c.initial_temperature_K,
+        "th_scalars": np.array([pack_net.tim_resistance_K_W, g.area_m2, g.coolant_h_W_m2K, c.initial_temperature_K,
                                 c.max_step_s if c.max_step_s is not None else -1.0,
                                 c.coolant_temperature_K, c.ambient_temperature_K, 0.0]),
         "th_series": np.array([int(series[0]), int(series[1])]),
@@ -276,6 +244,7 @@ def export_pack(scenario, pack: str = "pack") -> PackExport:
         data=data, n_strings=config.n_strings, n_stacks=config.n_stacks, n_layers=config.n_layers,
         control=config.control, model=config.model,
         parameter_set=str(config.parameter_set or config.parameter_file), has_thermal=thermal is not None,
+        thermal_component=th_name,
         n_nodes=thermal.network.n_nodes if thermal is not None else 0, initial_soc=config.initial_soc,
         initial_temperature_K=tc.initial_temperature_K if tc else config.temperature_K,
         coolant_temperature_K=tc.coolant_temperature_K if tc else config.temperature_K,

@@ -157,6 +157,14 @@ class PackThermalNetwork:
     #: the outermost node at each stack's low and high end, shape (n_strings, n_stacks, 2):
     #: the end plates, or without them the outermost groups of unit cells
     stack_end_nodes: np.ndarray | None = None
+    #: every conductance to a boundary, in the order they were summed: (node, boundary index,
+    #: kind, value); kind 0: a fixed conductance [W/K]; kind 1: a cooled face whose value is
+    #: the resistance r_face [K/W] from the node to the face, conductance
+    #: 1 / (r_face + tim_resistance_K_W + 1 / (coolant_h_W_m2K * area_m2)) (what a new
+    #: coolant h changes; the pack FMU recomputes it so)
+    boundary_terms: list[tuple[int, int, int, float]] = field(default_factory=list)
+    #: the thermal interface material's resistance of a cooled face (0 for air cooling) [K/W]
+    tim_resistance_K_W: float = 0.0
 
     @property
     def n_nodes(self) -> int:
@@ -205,10 +213,9 @@ def build_pack_network(geometry: PackThermalGeometry | None = None, *, initial_t
     stack_thickness = g.n_layers * t + 2 * g.end_plate_thickness_m
     frame_area = g.frame_area_m2 if g.frame_area_m2 is not None else perimeter * stack_thickness
 
-    if g.cooling_type == "cold_plate":
-        r_cool, cool_boundary = g.tim_thickness_m / (g.tim_conductivity_W_mK * A) + 1 / (g.coolant_h_W_m2K * A), 0
-    else:
-        r_cool, cool_boundary = 1 / (g.coolant_h_W_m2K * A), 1
+    r_tim, cool_boundary = (g.tim_thickness_m / (g.tim_conductivity_W_mK * A), 0) if g.cooling_type == "cold_plate" \
+        else (0.0, 1)
+    r_cool = r_tim + 1 / (g.coolant_h_W_m2K * A)
     cooled = {"both": (True, True), "one": (True, False), "none": (False, False)}[g.cooling]
 
     cap: list[float] = []
@@ -217,6 +224,7 @@ def build_pack_network(geometry: PackThermalGeometry | None = None, *, initial_t
     ej: list[int] = []
     eg: list[float] = []
     gb: dict[int, list[float]] = {0: [], 1: []}
+    terms: list[tuple[int, int, int, float]] = []
     layer_node = np.empty((g.n_strings, g.n_stacks, g.n_layers), dtype=np.int64)
     stack_nodes: list[list[list[int]]] = []
     outer: list[tuple[int, float, int, float]] = []  # (low node, R to low face, high node, R to high face)
@@ -260,8 +268,10 @@ def build_pack_network(geometry: PackThermalGeometry | None = None, *, initial_t
             for end, is_cooled in zip((chain[0], chain[-1]), cooled):
                 if is_cooled:
                     gb[cool_boundary][end] += 1.0 / (r_face + r_cool)
+                    terms.append((end, cool_boundary, 1, r_face))
                 elif g.uncooled_face_h_W_m2K > 0:
                     gb[1][end] += 1.0 / (r_face + 1.0 / (g.uncooled_face_h_W_m2K * A))
+                    terms.append((end, 1, 0, 1.0 / (r_face + 1.0 / (g.uncooled_face_h_W_m2K * A))))
             if g.edge_path:
                 frame = node(g.frame_heat_capacity_J_K, f"{prefix}.frame")
                 t_i = m * t
@@ -271,6 +281,7 @@ def build_pack_network(geometry: PackThermalGeometry | None = None, *, initial_t
                     edge(q, frame, 1.0 / g_edge + r_seal)
                 if g.frame_h_W_m2K > 0:
                     gb[1][frame] += g.frame_h_W_m2K * frame_area
+                    terms.append((frame, 1, 0, g.frame_h_W_m2K * frame_area))
                 chain.append(frame)
             stack_nodes[s].append(chain)
             outer.append((chain[0], r_face, (chain[-2] if g.edge_path else chain[-1]), r_face))
@@ -287,4 +298,4 @@ def build_pack_network(geometry: PackThermalGeometry | None = None, *, initial_t
         initial_temperature_K=initial_temperature_K,
     )
     ends = np.array([(lo, hi) for lo, _, hi, _ in outer], dtype=np.int64).reshape(g.n_strings, g.n_stacks, 2)
-    return PackThermalNetwork(net, geometry, layer_node, names, stack_nodes, ends)
+    return PackThermalNetwork(net, geometry, layer_node, names, stack_nodes, ends, terms, r_tim)
