@@ -14,8 +14,9 @@ In Python::
     kpi = xarray.open_dataset(outcome.kpi_path)
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy_names import lazy_names
 
 __all__ = ["Dimension", "SweepOutcome", "SweepPlan", "Variant", "load_variant", "plan_sweep", "run_sweep"]
 
@@ -28,14 +29,4 @@ if TYPE_CHECKING:
     from .grid import Dimension, SweepPlan, Variant, load_variant, plan_sweep
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, __all__)
