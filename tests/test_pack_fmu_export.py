@@ -206,15 +206,6 @@ def test_what_cannot_be_exported_is_refused_with_the_reason(tmp_path):
     assert not (tmp_path / "x.fmu").exists()
 
 
-def test_the_model_description_names_the_c_outputs_in_their_order():
-    """One list of the scalar outputs: the model description's (pack_fmu.SCALARS, value
-    references from 10 on) is PmScalars' order as the ctypes binding reads it (the round trip
-    and the FMPy run compare the values by these names)."""
-    from cosim.pack.c_pack import SCALARS as C_ORDER
-
-    assert tuple(n for n, _, _ in SCALARS) == C_ORDER
-
-
 def test_the_linux_binary_needs_only_libc_and_libm(exported, tmp_path):
     """No libgomp, no libstdc++: the shared object links the C library and libm only."""
     readelf = shutil.which("readelf")

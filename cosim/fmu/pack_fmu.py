@@ -34,6 +34,7 @@ sources give the same token.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import os
 import shutil
@@ -45,6 +46,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .. import __version__
 from ..errors import CosimError
+from ..pack.c_pack import SCALARS as C_SCALARS
 
 __all__ = ["ARRAYS", "MODEL_IDENTIFIER", "SCALARS", "SOURCE_DIR", "PackFmuExport", "export_pack_fmu",
            "render_model_description"]
@@ -59,33 +61,35 @@ _NAMESPACE = uuid.UUID("0d5d1c4e-8c1f-5b0a-a3c2-6c1b2f0e7a11")  # fixed: tokens 
 #: value references (fmus/pack/pack_fmu.h)
 VR_TIME, VR_INPUTS, VR_PARAMETERS, VR_SCALARS, VR_DIMENSIONS, ARRAY_BASE = 0, 1, 5, 10, 100, 1_000_000
 
-#: the scalar outputs in the order of PmScalars (fmus/pack/src/pack_model.h): name, unit, description
-SCALARS = (
-    ("voltage_V", "V", "pack terminal voltage"),
-    ("current_A", "A", "pack current (positive on discharge)"),
-    ("power_W", "W", "power at the pack terminals, mean over the communication step (positive on discharge)"),
-    ("soc", "1", "pack state of charge: charge the strings can deliver (each down to its emptiest unit cell) over "
+# unit and description of each scalar output (fmus/pack/src/pack_model.h PmScalars)
+_SCALAR_INFO = {
+    "voltage_V": ("V", "pack terminal voltage"),
+    "current_A": ("A", "pack current (positive on discharge)"),
+    "power_W": ("W", "power at the pack terminals, mean over the communication step (positive on discharge)"),
+    "soc": ("1", "pack state of charge: charge the strings can deliver (each down to its emptiest unit cell) over "
      "their capacity (each its smallest unit cell's)"),
-    ("min_layer_soc", "1", "lowest unit-cell state of charge"),
-    ("max_layer_soc", "1", "highest unit-cell state of charge"),
-    ("heat_W", "W", "heat of the whole pack (cells, collectors, interconnects), mean over the communication step"),
-    ("min_layer_voltage_V", "V", "lowest unit-cell voltage"),
-    ("mean_layer_voltage_V", "V", "mean unit-cell voltage"),
-    ("max_layer_voltage_V", "V", "highest unit-cell voltage"),
-    ("min_layer_temperature_K", "K", "coldest unit cell"),
-    ("mean_layer_temperature_K", "K", "mean unit-cell temperature"),
-    ("max_layer_temperature_K", "K", "hottest unit cell"),
-    ("min_anode_potential_V", "V", "lowest negative-electrode potential vs Li/Li+ (plating margin)"),
-    ("mean_anode_potential_V", "V", "mean negative-electrode potential vs Li/Li+"),
-    ("max_anode_potential_V", "V", "highest negative-electrode potential vs Li/Li+"),
-    ("available_discharge_power_W", "W", "pack discharge power over the scenario's pulse within the limits"),
-    ("available_charge_power_W", "W", "pack charge power over the scenario's pulse within the voltage and plating "
+    "min_layer_soc": ("1", "lowest unit-cell state of charge"),
+    "max_layer_soc": ("1", "highest unit-cell state of charge"),
+    "heat_W": ("W", "heat of the whole pack (cells, collectors, interconnects), mean over the communication step"),
+    "min_layer_voltage_V": ("V", "lowest unit-cell voltage"),
+    "mean_layer_voltage_V": ("V", "mean unit-cell voltage"),
+    "max_layer_voltage_V": ("V", "highest unit-cell voltage"),
+    "min_layer_temperature_K": ("K", "coldest unit cell"),
+    "mean_layer_temperature_K": ("K", "mean unit-cell temperature"),
+    "max_layer_temperature_K": ("K", "hottest unit cell"),
+    "min_anode_potential_V": ("V", "lowest negative-electrode potential vs Li/Li+ (plating margin)"),
+    "mean_anode_potential_V": ("V", "mean negative-electrode potential vs Li/Li+"),
+    "max_anode_potential_V": ("V", "highest negative-electrode potential vs Li/Li+"),
+    "available_discharge_power_W": ("W", "pack discharge power over the scenario's pulse within the limits"),
+    "available_charge_power_W": ("W", "pack charge power over the scenario's pulse within the voltage and plating "
      "limits (negative)"),
-    ("heat_to_coolant_W", "W", "heat removed to the coolant, mean over the communication step"),
-    ("limited", "1", "1 when the pack was at a limit in the step (it delivered the most it could)"),
-    ("power_limit_W", "W", "power the pack could deliver over the step when a limit bound (= power_W), 1e12 when "
+    "heat_to_coolant_W": ("W", "heat removed to the coolant, mean over the communication step"),
+    "limited": ("1", "1 when the pack was at a limit in the step (it delivered the most it could)"),
+    "power_limit_W": ("W", "power the pack could deliver over the step when a limit bound (= power_W), 1e12 when "
      "none did; feed it to a vehicle's battery_power_limit_W with an iterated connection"),
-)
+}
+#: the scalar outputs in the order of PmScalars (the ctypes binding's list): name, unit, description
+SCALARS = tuple((name, *_SCALAR_INFO[name]) for name in C_SCALARS)
 #: the per-layer outputs in the order of PF_ARRAY_NAMES (fmus/pack/pack_fmu.c): name, unit, description, dims
 ARRAYS = (
     ("layer_voltage_V", "V", "unit-cell voltage", ("string", "stack", "layer")),
@@ -285,8 +289,6 @@ def render_model_description(meta, fmi_version: int, token: str = _TOKEN, label:
 
 def _indices(shape: list[int]):
     """Every index tuple of ``shape`` in C order."""
-    import itertools
-
     return itertools.product(*(range(n) for n in shape))
 
 

@@ -177,7 +177,6 @@ void pm_where(const PmPack *p, int64_t cell, char *buf, size_t n); /* Layout.whe
 int pm_read_file(PmPack *p, const char *path, char *err, size_t err_size);
 
 /* -- pack_cells.c --------------------------------------------------------------------- */
-int cells_alloc(PmPack *p);
 int prep_alloc(PmPack *p, PmPrep *pr);
 int res_alloc(PmPack *p, PmRes *r);
 void res_copy(const PmPack *p, PmRes *dst, const PmRes *src);
