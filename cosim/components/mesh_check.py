@@ -73,14 +73,19 @@ def pack_sample(capacity_C: np.ndarray, spread, n_max: int = 3) -> list[int]:
       DFN at a given current density;
     * the most nominal cell (spread factors closest to 1), the pack's typical cell.
 
-    The contact-resistance factor is left out: that resistance is ohmic, the mesh does not
-    change its voltage. Without a spread the three coincide; the sample is then the first
-    and the last cell (the two ends of the pack, its thermal extremes next to the end
-    plates). Cells whose temperature makes them the worst (a cold corner) are not known
+    The contact-resistance factor counts only there: that resistance is ohmic, the mesh
+    does not change its voltage. A criterion without a spread to rank by is skipped; where
+    fewer than two cells remain (no spread at all), the first and the last cell are added
+    (the two ends of the pack, its thermal extremes next to the end plates). Cells whose temperature makes them the worst (a cold corner) are not known
     before the run: ``mesh_check_cells`` names cells by position."""
     factors = np.stack([spread.capacity, spread.thickness, spread.resistance])
-    nominal = int(np.argmin(((factors - 1.0) ** 2).sum(axis=0)))
-    chosen = [int(np.argmin(capacity_C)), int(np.argmax(spread.thickness)), nominal, 0, len(capacity_C) - 1]
+    chosen = [int(np.argmin(capacity_C))] if np.ptp(capacity_C) > 0 else []
+    if np.ptp(spread.thickness) > 0:
+        chosen.append(int(np.argmax(spread.thickness)))
+    if np.ptp(factors) > 0:
+        chosen.append(int(np.argmin(((factors - 1.0) ** 2).sum(axis=0))))
+    if len(set(chosen)) < 2:
+        chosen += [0, len(capacity_C) - 1]
     return list(dict.fromkeys(chosen))[:n_max]
 
 
