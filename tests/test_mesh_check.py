@@ -121,14 +121,14 @@ def _replay_pack(ds: xr.Dataset, refinement: int = 2) -> np.ndarray:
     return np.array(out).reshape(t.size, *battery.layout.shape)
 
 
-@pytest.mark.parametrize("model", ["spme", "spm"])
-def test_the_pack_difference_is_the_run_minus_independent_refined_cells(tmp_path, model):
+@pytest.mark.parametrize("model,stop", [("spme", 40), ("spm", 40), ("dfn", 25)])
+def test_the_pack_difference_is_the_run_minus_independent_refined_cells(tmp_path, model, stop):
     """Two strings (the string solve shares the current unevenly), a spread, a thermal
     network (every cell at its own temperature): the recorded difference equals the
     recorded layer voltage minus an independent refined model driven with the recorded
     string current and temperature; the default sample is the smallest-capacity, the
     thickest and the most nominal cell."""
-    ds = _run(tmp_path, PACK.format(stop=40, model=model, extra="mesh_check = true"))
+    ds = _run(tmp_path, PACK.format(stop=stop, model=model, extra="mesh_check = true"))
     diff = ds[f"pack.{DIFF}"]
     assert diff.dims == ("time", "pack_mesh_check_cell") and diff.attrs["units"] == "V" and diff.attrs["long_name"]
     cells = _cells(diff["pack_mesh_check_cell"].values)
@@ -380,3 +380,29 @@ def test_the_pack_fmu_export_refuses_a_mesh_check(tmp_path):
     path.write_text(PACK.format(stop=5, model="spme", extra="mesh_check = true"))
     with pytest.raises(CosimError, match="mesh_check"):
         export_pack(path)
+
+
+def test_a_refined_cell_without_a_solution_leaves_the_check_and_the_run_says_when():
+    """A refined cell driven where it has no solution (here a current far beyond what its
+    particles can deliver) is retried in halves, then leaves the check: its difference is
+    held at its last value, it no longer counts in the summary, and the notes and the
+    attributes name it and the time; the other cell goes on."""
+    from cosim.cell.parameter_set import load_parameter_set
+    from cosim.components.mesh_check import MeshCheck
+
+    config = CellCoreConfig(type="cell", parameter_set="chen2020", model="spm", n_cells=2, mesh_check=True)
+    params = load_parameter_set("chen2020").to_cell_params(2)
+    check = MeshCheck("cell", "spm", params, config, 2, [0, 1], ["cell 0", "cell 1"], max_halvings=2)
+    run = make_model("spm", params, config)
+    T = np.full(2, 298.15)
+    run.rest_outputs(T)
+    first = check.start(0.0, T, run.out["voltage_V"])
+    check.begin()
+    check.took(10.0, T, np.array([5.0, 1e5]))  # what the run's cells "took"; cell 1 has no solution
+    run.step(10.0, T, current_A=np.array([5.0, 0.0]))
+    diff = check.finish(run.out["voltage_V"])
+    assert diff[1] == first[1] and abs(diff[0]) > 0
+    attrs = check.attributes()
+    assert attrs["cell_mesh_check_lost_cells"] == "cell 1 left the check at t = 0 s"
+    assert attrs["cell_mesh_check_rms_voltage_difference_V"] == pytest.approx(abs(diff[0]), rel=1e-12)
+    assert "cell 1 left the check at t = 0 s" in check.notes()[0]
