@@ -24,9 +24,10 @@ from cosim.scenario import load_scenario
 
 DIFF = "mesh_check_voltage_difference_V"
 # An independent model of the same cells on the same refined mesh, stepped with the recorded
-# currents and temperatures, gives the recorded refined voltages to round-off: measured 0 V
-# (the same C kernels, cell by cell, in any batch); the bound allows 1e-12 V.
-ROUND_OFF_V = 1e-12
+# currents and temperatures, gives the recorded refined voltages to round-off: measured at most
+# 0 V (single cells), 1.8e-15 V (SPM/SPMe packs: a batch of 12 cells against the check's 3) and
+# 1.2e-14 V (DFN pack: its Newton solve over the other batch); the bound is 3x the largest.
+ROUND_OFF_V = 4e-14
 
 
 def _run(tmp_path, text: str, name: str = "run") -> xr.Dataset:
@@ -146,7 +147,8 @@ def test_the_pack_difference_is_the_run_minus_independent_refined_cells(tmp_path
     h = np.diff(ds["time"].values)[:, None]
     rms = np.sqrt((expected[1:] ** 2 * h).sum() / (h.sum() * len(cells)))
     assert float(ds.attrs["pack_mesh_check_rms_voltage_difference_V"]) == pytest.approx(rms, rel=1e-12)
-    assert float(ds.attrs["pack_mesh_check_max_abs_voltage_difference_V"]) == np.abs(expected[1:]).max()
+    assert float(ds.attrs["pack_mesh_check_max_abs_voltage_difference_V"]) == pytest.approx(
+        np.abs(expected[1:]).max(), rel=0, abs=ROUND_OFF_V)
     assert "particle_shells 20 vs 40" in ds.attrs["pack_mesh_check_meshes"]
     for name in ds.data_vars:
         assert ds[name].attrs.get("units") is not None and ds[name].attrs.get("long_name"), name
