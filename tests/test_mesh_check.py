@@ -19,6 +19,7 @@ from cosim.components.cell_core import CellCoreConfig, build_model, make_model
 from cosim.components.pack import Pack, PackConfig, build_battery
 from cosim.components.profile import Profile, ProfileConfig
 from cosim.errors import CosimError
+from cosim.result_summary import summarize
 from cosim.run import run_scenario
 from cosim.scenario import load_scenario
 
@@ -150,6 +151,8 @@ def test_the_pack_difference_is_the_run_minus_independent_refined_cells(tmp_path
     assert float(ds.attrs["pack_mesh_check_max_abs_voltage_difference_V"]) == pytest.approx(
         np.abs(expected[1:]).max(), rel=0, abs=ROUND_OFF_V)
     assert "particle_shells 20 vs 40" in ds.attrs["pack_mesh_check_meshes"]
+    summary = summarize(tmp_path / "run.nc")  # cosim info
+    assert f"mesh check: pack: RMS {rms * 1e3:.4g} mV" in summary and "vs 2x refined" in summary
     for name in ds.data_vars:
         assert ds[name].attrs.get("units") is not None and ds[name].attrs.get("long_name"), name
 
