@@ -20,6 +20,7 @@ from cosim.components.pack import Pack, PackConfig, build_battery
 from cosim.components.profile import Profile, ProfileConfig
 from cosim.errors import CosimError
 from cosim.result_summary import summarize
+from cosim.sweep.kpi import kpis_from_file
 from cosim.run import run_scenario
 from cosim.scenario import load_scenario
 
@@ -151,6 +152,7 @@ def test_the_pack_difference_is_the_run_minus_independent_refined_cells(tmp_path
     assert float(ds.attrs["pack_mesh_check_max_abs_voltage_difference_V"]) == pytest.approx(
         np.abs(expected[1:]).max(), rel=0, abs=ROUND_OFF_V)
     assert "particle_shells 20 vs 40" in ds.attrs["pack_mesh_check_meshes"]
+    assert kpis_from_file(tmp_path / "run.nc")["mesh_check_rms_voltage_difference_V"] == pytest.approx(rms, rel=1e-12)
     summary = summarize(tmp_path / "run.nc")  # cosim info
     assert f"mesh check: pack: RMS {rms * 1e3:.4g} mV" in summary and "vs 2x refined" in summary
     for name in ds.data_vars:
@@ -163,6 +165,7 @@ def test_off_the_dataset_is_as_before_and_on_the_run_is_unchanged(tmp_path):
     off = _run(tmp_path, PACK.format(stop=15, model="spme", extra=""), "off")
     on = _run(tmp_path, PACK.format(stop=15, model="spme", extra="mesh_check = true"), "on")
     assert not [k for k in [*off.variables, *off.dims, *off.attrs] if "mesh_check" in k]
+    assert np.isnan(kpis_from_file(tmp_path / "off.nc")["mesh_check_rms_voltage_difference_V"])
     assert set(on.data_vars) - set(off.data_vars) == {f"pack.{DIFF}"}
     for name in off.data_vars:
         np.testing.assert_array_equal(on[name].values, off[name].values, err_msg=name)

@@ -67,6 +67,7 @@ class CellMeshConfig(ComponentConfig):
         v = self.electrolyte_volumes
         if len(v) != 3 or min(v) < 2 or max(v) > 200:
             raise ValueError(f"electrolyte_volumes needs 3 numbers (negative, separator, positive) in 2..200, got {v}")
+        # the sample (a key of each subclass: cell indices, or a pack's [string, stack, layer])
         if getattr(self, "mesh_check_cells", None) is not None and not self.mesh_check:
             raise ValueError("mesh_check_cells given without mesh_check = true (it would do nothing)")
         return self
