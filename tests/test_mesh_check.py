@@ -408,7 +408,7 @@ def test_a_refined_cell_without_a_solution_leaves_the_check_and_the_run_says_whe
     check.begin()
     check.took(10.0, T, np.array([5.0, 1e5]))  # what the run's cells "took"; cell 1 has no solution
     run.step(10.0, T, current_A=np.array([5.0, 0.0]))
-    diff = check.finish(run.out["voltage_V"])
+    diff = check.finish(10.0, run.out["voltage_V"])
     assert diff[1] == first[1] and abs(diff[0]) > 0
     attrs = check.attributes()
     assert attrs["cell_mesh_check_lost_cells"] == "cell 1 left the check at t = 0 s"

@@ -281,7 +281,7 @@ class CellCore(Component):
                 break
         self._publish(self.model.out, T, t + h)
         if self.mesh_check is not None:
-            self.y[MESH_CHECK] = self.mesh_check.finish(self.model.out["voltage_V"])
+            self.y[MESH_CHECK] = self.mesh_check.finish(t + h, self.model.out["voltage_V"])
         self._book(t + h)
         if self._ending:
             raise EndOfRun(self._ending)

@@ -32,7 +32,8 @@ Contract for a component that uses it (numbered):
    run's model committed (and only those: a tried step that is undone is not reported)
    call :meth:`MeshCheck.took` with the sub-step's length, the cells' temperatures and the
    currents they were committed with; before publishing the step's outputs (also a step
-   that ends the run) publish :meth:`MeshCheck.finish` with the run's cell voltages.
+   that ends the run) publish :meth:`MeshCheck.finish` with the step's end time and the
+   run's cell voltages.
 4. Include :meth:`MeshCheck.get_state` in the component's state and restore it with
    :meth:`MeshCheck.set_state`.
 5. Return :meth:`MeshCheck.attributes` from ``run_attributes()`` and
@@ -138,15 +139,16 @@ class MeshCheck:
         self._pending.append((float(h), np.asarray(T_cells, dtype=float)[self.cells].copy(),
                               np.asarray(I_cells, dtype=float)[self.cells].copy()))
 
-    def finish(self, v_cells: np.ndarray) -> np.ndarray:
+    def finish(self, t_end: float, v_cells: np.ndarray) -> np.ndarray:
         """Step the refined cells through the sub-steps the run took since :meth:`begin`;
-        the difference run - refined of the sampled cells' voltages ``v_cells`` (all cells)."""
-        t, sq, cell_s, worst, where, lost, last = self._stats
-        lost = dict(lost)
+        the difference run - refined of the sampled cells' voltages ``v_cells`` (all cells)
+        at the step's end ``t_end``, weighted by the step's length in the summary."""
+        t0, sq, cell_s, worst, where, lost, last = self._stats
+        lost, t = dict(lost), t0
         for h, T, I in self._pending:
             self._advance(t, h, T, I, lost, 0)
             t += h
-        h_step = t - self._stats[0]
+        t, h_step = t_end, t_end - t0
         self._pending = []
         dV = np.asarray(v_cells, dtype=float)[self.cells] - self.model.out["voltage_V"]
         live = np.array([k not in lost for k in range(self.cells.size)])

@@ -338,7 +338,7 @@ class Pack(Component):
         else:
             self._step(t, h, setpoint, T, 0)
         if self.mesh_check is not None:
-            self.y[MESH_CHECK] = self.mesh_check.finish(self.battery.model.out["voltage_V"])
+            self.y[MESH_CHECK] = self.mesh_check.finish(t + h, self.battery.model.out["voltage_V"])
         power = self._energy_J / h
         self._limits_of_step(t, h, setpoint, power)
         self._publish(T, t + h, power)
