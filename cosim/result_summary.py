@@ -21,10 +21,25 @@ def _fmt_time(t: float) -> str:
     return f"{t:g} s"
 
 
+def _mesh_checks(attrs) -> list[str]:
+    """The mesh checks' summaries (``<component>_mesh_check_*`` attributes), one line each."""
+    suffix = "_mesh_check_rms_voltage_difference_V"
+    lines = []
+    for key in sorted(k for k in attrs if k.endswith(suffix)):
+        prefix = key[: -len("_rms_voltage_difference_V")]
+        worst = float(attrs.get(f"{prefix}_max_abs_voltage_difference_V", float("nan")))
+        line = (f"mesh check: {key[: -len(suffix)]}: RMS {float(attrs[key]) * 1e3:.4g} mV, max {worst * 1e3:.4g} mV "
+                f"({attrs.get(f'{prefix}_max_abs_voltage_difference_at', '?')}) over "
+                f"{attrs.get(f'{prefix}_cells', '?')}; {attrs.get(f'{prefix}_meshes', '?')}")
+        lost = attrs.get(f"{prefix}_lost_cells")
+        lines.append(line + (f"; {lost}" if lost else ""))
+    return lines
+
+
 def summarize(path: str | os.PathLike[str]) -> str:
     """Describe a result dataset: status, time range, dimensions, variables (dims, units,
-    long name), the energy ledger (:mod:`cosim.energy_ledger`) and provenance. Only the time
-    coordinate is read."""
+    long name), the energy ledger (:mod:`cosim.energy_ledger`), the mesh checks
+    (:mod:`cosim.components.mesh_check`) and provenance. Only the time coordinate is read."""
     path = Path(path)
     if not path.is_file():
         raise CosimError(f"no result file at {path}")
@@ -78,6 +93,8 @@ def summarize(path: str | os.PathLike[str]) -> str:
                 lines.append(f"energy ledger: unreadable ({type(exc).__name__}: {exc})")
         elif "energy_ledger_error" in ds.attrs:
             lines.append(f"energy ledger: {ds.attrs['energy_ledger_error']}")
+
+        lines.extend(_mesh_checks(ds.attrs))
 
         prov = [(key, ds.attrs[key]) for key in _PROVENANCE if key in ds.attrs]
         if prov:

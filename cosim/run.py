@@ -121,9 +121,15 @@ def _block_bytes(variables: list[RecordedVariable], flush_every: int) -> int:
 
 
 def _close(recorder: Recorder, orchestrator: Orchestrator, status: str, reason: str, attrs: dict) -> None:
-    """Close the results with the energy ledger in their attributes and its warnings appended
-    to the reason (a ledger that cannot be read never keeps the file from closing)."""
+    """Close the results with the components' run attributes (contract item 12) and the energy
+    ledger in their attributes and the ledger's warnings appended to the reason (neither
+    keeps the file from closing when it cannot be read)."""
     attrs = dict(attrs)
+    for comp in orchestrator.components.values():
+        try:
+            attrs.update(comp.run_attributes())
+        except Exception as exc:  # noqa: BLE001 - the results matter more than a summary
+            attrs[f"{comp.name}_run_attributes_error"] = f"{type(exc).__name__}: {exc}"
     try:
         ledger = collect_ledger(orchestrator.components, orchestrator.edges, orchestrator.lagged)
         attrs.update(ledger_attrs(ledger))

@@ -27,7 +27,7 @@ Conventions (as in the DFN literature and PyBaMM):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 
 import numpy as np
 
@@ -130,6 +130,29 @@ class CellParams:
             return replace(el, materials=mats)
 
         return replace(self, negative=moved(self.negative), positive=moved(self.positive))
+
+    def take(self, cells) -> "CellParams":
+        """The parameters of the cells ``cells`` (indices into this batch, in that order)
+        only: every per-cell array indexed, everything shared (functions, scalars) kept.
+        A model of the result advances those cells exactly as this batch's model does
+        (cells never interact inside a model)."""
+        idx = np.asarray(cells, dtype=int).reshape(-1)
+        if idx.size == 0 or idx.min() < 0 or idx.max() >= self.n_cells:
+            raise IndexError(f"cells {idx.tolist()} are not all in 0..{self.n_cells - 1}")
+
+        def pick(value):
+            if isinstance(value, np.ndarray) and value.ndim:
+                if value.shape[0] != self.n_cells:
+                    raise ValueError(f"a per-cell array of shape {value.shape} in a batch of {self.n_cells} cells")
+                return value[idx]
+            if is_dataclass(value):
+                return replace(value, **{f.name: pick(getattr(value, f.name)) for f in fields(value) if f.init})
+            if isinstance(value, tuple):
+                return tuple(pick(v) for v in value)
+            return value
+
+        taken = pick(self)
+        return replace(taken, n_cells=int(idx.size))
 
 
 def equilibrium_split(materials, sto_guess) -> list[np.ndarray]:

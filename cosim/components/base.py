@@ -86,6 +86,10 @@ Contract for implementers (subclass :class:`Component`):
 11. Optionally override ``coordinates()``: ``{dim: labels}`` for named dimensions of its
    ports whose positions have names (the vehicle's cycle phases, the thermal nodes); the
    results store them as coordinate variables. Dimensions without labels are numbered 0..n-1.
+12. Optionally override ``run_attributes()``: ``{name: value}`` global attributes of the
+   result that summarise the run so far (numbers or strings; names start with the
+   component's name, e.g. ``pack_mesh_check_rms_voltage_difference_V``). Read once, when
+   the run closes its results, also after a failure. The default has none.
 
 Any other exception raised from a hook stops the run; the orchestrator reports it with the
 component's name, the phase and the time, and keeps what was recorded so far.
@@ -390,6 +394,10 @@ class Component:
 
     def coordinates(self) -> dict[str, list]:
         """Optional (contract item 11): labels of the named dimensions of its ports."""
+        return {}
+
+    def run_attributes(self) -> dict[str, object]:
+        """Optional (contract item 12): result attributes summarising the run so far."""
         return {}
 
     def energy_books(self) -> EnergyBooks | None:

@@ -38,6 +38,7 @@ from ..cell.base import HEAT_OUTPUTS
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
 from .base import Causality, Component, ComponentConfig, EndOfRun, EnergyBooks, Port
+from .mesh_check import PORT as MESH_CHECK
 from .registry import register
 
 _KWARG = {"current": "current_A", "power": "power_W", "voltage": "voltage_V"}
@@ -55,11 +56,20 @@ class CellMeshConfig(ComponentConfig):
         "(SPMe and DFN; at least 2 each)"
     )
 
+    mesh_check: bool = Field(
+        False, description="also run a sample of the unit cells on a refined mesh, driven alike, and record the "
+        "voltage difference (the discretisation error of the answer; cosim/components/mesh_check.py)")
+    mesh_check_refinement: int = Field(
+        2, ge=2, le=4, description="the refined mesh of the mesh check: every count of the mesh times this")
+
     @model_validator(mode="after")
     def _mesh(self) -> "CellMeshConfig":
         v = self.electrolyte_volumes
         if len(v) != 3 or min(v) < 2 or max(v) > 200:
             raise ValueError(f"electrolyte_volumes needs 3 numbers (negative, separator, positive) in 2..200, got {v}")
+        # the sample (a key of each subclass: cell indices, or a pack's [string, stack, layer])
+        if getattr(self, "mesh_check_cells", None) is not None and not self.mesh_check:
+            raise ValueError("mesh_check_cells given without mesh_check = true (it would do nothing)")
         return self
 
 
@@ -91,20 +101,28 @@ class CellCoreConfig(CellMeshConfig):
     )
     max_step_s: float | None = Field(None, gt=0.0, description="longest internal step (default: the macro step)")
     max_step_halvings: int = Field(6, ge=0, le=MAX_STEP_HALVINGS)
+    mesh_check_cells: list[int] | None = Field(
+        None, description="the cells (indices from 0) of the mesh check (default: the first and the last)")
 
     @model_validator(mode="after")
     def _one_parameter_source(self) -> "CellCoreConfig":
         if (self.parameter_set is None) == (self.parameter_file is None):
             raise ValueError("give exactly one of 'parameter_set' and 'parameter_file'")
+        cells = self.mesh_check_cells
+        if cells is not None:
+            bad = [k for k in cells if not 0 <= k < self.n_cells]
+            if not cells or bad or len(set(cells)) != len(cells):
+                raise ValueError(f"mesh_check_cells needs distinct cell indices in 0..{self.n_cells - 1}, got {cells}")
         return self
 
 
-def make_model(name: str, params, mesh: CellMeshConfig | None = None):
+def make_model(name: str, params, mesh: CellMeshConfig | None = None, refinement: int = 1):
     """A batched cell model by name ('spm', 'spme', 'dfn') on the configuration's mesh
-    (the models' defaults without one)."""
+    (the models' defaults without one), every count of it times ``refinement``."""
     from ..cell.spme import SPM, SPMe
 
-    kwargs = {} if mesh is None else {"n_r": mesh.particle_shells, "n_x": tuple(mesh.electrolyte_volumes)}
+    kwargs = {} if mesh is None else {"n_r": refinement * mesh.particle_shells,
+                                      "n_x": tuple(refinement * n for n in mesh.electrolyte_volumes)}
     if name == "dfn":
         from ..cell.dfn import DFN
 
@@ -144,7 +162,16 @@ class CellCore(Component):
         self._material_outputs = [
             (side, m.name) for side, el in (("negative", p.negative), ("positive", p.positive)) for m in el.materials
         ]
+        self.mesh_check = None
+        if config.mesh_check:
+            from .mesh_check import MeshCheck, batch_sample
+
+            cells = config.mesh_check_cells or batch_sample(config.n_cells)
+            self.mesh_check = MeshCheck(name, config.model, p, config, config.mesh_check_refinement, cells,
+                                        [f"cell {k}" for k in cells], config.max_step_halvings)
         super().__init__(name, config)
+        #: the outputs of the model and of the available power (the mesh check publishes its own)
+        self._model_outputs = [port.name for port in self.outputs if port.name != MESH_CHECK]
 
     def _declare_ports(self):
         c = self.config
@@ -177,6 +204,11 @@ class CellCore(Component):
                       f"charge power for {c.pulse_duration_s:g} s up to {self.v_max:g} V"
                       + ("" if c.min_anode_potential_V is None else f", anode >= {c.min_anode_potential_V:g} V vs Li")
                       + f" (negative){every}")
+        if self.mesh_check is not None:
+            yield self.mesh_check.port(deps)
+
+    def coordinates(self) -> dict[str, list]:
+        return {} if self.mesh_check is None else self.mesh_check.coordinates()
 
     # -- lifecycle ------------------------------------------------------------------------
     def _vector(self, value) -> np.ndarray:
@@ -196,15 +228,17 @@ class CellCore(Component):
                                                              min_anode_potential_V=c.min_anode_potential_V)
                 self._next_power_update = t + c.available_power_interval_s
             values["available_discharge_power_W"], values["available_charge_power_W"] = self._available
-        for port in self.outputs:
-            v = np.asarray(values[port.name], dtype=float)
-            self.y[port.name] = float(v[0]) if scalar else v.copy()
+        for name in self._model_outputs:
+            v = np.asarray(values[name], dtype=float)
+            self.y[name] = float(v[0]) if scalar else v.copy()
 
     def _initialize(self, t0: float) -> None:
         T = self._vector(self.u["temperature_K"])
         self.model.rest_outputs(T)
         self._next_power_update = None
         self._publish(self.model.out, T, t0)
+        if self.mesh_check is not None:
+            self.y[MESH_CHECK] = self.mesh_check.start(t0, T, self.model.out["voltage_V"])
         self._books = {"t": t0, "in": 0.0, "out": 0.0, "power_W": 0.0, **dict.fromkeys(_HEAT, 0.0)}
         self._stored0 = float(self.model.stored_energy_J().sum())
 
@@ -239,11 +273,15 @@ class CellCore(Component):
         T = self._vector(self.u["temperature_K"])
         n_sub = 1 if c.max_step_s is None else max(1, int(np.ceil(h / c.max_step_s - 1e-9)))
         self._ending = None
+        if self.mesh_check is not None:
+            self.mesh_check.begin()
         for k in range(n_sub):
             self._step_with_retries(t + k * h / n_sub, h / n_sub, setpoint, T)
             if self._ending:
                 break
         self._publish(self.model.out, T, t + h)
+        if self.mesh_check is not None:
+            self.y[MESH_CHECK] = self.mesh_check.finish(t + h, self.model.out["voltage_V"])
         self._book(t + h)
         if self._ending:
             raise EndOfRun(self._ending)
@@ -267,6 +305,8 @@ class CellCore(Component):
             self._step_with_retries(t, h / 2, setpoint, T, depth + 1)
             self._step_with_retries(t + h / 2, h / 2, setpoint, T, depth + 1)
             return
+        if self.mesh_check is not None:
+            self.mesh_check.took(h, T, self.model.out["current_A"])
         if self.config.on_limit != "clamp":
             V = self.model.out["voltage_V"]
             low, high = V < self.v_min - 1e-9, V > self.v_max + 1e-9
@@ -283,9 +323,18 @@ class CellCore(Component):
                 )
 
     def _get_state(self):
-        return (self.model.get_state(), self._next_power_update, getattr(self, "_available", None), self._books)
+        return (self.model.get_state(), self._next_power_update, getattr(self, "_available", None), self._books,
+                None if self.mesh_check is None else self.mesh_check.get_state())
 
     def _set_state(self, state) -> None:
         self.model.set_state(state[0])
         self._next_power_update, self._available = state[1], state[2]  # replaced, never mutated
         self._books = state[3]
+        if self.mesh_check is not None:
+            self.mesh_check.set_state(state[4])
+
+    def run_notes(self) -> list[str]:
+        return [] if self.mesh_check is None else self.mesh_check.notes()
+
+    def run_attributes(self) -> dict:
+        return {} if self.mesh_check is None else self.mesh_check.attributes()

@@ -26,6 +26,7 @@ from ..scenario.types import ScenarioPath
 from ..pack.pack_soc import cell_capacity_C, pack_soc
 from .base import UNLIMITED_W, Causality, Component, EndOfRun, EnergyBooks, Port
 from .cell_core import CellMeshConfig, make_model
+from .mesh_check import PORT as MESH_CHECK
 from .registry import register
 
 
@@ -67,6 +68,9 @@ class PackConfig(CellMeshConfig):
         "0 = no lithium plating, a positive value is a safety margin; none: voltage limits only"
     )
     max_step_halvings: int = Field(6, ge=0, le=MAX_STEP_HALVINGS)
+    mesh_check_cells: list[list[int]] | None = Field(
+        None, description="the unit cells of the mesh check as [string, stack, layer] from 0 (default: the smallest "
+        "capacity, the thickest layers and the most nominal cell of the spread; cosim/components/mesh_check.py)")
 
     @model_validator(mode="after")
     def _checks(self) -> "PackConfig":
@@ -80,6 +84,13 @@ class PackConfig(CellMeshConfig):
                 raise ValueError(f"string_capacity_factors needs {self.n_strings} values (one per string)")
             if any(not 0.2 < f < 2.0 for f in self.string_capacity_factors):
                 raise ValueError("string_capacity_factors must lie in (0.2, 2.0)")
+        cells = self.mesh_check_cells
+        if cells is not None:
+            shape = (self.n_strings, self.n_stacks, self.n_layers)
+            bad = [c for c in cells if len(c) != 3 or not all(0 <= i < n for i, n in zip(c, shape))]
+            if not cells or bad or len({tuple(c) for c in cells}) != len(cells):
+                raise ValueError(f"mesh_check_cells needs distinct [string, stack, layer] triples within "
+                                 f"[{shape[0] - 1}, {shape[1] - 1}, {shape[2] - 1}] (from 0), got {bad or cells}")
         return self
 
 
@@ -135,6 +146,14 @@ class Pack(Component):
         #: stack, and for the last stack the string lead (shared by the string's two terminals)
         self.connection_resistance_Ohm = np.full(config.n_stacks, config.interconnect_resistance_Ohm)
         self.connection_resistance_Ohm[-1] = config.string_lead_resistance_Ohm
+        self.mesh_check = None
+        if config.mesh_check:
+            from .mesh_check import MeshCheck, pack_sample
+
+            cells = ([int(np.ravel_multi_index(c, self.layout.shape)) for c in config.mesh_check_cells]
+                     if config.mesh_check_cells else pack_sample(self.cell_capacity_C, self.spread))
+            self.mesh_check = MeshCheck(name, config.model, p, config, config.mesh_check_refinement, cells,
+                                        [self.layout.where(k) for k in cells], config.max_step_halvings)
         super().__init__(name, config)
 
     def _declare_ports(self):
@@ -190,6 +209,11 @@ class Pack(Component):
             yield out("available_charge_power_W", "W",
                       f"pack charge power over a {c.pulse_duration_s:g} s pulse within the limits{plating}, negative "
                       f"(updated every {c.available_power_interval_s:g} s)")
+        if self.mesh_check is not None:
+            yield self.mesh_check.port(deps)
+
+    def coordinates(self) -> dict[str, list]:
+        return {} if self.mesh_check is None else self.mesh_check.coordinates()
 
     # -- lifecycle ------------------------------------------------------------------------
     def _T(self) -> np.ndarray:
@@ -286,6 +310,8 @@ class Pack(Component):
         self.y["layer_capacity_factor"] = self.spread.capacity.reshape(L.shape).copy()
         self.y["layer_thickness_factor"] = self.spread.thickness.reshape(L.shape).copy()
         self.y["layer_resistance_factor"] = self.spread.resistance.reshape(L.shape).copy()
+        if self.mesh_check is not None:
+            self.y[MESH_CHECK] = self.mesh_check.start(t0, T, self.battery.model.out["voltage_V"])
         self._publish(T, t0, 0.0)
 
     def _do_step(self, t: float, h: float) -> None:
@@ -300,6 +326,8 @@ class Pack(Component):
         self._ending = None
         self._energy_J, self._limited, self._substeps = 0.0, False, 0
         self._h = h  # the available power's pulse is integrated in steps of the macro step
+        if self.mesh_check is not None:
+            self.mesh_check.begin()
         memo = self._step_limit
         if (memo[0] == t and memo[1] == h and memo[3] is not None and setpoint * memo[2] > 0.0
                 and abs(setpoint) >= abs(memo[2]) * (1.0 - 1e-9)):
@@ -309,6 +337,8 @@ class Pack(Component):
             self._replay(t, h, setpoint, T, memo[3])
         else:
             self._step(t, h, setpoint, T, 0)
+        if self.mesh_check is not None:
+            self.y[MESH_CHECK] = self.mesh_check.finish(t + h, self.battery.model.out["voltage_V"])
         power = self._energy_J / h
         self._limits_of_step(t, h, setpoint, power)
         self._publish(T, t + h, power)
@@ -329,6 +359,8 @@ class Pack(Component):
             power = np.inf
         if abs(power) <= abs(setpoint) * (1.0 + 1e-12):
             self._energy_J, self._limited, self._substeps = power * h, True, 1
+            if self.mesh_check is not None:
+                self.mesh_check.took(h, T, b.model.out["current_A"])
             return
         self._set_state(state)
         self._step(t, h, setpoint, T, 0)
@@ -355,13 +387,17 @@ class Pack(Component):
 
     def run_notes(self) -> list[str]:
         n, cut, _, t, asked, got = getattr(self, "_short", (0,) * 6)
+        mesh = [] if self.mesh_check is None else self.mesh_check.notes()
         if not n:
-            return []
+            return mesh
         note = f"pack '{self.name}': at a limit in {n} step(s)"
         if cut and abs(asked - got) > 1e-6 * max(abs(asked), 1.0):
             note += (f", the set point cut back in {cut} of them, the most at t = {t:g} s (asked {asked:.6g} W, "
                      f"delivered {got:.6g} W)")
-        return [note]
+        return [note, *mesh]
+
+    def run_attributes(self) -> dict:
+        return {} if self.mesh_check is None else self.mesh_check.attributes()
 
     def _step(self, t: float, h: float, setpoint: float, T: np.ndarray, depth: int) -> None:
         from ..cell.base import ConvergenceError
@@ -376,6 +412,8 @@ class Pack(Component):
             self._energy_J += b.voltage * float(b.string_current.sum()) * h
             self._substeps += 1
             self._limited = self._limited or b.limited
+            if self.mesh_check is not None:
+                self.mesh_check.took(h, T, b.model.out["current_A"])
         except ConvergenceError as exc:
             if depth >= c.max_step_halvings:
                 raise ComponentError(self.name, "do_step", t,
@@ -400,7 +438,8 @@ class Pack(Component):
     def _get_state(self):
         b = self.battery
         return (b.model.get_state(), b.string_current.copy(), b.voltage, self._next_power_update,
-                b._curvature.copy(), dict(b._last_pulse), b._trend, self._short, self._books)
+                b._curvature.copy(), dict(b._last_pulse), b._trend, self._short, self._books,
+                None if self.mesh_check is None else self.mesh_check.get_state())
 
     def _set_state(self, state) -> None:
         self.battery.model.set_state(state[0])
@@ -410,3 +449,5 @@ class Pack(Component):
         self.battery._trend = state[6]  # replaced, never mutated, by each step
         self._short = state[7]
         self._books = state[8]  # replaced, never mutated, by each step
+        if self.mesh_check is not None:
+            self.mesh_check.set_state(state[9])

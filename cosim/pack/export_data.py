@@ -229,6 +229,10 @@ def export_pack(scenario, pack: str = "pack") -> PackExport:
     if config.model == "dfn":
         raise CosimError(f"pack export: component {pack!r} uses the DFN model; the pack FMU's C battery has the SPM "
                          "and SPMe only (set model = \"spme\")")
+    if config.mesh_check:
+        raise CosimError(f"pack export: component {pack!r} has mesh_check = true; the pack FMU has no refined cells and "
+                         "no output for their voltage difference (the check is a run's, not the pack's): export a "
+                         f"scenario that extends this one with components.{pack}.mesh_check = false (the same pack)")
     p = Pack(pack, config)
     th_name, series = _couplings(sc, pack)
     thermal = None

@@ -42,6 +42,9 @@ KPIS: dict[str, tuple[str, str]] = {
     "pack_heat_J": ("J", "heat generated in the pack over the run (energy ledger: pack dissipated)"),
     "fuel_kg": ("kg", "fuel used (hybrids)"),
     "simulated_time_s": ("s", "simulated time span of the run"),
+    "mesh_check_rms_voltage_difference_V": ("V", "RMS over the run of the pack's mesh check: its sampled unit cells' "
+                                                 "voltage on the run's mesh minus on the refined mesh (the "
+                                                 "discretisation error; pack.mesh_check = true)"),
 }
 
 _RANGE = re.compile(r"\brange [0-9.]+ km\b")
@@ -95,6 +98,8 @@ def kpis_from_dataset(ds) -> dict[str, float]:
     heat = ds.attrs.get("ledger_pack_dissipated_J")
     out["pack_heat_J"] = float(heat) if heat is not None else _last(ds, "thermal.heat_generated_J")
     out["fuel_kg"] = _last(ds, "vehicle.fuel_kg")
+    mesh = ds.attrs.get("pack_mesh_check_rms_voltage_difference_V")
+    out["mesh_check_rms_voltage_difference_V"] = float(mesh) if mesh is not None else math.nan
     t = _values(ds, "time")
     out["simulated_time_s"] = float(t[-1] - t[0]) if t is not None else math.nan
     return out
