@@ -91,7 +91,8 @@ def test_spme_tends_to_spm_when_electrolyte_transport_is_fast():
         negative=dataclasses.replace(params.negative, conductivity_S_m=params.negative.conductivity_S_m * 1e6),
         positive=dataclasses.replace(params.positive, conductivity_S_m=params.positive.conductivity_S_m * 1e6),
     )
-    spme, spm = SPMe(fast), SPM(fast)
+    spme = SPMe(fast)
+    spm = SPM(fast, particle_grading=spme.particle_grading)  # the same particle shells
     for _ in range(30):
         a = spme.step(60.0, 298.15, current_A=5.0)["voltage_V"]
         b = spm.step(60.0, 298.15, current_A=5.0)["voltage_V"]

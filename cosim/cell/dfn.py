@@ -17,9 +17,13 @@ material at every electrode node ("site"). Equations (conventions of :mod:`.para
 alpha_a != alpha_c), with ``chi = 2 (1 - t+) TDF``, ``f = F / (R T)``, no salt flux and no
 electrolyte current at the current collectors, ``phi_s = 0`` at the negative current
 collector (a ghost node half a cell away, as PyBaMM), no solid current at the separator and
-``i_s = I / A`` at the positive collector. Face values of ``eps^b D_e`` and ``kappa_eff`` (and of ``1 / c`` in the
-diffusion-potential term ``chi R T / (F c) dc/dx``) are arithmetic means of the node
-values; gradients use the distance between node centres. The terminal voltage is the
+``i_s = I / A`` at the positive collector. Face values of ``eps^b D_e`` and ``kappa_eff`` are arithmetic means of
+the node values over the distance between node centres (PyBaMM's; ``face_mean="harmonic"``:
+the two half volumes in series, exact across the jump of porosity and Bruggeman exponent
+at a region interface, :func:`~cosim.cell.dfn_system.face_conductance`), that of ``1 / c``
+in the diffusion-potential term ``chi R T / (F c) dc/dx`` the arithmetic mean;
+``particle_grading`` as :func:`cosim.cell.particle.shell_edges` (1: uniform shells, the
+default; why the default stays PyBaMM's discretisation: docs/mesh_convergence.md). The terminal voltage is the
 positive solid potential extrapolated linearly to the collector, less ``I R_contact``.
 
 The particle surface concentration at the end of the step is affine in the ``j`` held over
@@ -49,11 +53,12 @@ from __future__ import annotations
 import numpy as np
 
 from .base import CellModel, LazyOutputs
-from .dfn_system import _FD, _PM, DFNSystem
+from .dfn_system import _FD, _PM, DFNSystem, face_conductance
 from .params import F, R, CellParams, arrhenius
 from .particle import ParticleBatch
 
-_STACKED = ("hdx2",)  # context arrays with the cells on axis 1
+_STACKED = ("hw",)  # context arrays with the cells on axis 1
+
 
 
 class _Prep:
@@ -103,12 +108,17 @@ class DFN(DFNSystem, CellModel):
         tol: float = 1e-5,
         max_iter: int = 30,
         max_halvings: int = 10,
+        face_mean: str = "arithmetic",
+        particle_grading: float = 1.0,
         _general_bv: bool = False,
     ):
         super().__init__(params)
         n = self.n
         p = params
         self.tol, self.max_iter, self.max_halvings = tol, max_iter, max_halvings
+        if face_mean not in ("arithmetic", "harmonic"):
+            raise ValueError(f"face_mean must be 'arithmetic' or 'harmonic', got {face_mean!r}")
+        self.face_mean, self.particle_grading = face_mean, float(particle_grading)
         nn, ns, npp = (int(k) for k in n_x)
         if min(nn, ns, npp) < 2 or int(n_r) < 2:
             raise ValueError(f"DFN needs at least 2 finite volumes per region and shell count, got n_x={n_x}, n_r={n_r}")
@@ -152,7 +162,8 @@ class DFN(DFNSystem, CellModel):
             for mat in elec.materials:
                 cmax = _cells(mat.c_max_mol_m3, n)
                 radius = _cells(mat.particle_radius_m, n)
-                pb = ParticleBatch(n_r, (n, ne[e]), radius[:, None], (_cells(mat.sto_initial, n) * cmax)[:, None])
+                pb = ParticleBatch(n_r, (n, ne[e]), radius[:, None], (_cells(mat.sto_initial, n) * cmax)[:, None],
+                                   self.particle_grading)
                 mats.append(dict(e=e, mat=mat, pb=pb, sl=slice(S, S + ne[e]), cmax=cmax,
                                  side="negative" if e == 0 else "positive",
                                  a=_cells(mat.surface_area_per_volume, n)))
@@ -242,7 +253,7 @@ class DFN(DFNSystem, CellModel):
         self._jsl = slice(2 * N + Ne, m)
 
         self._static = dict(
-            tor=self.tor, tor_fd=self.tor / _FD, hdx2=np.stack((0.5 / self.dxc, 0.5 * F / self.dxc)),
+            tor=self.tor, tor_fd=self.tor / _FD, hw=np.stack((0.5 * self.dx[:, :-1], 0.5 * self.dx[:, 1:])),
             eps_dx=self.eps_dx, eps_dx_sum=self.eps_dx_sum,
             a_dx=self.a_dx, cmax=self.cmax, icmax=1.0 / self.cmax, Rf=self.Rf, G_s=self.G_s, g_cc=self.g_cc,
             adx_el=self.adx_el, const_vals=self.const_vals, area=self.area, R_contact=self.R_contact,
@@ -544,7 +555,7 @@ class DFN(DFNSystem, CellModel):
         # ohmic: -i.grad(phi) summed over faces (electrolyte, solid incl. the collector
         # half-cells), plus the contact resistance
         kap = self.kappa_fn(c, Tc) * self.tor
-        kf = 0.5 * (kap[:, 1:] + kap[:, :-1]) / self.dxc
+        kf = face_conductance(kap, 0.5 * self.dx[:, :-1], 0.5 * self.dx[:, 1:], self.face_mean == "harmonic")[0]
         ic = 1.0 / c
         beta = self.chi * R * Tc / F
         dpe = pe[:, 1:] - pe[:, :-1]

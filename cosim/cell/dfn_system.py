@@ -14,10 +14,34 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
+from .params import F
+
+
+def face_conductance(A: np.ndarray, wl: np.ndarray, wr: np.ndarray, harmonic: bool, slopes: bool = False):
+    """Conductance of the faces between neighbouring nodes with coefficients ``A`` (last axis
+    the nodes) and half widths ``wl`` (left of a face) and ``wr`` (right); with ``slopes``
+    also its derivatives in ``A_l`` and ``A_r`` (else None). ``harmonic``: the two half
+    volumes in series, ``1 / (wl / A_l + wr / A_r)`` (exact for a flux across a jump of the
+    coefficient at a region interface, where the porosity and the Bruggeman exponent jump);
+    else the arithmetic mean over the distance between the nodes, ``(A_l + A_r) / (2 (wl + wr))``
+    (first order at such a jump; PyBaMM's choice, which made the reference curves)."""
+    Al, Ar = A[..., :-1], A[..., 1:]
+    if not harmonic:
+        inv = 0.5 / (wl + wr)
+        g = (Al + Ar) * inv
+        return (g, inv, inv) if slopes else (g, None, None)
+    den = wr * Al + wl * Ar
+    g = Al * Ar / den
+    if not slopes:
+        return g, None, None
+    return g, wl * (Ar / den) ** 2, wr * (Al / den) ** 2
+
+
 _FD = 1e-7  # finite-difference step for the material-function derivatives (relative for c_e)
 _FD2 = np.array([0.0, _FD])[:, None, None]
 _FDC = np.array([1.0, 1.0 + _FD])[:, None, None]
 _PM = np.array([1.0, -1.0])
+_FSCALE = np.array([1.0, F])[:, None, None]  # face terms: electrolyte current, F * salt flux
 
 
 class DFNSystem:
@@ -74,8 +98,9 @@ class DFNSystem:
         else:
             A = np.array((self.kappa_fn(c, T if self._kappa_T else None),
                           self.De_fn(c, T if self._De_T else None))) * tor
-        hdx2 = ctx["hdx2"]
-        kfDf = (A[:, :, 1:] + A[:, :, :-1]) * hdx2  # face coefficients over the distance
+        wl, wr = ctx["hw"]
+        kfDf, gl, gr = face_conductance(A, wl, wr, self.face_mean == "harmonic", jac)  # face coefficients over the distance
+        kfDf = kfDf * _FSCALE
         kf = kfDf[0]
         dc = c[:, 1:] - c[:, :-1]
         bg = ctx["hbeta"] * (ic[:, 1:] + ic[:, :-1])
@@ -114,9 +139,9 @@ class DFNSystem:
         if not jac:
             return r, None, None, ic, cs, cmc
         # Jacobian: derivatives of the face terms in the concentrations left and right
-        M = M * hdx2
-        Tl = Ap[:, :, :-1] * M
-        Tr = Ap[:, :, 1:] * M
+        M = M * _FSCALE
+        Tl = Ap[:, :, :-1] * gl * M
+        Tr = Ap[:, :, 1:] * gr * M
         hb = ctx["hbeta"] * ic * ic
         Af = Tl[0] - kf * (hb[:, :-1] * dc + bg)  # d i_e / d c_left
         Bf = Tr[0] - kf * (hb[:, 1:] * dc - bg)  # d i_e / d c_right

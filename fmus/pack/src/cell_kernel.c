@@ -165,7 +165,11 @@ static void prepare_cell(const CkCells *d, double h, const double *T, const doub
         ck_value_slope(d->De_code, d->De_p, ci[m], &v, &dv);
         kk[m] = d->tortuosity[i * n + m] * (v * fD);
     }
-    for (m = 0; m < n - 1; m++) g[m] = 0.5 * (kk[m + 1] + kk[m]) / d->d_centres[i * (n - 1) + m];
+    /* face conductance between nodes m and m + 1: the two half volumes in series (the
+     * harmonic mean of eps^b D_e weighted by the half widths; exact for a flux through a
+     * jump of porosity at a region interface, where an arithmetic mean is first order) */
+    for (m = 0; m < n - 1; m++)
+        g[m] = 2.0 / (d->dx[i * n + m] / kk[m] + d->dx[i * n + m + 1] / kk[m + 1]);
     src_n = tp1 / (CK_F * d->area[i] * d->L[0 * N + i]);
     src_p = -tp1 / (CK_F * d->area[i] * d->L[2 * N + i]);
     /* backward Euler in n_sub sub-steps of the same matrix, Thomas algorithm for both
