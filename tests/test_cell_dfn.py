@@ -66,7 +66,12 @@ def test_1c_discharge_matches_pybamm_dfn():
     ref = np.loadtxt(csv, delimiter=",", skiprows=1)
     t_ref, I_ref, V_ref, Q_ref = ref.T
     assert np.all(I_ref == 5.0)
-    times, volts = discharge(DFN(chen2020(1)), 5.0, h=10.0)
+    # PyBaMM's own discretisation (20 volumes per region, arithmetic face means, uniform
+    # shells): the curve is PyBaMM's 20-point solution, whose discretisation error (8 mV at
+    # t = 10 s, 1.2e-4 short in capacity of the converged DFN) exceeds these tolerances; the
+    # default mesh is held to PyBaMM's converged DFN in tests/test_mesh_convergence.py
+    times, volts = discharge(DFN(chen2020(1), n_x=(20, 20, 20), face_mean="arithmetic", particle_grading=1.0), 5.0,
+                             h=10.0)
     V = volts[:, 0]
     # voltage on the common 10 s grid, excluding the last minute before the cut-off
     sel = times <= t_ref[-1] - 60.0

@@ -19,13 +19,21 @@ def chen(n=1):
 
 # tolerances (RMS V, max V, capacity rel.) at ~2.5x the measured deviation: the SPM is the same
 # model as PyBaMM's (measured 0.83 / 5.3 uV, 6.0e-7: the two discretisations), PyBaMM's SPMe
-# differs from ours in its electrolyte formulation (measured 0.84 / 1.54 mV, 5.3e-5)
+# differs from ours in its electrolyte formulation (measured 0.84 / 1.54 mV, 5.3e-5 with
+# arithmetic face means; with the series faces of the C kernel 0.18 / 1.28 mV, 2e-6)
 @pytest.mark.parametrize("Model, ref, rms_V, max_V, cap_rel", [(SPM, "spm_1C.csv", 2.5e-6, 1.5e-5, 2e-6),
                                                                (SPMe, "spme_1C.csv", 2e-3, 4e-3, 1.5e-4)])
 def test_1C_discharge_matches_pybamm(Model, ref, rms_V, max_V, cap_rel):
+    """On PyBaMM's discretisation (uniform shells, 20 volumes per region): PyBaMM's curves are
+    its 20-point solution, whose own discretisation error (its surface concentration,
+    extrapolated from uniform shells, lags 8 mV at t = 10 s, 2e-4 in capacity: our default
+    mesh and the converged solution alike are that far from it, docs/mesh_convergence.md)
+    exceeds these tolerances; the default mesh is held to PyBaMM's converged solution in
+    tests/test_mesh_convergence.py."""
     curve = pybamm_curve(ref)
     # 10 s steps land on the reference's own sample times
-    run = constant_current(Model(chen()), 5.0, first_step_s=10.0, max_step_s=10.0)
+    model = Model(chen(), particle_grading=1.0, n_x=(20, 20, 20))
+    run = constant_current(model, 5.0, first_step_s=10.0, max_step_s=10.0)
     t, V = run.time_s, run.voltage_V[:, 0]
     keep = t < curve["time_s"][-1] - 60.0
     err = V[keep] - np.interp(t[keep], curve["time_s"], curve["voltage_V"])
@@ -91,8 +99,7 @@ def test_spme_tends_to_spm_when_electrolyte_transport_is_fast():
         negative=dataclasses.replace(params.negative, conductivity_S_m=params.negative.conductivity_S_m * 1e6),
         positive=dataclasses.replace(params.positive, conductivity_S_m=params.positive.conductivity_S_m * 1e6),
     )
-    spme = SPMe(fast)
-    spm = SPM(fast, particle_grading=spme.particle_grading)  # the same particle shells
+    spme, spm = SPMe(fast), SPM(fast)
     for _ in range(30):
         a = spme.step(60.0, 298.15, current_A=5.0)["voltage_V"]
         b = spm.step(60.0, 298.15, current_A=5.0)["voltage_V"]

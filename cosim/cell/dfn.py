@@ -53,11 +53,12 @@ from __future__ import annotations
 import numpy as np
 
 from .base import CellModel, LazyOutputs
-from .dfn_system import _FD, _PM, DFNSystem, face_conductance
+from .dfn_system import _PM, DFNSystem, face_conductance, face_weights
 from .params import F, R, CellParams, arrhenius
-from .particle import ParticleBatch
+from .electrolyte1d import DEFAULT_VOLUMES
+from .particle import GRADED, ParticleBatch
 
-_STACKED = ("hw",)  # context arrays with the cells on axis 1
+_STACKED = ("fw",)  # context arrays with the cells on axis 1
 
 
 
@@ -102,23 +103,22 @@ class DFN(DFNSystem, CellModel):
     def __init__(
         self,
         params: CellParams,
-        n_x: tuple[int, int, int] = (20, 20, 20),
+        n_x: tuple[int, int, int] = DEFAULT_VOLUMES,
         n_r: int = 20,
         *,
         tol: float = 1e-5,
         max_iter: int = 30,
         max_halvings: int = 10,
-        face_mean: str = "arithmetic",
-        particle_grading: float = 1.0,
+        face_mean: str = "series",
+        particle_grading: float = GRADED,
         _general_bv: bool = False,
     ):
         super().__init__(params)
         n = self.n
         p = params
         self.tol, self.max_iter, self.max_halvings = tol, max_iter, max_halvings
-        if face_mean not in ("arithmetic", "harmonic"):
-            raise ValueError(f"face_mean must be 'arithmetic' or 'harmonic', got {face_mean!r}")
         self.face_mean, self.particle_grading = face_mean, float(particle_grading)
+        self._mid = face_mean == "series"  # faces that need the coefficients between the nodes
         nn, ns, npp = (int(k) for k in n_x)
         if min(nn, ns, npp) < 2 or int(n_r) < 2:
             raise ValueError(f"DFN needs at least 2 finite volumes per region and shell count, got n_x={n_x}, n_r={n_r}")
@@ -137,6 +137,7 @@ class DFN(DFNSystem, CellModel):
         self.eps = rep([_cells(r.porosity, n) for r in regions])
         self.tor = rep([_cells(r.porosity, n) ** _cells(r.bruggeman, n) for r in regions])
         self.dxc = 0.5 * (self.dx[:, 1:] + self.dx[:, :-1])
+        self.face_w = face_weights(self.tor, self.dx, face_mean)
         self.eps_dx = self.eps * self.dx
         self.eps_dx_sum = self.eps_dx.sum(axis=1)
         el = p.electrolyte
@@ -253,7 +254,7 @@ class DFN(DFNSystem, CellModel):
         self._jsl = slice(2 * N + Ne, m)
 
         self._static = dict(
-            tor=self.tor, tor_fd=self.tor / _FD, hw=np.stack((0.5 * self.dx[:, :-1], 0.5 * self.dx[:, 1:])),
+            fw=self.face_w,
             eps_dx=self.eps_dx, eps_dx_sum=self.eps_dx_sum,
             a_dx=self.a_dx, cmax=self.cmax, icmax=1.0 / self.cmax, Rf=self.Rf, G_s=self.G_s, g_cc=self.g_cc,
             adx_el=self.adx_el, const_vals=self.const_vals, area=self.area, R_contact=self.R_contact,
@@ -554,8 +555,8 @@ class DFN(DFNSystem, CellModel):
         out["heat_mixing_W"] = self._heat_mixing(T, j)
         # ohmic: -i.grad(phi) summed over faces (electrolyte, solid incl. the collector
         # half-cells), plus the contact resistance
-        kap = self.kappa_fn(c, Tc) * self.tor
-        kf = face_conductance(kap, 0.5 * self.dx[:, :-1], 0.5 * self.dx[:, 1:], self.face_mean == "harmonic")[0]
+        kap_m = self.kappa_fn(0.5 * (c[:, 1:] + c[:, :-1]), Tc) if self._mid else 0.0
+        kf = face_conductance(self.face_w, self.kappa_fn(c, Tc), kap_m)
         ic = 1.0 / c
         beta = self.chi * R * Tc / F
         dpe = pe[:, 1:] - pe[:, :-1]

@@ -33,9 +33,9 @@ import scipy.linalg
 from .params import F
 
 
-#: the shell grading of the SPMe and the DFN: the outermost shell is ``n^-1.1`` thick
+#: the shell grading of the SPMe and the DFN: the outermost shell is ``n^-1.5`` thick
 #: instead of ``1 / n`` (see :func:`shell_edges` and docs/mesh_convergence.md)
-GRADED = 1.1
+GRADED = 1.5
 
 
 def shell_edges(n: int, grading: float = 1.0) -> np.ndarray:

@@ -76,7 +76,7 @@ from ..pack.c_kernel import CKernel
 from .base import CellModel, LazyOutputs
 from .cell_data import CellData
 from .mixing_kernels import enthalpy_tables
-from .electrolyte1d import ElectrolyteMesh, SaltDiffusion
+from .electrolyte1d import DEFAULT_VOLUMES, ElectrolyteMesh, SaltDiffusion
 from .functions import electrolyte_spec, spec_of
 from .params import F, CellParams, Electrode
 from .particle import GRADED, ParticleBatch
@@ -111,14 +111,13 @@ class SPMe(CellModel):
 
     name = "SPMe"
     with_electrolyte = True
-    #: particle shells thinner towards the surface (:func:`cosim.cell.particle.shell_edges`)
-    particle_grading = GRADED
 
-    def __init__(self, params: CellParams, n_r: int = 20, n_x: tuple[int, int, int] = (20, 20, 20),
-                 particle_grading: float | None = None):
+    def __init__(self, params: CellParams, n_r: int = 20, n_x: tuple[int, int, int] = DEFAULT_VOLUMES,
+                 particle_grading: float = GRADED):
+        """``particle_grading``: the particle shells thinner towards the surface
+        (:func:`cosim.cell.particle.shell_edges`; 1: uniform, PyBaMM's)."""
         super().__init__(params)
-        if particle_grading is not None:
-            self.particle_grading = float(particle_grading)
+        self.particle_grading = float(particle_grading)
         N = self.n
         self.electrodes: tuple[Electrode, Electrode] = (params.negative, params.positive)
         self.particles = [
@@ -350,6 +349,3 @@ class SPM(SPMe):
 
     name = "SPM"
     with_electrolyte = False
-    #: uniform shells: the SPM is PyBaMM's SPM discretised as PyBaMM does (its 1C reference
-    #: test holds it to 2.5 uV RMS of PyBaMM's curve)
-    particle_grading = 1.0
