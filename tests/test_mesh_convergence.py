@@ -12,6 +12,7 @@ import pytest
 from cosim.cell.dfn import DFN
 from cosim.cell.electrolyte1d import DEFAULT_VOLUMES
 from cosim.cell.parameter_set import load_parameter_set
+from cosim.cell.particle import DEFAULT_SHELLS
 from cosim.cell.spme import SPMe
 
 T25 = 298.15
@@ -36,7 +37,7 @@ def rms_vs(V, ref) -> float:
 
 def refined(Model, params, k: int, **options):
     """``Model`` on the default mesh refined ``k`` times in both directions."""
-    return Model(params, n_r=20 * k, n_x=tuple(n * k for n in DEFAULT_VOLUMES), **options)
+    return Model(params, n_r=DEFAULT_SHELLS * k, n_x=tuple(n * k for n in DEFAULT_VOLUMES), **options)
 
 
 def errors(Model, name: str, current: float, h: float, **options):

@@ -56,7 +56,7 @@ from .base import CellModel, LazyOutputs
 from .dfn_system import _PM, DFNSystem, face_conductance, face_weights
 from .params import F, R, CellParams, arrhenius
 from .electrolyte1d import DEFAULT_VOLUMES
-from .particle import GRADED, ParticleBatch
+from .particle import DEFAULT_SHELLS, GRADED, ParticleBatch
 
 _STACKED = ("fw",)  # context arrays with the cells on axis 1
 
@@ -104,7 +104,7 @@ class DFN(DFNSystem, CellModel):
         self,
         params: CellParams,
         n_x: tuple[int, int, int] = DEFAULT_VOLUMES,
-        n_r: int = 20,
+        n_r: int = DEFAULT_SHELLS,
         *,
         tol: float = 1e-5,
         max_iter: int = 30,

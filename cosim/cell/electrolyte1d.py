@@ -26,7 +26,7 @@ from .params import CellParams
 #: sources curve the profile; without sources the separator's profile is nearly linear,
 #: which a few volumes resolve (docs/mesh_convergence.md: Chen2020 at 2C, the SPMe's salt
 #: error is 0.34 mV RMS on 20/20/20 and on 20/80/20 alike, 0.01 mV on 80/20/20)
-DEFAULT_VOLUMES = (26, 8, 26)
+DEFAULT_VOLUMES = (20, 6, 20)
 
 
 class ElectrolyteMesh:

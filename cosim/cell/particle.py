@@ -33,8 +33,9 @@ import scipy.linalg
 from .params import F
 
 
-#: the shell grading of the SPMe and the DFN: the outermost shell is ``n^-1.5`` thick
-#: instead of ``1 / n`` (see :func:`shell_edges` and docs/mesh_convergence.md)
+#: the default mesh of the particles: shells, and their grading (the outermost shell is
+#: ``n^-1.5`` thick instead of ``1 / n``, :func:`shell_edges`); docs/mesh_convergence.md
+DEFAULT_SHELLS = 40
 GRADED = 1.5
 
 
@@ -63,7 +64,12 @@ def _modes(n: int, grading: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.nda
     S[i, i + 1] = face
     S[i + 1, i] = face
     lam, phi = scipy.linalg.eigh(S, np.diag(vol))
-    lam[np.argmax(lam)] = 0.0  # the uniform mode, exactly
+    # the uniform mode, exactly (S has zero row sums): eigh's own carries round-off amplified
+    # by the spread of the eigenvalues (thin outer shells), which the lithium inventory, read
+    # from this mode alone, would pick up
+    k0 = int(np.argmax(lam))
+    lam[k0] = 0.0
+    phi[:, k0] = 1.0 / np.sqrt(vol.sum())
     return lam, phi, vol
 
 
@@ -97,7 +103,12 @@ class ParticleBatch:
         w[-1] = (1.0 - r[-2]) / (r[-1] - r[-2])
         w[-2] = (r[-1] - 1.0) / (r[-1] - r[-2])
         self.w_surf = w @ self.phi
-        self.w_mean = (self.vol / self.vol.sum()) @ self.phi  # volume average
+        # volume average: only the uniform mode (lambda = 0) carries it, the others are
+        # M-orthogonal to it; its weight alone, so that the mean (the SOC) is exactly what the
+        # flux moved, without the round-off of the other modes' weights (~1e-16 each)
+        self.w_mean = np.zeros(n)
+        k0 = int(np.argmax(self.lam))
+        self.w_mean[k0] = (self.vol / self.vol.sum()) @ self.phi[:, k0]
         self.radius = np.broadcast_to(np.asarray(radius_m, dtype=float), batch_shape)
         self.z = np.zeros((*batch_shape, n))
         self.set_uniform(c_initial)

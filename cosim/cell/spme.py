@@ -79,7 +79,7 @@ from .mixing_kernels import enthalpy_tables
 from .electrolyte1d import DEFAULT_VOLUMES, ElectrolyteMesh, SaltDiffusion
 from .functions import electrolyte_spec, spec_of
 from .params import F, CellParams, Electrode
-from .particle import GRADED, ParticleBatch
+from .particle import DEFAULT_SHELLS, GRADED, ParticleBatch
 
 
 @dataclass
@@ -112,7 +112,7 @@ class SPMe(CellModel):
     name = "SPMe"
     with_electrolyte = True
 
-    def __init__(self, params: CellParams, n_r: int = 20, n_x: tuple[int, int, int] = DEFAULT_VOLUMES,
+    def __init__(self, params: CellParams, n_r: int = DEFAULT_SHELLS, n_x: tuple[int, int, int] = DEFAULT_VOLUMES,
                  particle_grading: float = GRADED):
         """``particle_grading``: the particle shells thinner towards the surface
         (:func:`cosim.cell.particle.shell_edges`; 1: uniform, PyBaMM's)."""
