@@ -4,11 +4,14 @@
 
 Constant-current discharges to the cut-off of single cells at fixed time steps (the same
 steps on every mesh, so only the spatial discretisation differs), on the default mesh
-(20 particle shells, 20/20/20 electrolyte volumes) and on meshes refined 2x, 4x (and 8x,
-the reference) in both directions, and in each direction alone. Prints per mesh the RMS
-and largest voltage difference from the reference over the common time span, the shift
-of the cut-off time and the cost in microseconds per cell-step (SPMe: a batch of 256
-cells; DFN: a batch of 8). ``docs/mesh_convergence.md`` holds the tables of a run.
+(40 particle shells graded towards the surface, 20/6/20 electrolyte volumes), on meshes
+refined 2x, 4x (and 8x, the reference) in both directions and in each direction alone, and
+on PyBaMM's 20-point discretisation (20 uniform shells, 20/20/20 volumes; the DFN also with
+PyBaMM's arithmetic face means), the default before issue 16. Prints per mesh the RMS and
+largest voltage difference from the reference over the common time span, the shift of the
+cut-off time and the cost in microseconds per cell-step (SPMe: a batch of 256 cells; DFN: a
+batch of 8; wall-clock, best of 3: on a shared machine compare rows of one run only).
+``docs/mesh_convergence.md`` holds the tables of a run.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import time
 import numpy as np
 
 from cosim.cell.dfn import DFN
+from cosim.cell.electrolyte1d import DEFAULT_VOLUMES
 from cosim.cell.parameter_set import load_parameter_set
+from cosim.cell.particle import DEFAULT_SHELLS
 from cosim.cell.spme import SPMe
 
 T25 = 298.15
@@ -29,10 +34,16 @@ T25 = 298.15
 CASES = [("chen2020", 5.0, 2.0, 5.0), ("doyle1996_cell1", 17.5, 4.0, 2.0), ("doyle1996_cell1", 17.5, 6.0, 1.0)]
 
 
-def make(model: str, params, n_r: int, n_x: tuple[int, int, int]):
+#: PyBaMM's 20-point discretisation, each model's default before issue 16
+PYBAMM_MESH = (20, (20, 20, 20))
+
+
+def make(model: str, params, n_r: int, n_x: tuple[int, int, int], pybamm: bool = False):
+    """The model on a mesh; ``pybamm``: uniform shells (and, DFN, arithmetic face means)."""
+    options = dict(particle_grading=1.0) if pybamm else {}
     if model == "SPMe":
-        return SPMe(params, n_r=n_r, n_x=n_x)
-    return DFN(params, n_x=n_x, n_r=n_r)
+        return SPMe(params, n_r=n_r, n_x=n_x, **options)
+    return DFN(params, n_x=n_x, n_r=n_r, **(dict(options, face_mean="arithmetic") if pybamm else options))
 
 
 def discharge(model, current: float, h: float, cutoff: float, max_steps: int = 20000):
@@ -62,9 +73,10 @@ def compare(run, ref) -> tuple[float, float, float]:
     return float(np.sqrt(np.mean(err**2))), float(np.abs(err).max()), float(tc - tcr)
 
 
-def cost_us(model: str, params_set, n_r: int, n_x, n_batch: int, steps: int, current: float, h: float) -> float:
+def cost_us(model: str, params_set, n_r: int, n_x, n_batch: int, steps: int, current: float, h: float,
+            pybamm: bool = False) -> float:
     """Microseconds per cell-step of a batch of ``n_batch`` identical cells."""
-    m = make(model, params_set.to_cell_params(n_batch), n_r, n_x)
+    m = make(model, params_set.to_cell_params(n_batch), n_r, n_x, pybamm)
     I = np.full(n_batch, current)
     m.step(h, T25, current_A=I)
     best = np.inf
@@ -77,17 +89,19 @@ def cost_us(model: str, params_set, n_r: int, n_x, n_batch: int, steps: int, cur
 
 
 def meshes(n_r0: int, n_x0: tuple[int, int, int], levels):
-    """(label, n_r, n_x): the mesh refined by k in both directions, then each alone."""
+    """(label, n_r, n_x, pybamm): the mesh refined by k in both directions, then each alone,
+    then PyBaMM's 20-point discretisation."""
     out = []
     for k in levels:
-        out.append((f"{k}x both", n_r0 * k, tuple(n * k for n in n_x0)))
+        out.append((f"{k}x both", n_r0 * k, tuple(n * k for n in n_x0), False))
     for k in levels[1:]:
-        out.append((f"{k}x electrolyte", n_r0, tuple(n * k for n in n_x0)))
-        out.append((f"{k}x particle", n_r0 * k, n_x0))
+        out.append((f"{k}x electrolyte", n_r0, tuple(n * k for n in n_x0), False))
+        out.append((f"{k}x particle", n_r0 * k, n_x0, False))
+    out.append(("PyBaMM 20-point", *PYBAMM_MESH, True))
     return out
 
 
-def study(model: str, case, levels, ref_level: int, markdown: bool, n_r0=20, n_x0=(20, 20, 20)) -> dict:
+def study(model: str, case, levels, ref_level: int, markdown: bool, n_r0=DEFAULT_SHELLS, n_x0=DEFAULT_VOLUMES) -> dict:
     name, one_c, rate, h = case
     pset = load_parameter_set(name)
     params = pset.to_cell_params(1)
@@ -100,10 +114,11 @@ def study(model: str, case, levels, ref_level: int, markdown: bool, n_r0=20, n_x
     if markdown:
         print("\n| mesh | n_r | n_x | RMS mV | max mV | cut-off shift s | us per cell-step |")
         print("|---|---|---|---|---|---|---|")
-    for label, n_r, n_x in meshes(n_r0, n_x0, levels):
-        run = discharge(make(model, params, n_r, n_x), current, h, cutoff)
+    for label, n_r, n_x, pybamm in meshes(n_r0, n_x0, levels):
+        run = discharge(make(model, params, n_r, n_x, pybamm), current, h, cutoff)
         rms, worst, shift = compare(run, ref)
-        us = cost_us(model, pset, n_r, n_x, 256 if model == "SPMe" else 8, 20 if model == "SPMe" else 5, current, h)
+        us = cost_us(model, pset, n_r, n_x, 256 if model == "SPMe" else 8, 20 if model == "SPMe" else 5, current, h,
+                     pybamm)
         rows[label] = (rms, worst, shift, us)
         if markdown:
             print(f"| {label} | {n_r} | {'/'.join(map(str, n_x))} | {rms * 1e3:.3f} | {worst * 1e3:.3f} | {shift:+.2f} | {us:.1f} |")
