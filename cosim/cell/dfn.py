@@ -17,13 +17,15 @@ material at every electrode node ("site"). Equations (conventions of :mod:`.para
 alpha_a != alpha_c), with ``chi = 2 (1 - t+) TDF``, ``f = F / (R T)``, no salt flux and no
 electrolyte current at the current collectors, ``phi_s = 0`` at the negative current
 collector (a ghost node half a cell away, as PyBaMM), no solid current at the separator and
-``i_s = I / A`` at the positive collector. Face values of ``eps^b D_e`` and ``kappa_eff`` are arithmetic means of
-the node values over the distance between node centres (PyBaMM's; ``face_mean="harmonic"``:
-the two half volumes in series, exact across the jump of porosity and Bruggeman exponent
-at a region interface, :func:`~cosim.cell.dfn_system.face_conductance`), that of ``1 / c``
-in the diffusion-potential term ``chi R T / (F c) dc/dx`` the arithmetic mean;
-``particle_grading`` as :func:`cosim.cell.particle.shell_edges` (1: uniform shells, the
-default; why the default stays PyBaMM's discretisation: docs/mesh_convergence.md). The terminal voltage is the
+``i_s = I / A`` at the positive collector. Face conductances of ``eps^b D_e`` and ``kappa_eff``
+(:func:`~cosim.cell.dfn_system.face_weights`): ``face_mean="series"`` (the default) the two
+half volumes in series in ``eps^b`` (exact across the jump of porosity and Bruggeman exponent
+at a region interface) times Simpson's mean of ``D_e(c)`` / ``kappa(c)`` over the
+concentrations between the nodes; ``"arithmetic"`` the mean of the node values over the
+distance between node centres (PyBaMM's). That of ``1 / c`` in the diffusion-potential term
+``chi R T / (F c) dc/dx`` is the arithmetic mean. ``particle_grading`` as
+:func:`cosim.cell.particle.shell_edges` (1: uniform shells, PyBaMM's; the default mesh and
+why: docs/mesh_convergence.md). The terminal voltage is the
 positive solid potential extrapolated linearly to the collector, less ``I R_contact``.
 
 The particle surface concentration at the end of the step is affine in the ``j`` held over
@@ -90,8 +92,8 @@ class DFN(DFNSystem, CellModel):
     """Doyle-Fuller-Newman model for ``params.n_cells`` cells at once.
 
     ``n_x``: finite volumes in the negative electrode, separator and positive electrode;
-    ``n_r``: shells per particle (the defaults are PyBaMM's, which made the reference
-    curves). ``tol``: Newton stops when the estimated remaining error of the solution is
+    ``n_r``: shells per particle (PyBaMM's 20-point discretisation, which made its reference
+    curves: ``n_x=(20, 20, 20), n_r=20, face_mean="arithmetic", particle_grading=1.0``). ``tol``: Newton stops when the estimated remaining error of the solution is
     below ``tol`` thermal voltages (R T / F; relative for the salt concentration);
     ``max_iter``: Newton iterations per attempt; ``max_halvings``: how often a failing step
     is halved before the cell's voltage is reported as NaN.

@@ -3,8 +3,9 @@
 ``eps dc/dt = d/dx (eps^b D_e(c, T) dc/dx) + s(x)``, no flux at both current collectors,
 on uniform finite volumes within each region (node positions differ per cell, as the
 thicknesses do; by default :data:`DEFAULT_VOLUMES`). Face
-conductances are the two half volumes in series (the harmonic mean of ``eps^b D_e`` weighted
-by the half widths, exact across the jump of porosity at a region interface). A step is backward Euler with the diffusivity
+conductances are the two half volumes in series in ``eps^b`` (exact across the jump of
+porosity at a region interface) times Simpson's mean of ``D_e(c)`` over the concentrations
+between the nodes (as :func:`cosim.cell.dfn_system.face_weights` for the DFN). A step is backward Euler with the diffusivity
 taken at the start of the step, so it is linear: a tridiagonal system per cell, solved in
 the C kernel's ``ck_prepare`` (``fmus/pack/src/cell_kernel.c``; Thomas algorithm, the step
 without source and the response per ampere together). The salt inventory ``sum(eps dx
@@ -24,8 +25,9 @@ from .params import CellParams
 #: finite volumes in the negative electrode, separator and positive electrode on the default
 #: mesh: the discretisation error of the salt sits in the electrodes, where the reaction
 #: sources curve the profile; without sources the separator's profile is nearly linear,
-#: which a few volumes resolve (docs/mesh_convergence.md: Chen2020 at 2C, the SPMe's salt
-#: error is 0.34 mV RMS on 20/20/20 and on 20/80/20 alike, 0.01 mV on 80/20/20)
+#: which a few volumes resolve (docs/mesh_convergence.md: Chen2020 at 2C with harmonic faces,
+#: the SPMe's salt error was 0.34 mV RMS on 28/6/26 and on 28/24/26 alike, 0.01 mV on
+#: 112/6/26)
 DEFAULT_VOLUMES = (20, 6, 20)
 
 
