@@ -119,9 +119,13 @@ class DFNSystem:
         fw = ctx["fw"]
         # stacked pairs, index 0: electrolyte charge (kappa), 1: salt (D_e, scaled by F), at
         # the nodes and (with the series faces) at the faces' mean concentrations
-        cm = 0.5 * (c[:, 1:] + c[:, :-1]) if self._mid else None
-        A, Ap = self._coefficients(c, T, jac)
-        Am, Apm = self._coefficients(cm, T, jac) if self._mid else (0.0, 0.0)
+        if self._mid:  # one evaluation for the nodes and the faces (the calls cost, not the points)
+            A, Ap = self._coefficients(np.concatenate((c, 0.5 * (c[:, 1:] + c[:, :-1])), axis=1), T, jac)
+            A, Am = A[..., :N], A[..., N:]
+            Ap, Apm = (Ap[..., :N], Ap[..., N:]) if jac else (None, None)
+        else:
+            A, Ap = self._coefficients(c, T, jac)
+            Am, Apm = 0.0, 0.0
         kfDf = face_conductance(fw, A, Am) * _FSCALE  # face conductances (over the distance)
         kf = kfDf[0]
         dc = c[:, 1:] - c[:, :-1]
