@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from cosim.cell.electrolyte1d import DEFAULT_VOLUMES
+from cosim.cell.particle import DEFAULT_SHELLS
 from cosim.components.pack import Pack, PackConfig
 from cosim.components.profile import Profile, ProfileConfig
 from cosim.components.thermal import Thermal, ThermalConfig
@@ -102,7 +104,8 @@ def main() -> None:
         return
     print(f"mesh trade-off, {n} unit cells over {args.mesh_duration:g} s:")
     reference = None
-    for shells, volumes in ((20, [20, 20, 20]), (10, [10, 5, 10]), (6, [5, 3, 5])):
+    for shells, volumes in ((DEFAULT_SHELLS, list(DEFAULT_VOLUMES)), (20, [20, 20, 20]), (20, [10, 3, 10]),
+                            (10, [10, 5, 10]), (6, [5, 3, 5])):
         samples: list = []
         w = timed(args.set, 2, 4, 48, args.mesh_duration, args.c_rate, samples,
                   particle_shells=shells, electrolyte_volumes=volumes)

@@ -9,9 +9,14 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 CHEN2020 = SHARED / "reference" / "pybamm-chen2020"
 
 
-def pybamm_curve(name: str) -> dict[str, np.ndarray]:
-    """A PyBaMM reference discharge (time_s, current_A, voltage_V, discharge_capacity_Ah)."""
-    path = CHEN2020 / name
+#: PyBaMM's Chen2020 discharges on meshes refined up to 16x (tests/data/pybamm_chen2020_fine/README.md)
+CHEN2020_FINE = Path(__file__).resolve().parent / "data" / "pybamm_chen2020_fine"
+
+
+def pybamm_curve(name: str, folder: Path = CHEN2020) -> dict[str, np.ndarray]:
+    """A PyBaMM reference discharge (time_s, current_A, voltage_V, discharge_capacity_Ah): of
+    the shared 20-point curves, or from ``folder`` (e.g. :data:`CHEN2020_FINE`)."""
+    path = folder / name
     if not path.is_file():
         pytest.skip(f"reference data not found: {path}")
     data = np.loadtxt(path, delimiter=",", skiprows=1)

@@ -42,13 +42,18 @@ def books(model, I, dt, t_dis=1500.0, T=298.15, t_rest=2e4, h0=0.01, growth=1.01
     their step (as a thermal model books them)."""
     E0 = model.stored_energy_J()
     total = np.zeros(model.n)
+    peak = np.zeros(model.n)
     for _ in range(int(round(t_dis / dt))):
         out = model.step(dt, T, current_A=I)
         total += dt * (out["current_A"] * out["voltage_V"] + total_heat_W(out))
+        peak = np.maximum(peak, out["heat_mixing_W"])
     t, h = 0.0, h0
     while t < t_rest:
         out = model.step(h, T, current_A=0.0)
-        assert np.all(out["heat_mixing_W"] >= 0.0)
+        # dissipative: not below zero by more than round-off (1e-16 of the discharge's; once
+        # the particles have equilibrated its terms are products of differences of equal
+        # numbers: measured -5.2e-32 W, the seed's composite negative at rest, 40 shells)
+        assert np.all(out["heat_mixing_W"] >= -1e-16 * peak)
         total += h * total_heat_W(out)
         t, h = t + h, h * growth
     mix = model.out["heat_mixing_W"]

@@ -67,7 +67,10 @@ def test_an_unreachable_power_gives_the_most_the_limits_allow_in_its_direction(s
     delivered = battery.voltage * battery.string_current.sum()
     assert battery.limited
     assert delivered * sign > 0
-    assert sign * delivered == pytest.approx(best, rel=4e-9)  # the limit search's tolerance (measured 1.3e-9)
+    # the limit search ends within 1e-9 relative of the current at the limit (the power follows;
+    # measured 4e-16 to 4e-14; before that criterion it stopped at a margin of 1e-7 V, 1.4e-7
+    # short in power at the charge limit from 95 % SOC)
+    assert sign * delivered == pytest.approx(best, rel=4e-9)
     v = out["voltage_V"]
     # the limit search stops within tol_V = 1e-7 V of the limit (measured 1.7e-11 and 1.5e-10 V:
     # its last Newton step usually lands far closer, but the contract is tol_V)

@@ -17,9 +17,15 @@ material at every electrode node ("site"). Equations (conventions of :mod:`.para
 alpha_a != alpha_c), with ``chi = 2 (1 - t+) TDF``, ``f = F / (R T)``, no salt flux and no
 electrolyte current at the current collectors, ``phi_s = 0`` at the negative current
 collector (a ghost node half a cell away, as PyBaMM), no solid current at the separator and
-``i_s = I / A`` at the positive collector. Face values of ``eps^b D_e`` and ``kappa_eff`` (and of ``1 / c`` in the
-diffusion-potential term ``chi R T / (F c) dc/dx``) are arithmetic means of the node
-values; gradients use the distance between node centres. The terminal voltage is the
+``i_s = I / A`` at the positive collector. Face conductances of ``eps^b D_e`` and ``kappa_eff``
+(:func:`~cosim.cell.dfn_system.face_weights`): ``face_mean="series"`` (the default) the two
+half volumes in series in ``eps^b`` (exact across the jump of porosity and Bruggeman exponent
+at a region interface) times Simpson's mean of ``D_e(c)`` / ``kappa(c)`` over the
+concentrations between the nodes; ``"arithmetic"`` the mean of the node values over the
+distance between node centres (PyBaMM's). That of ``1 / c`` in the diffusion-potential term
+``chi R T / (F c) dc/dx`` is the arithmetic mean. ``particle_grading`` as
+:func:`cosim.cell.particle.shell_edges` (1: uniform shells, PyBaMM's; the default mesh and
+why: docs/mesh_convergence.md). The terminal voltage is the
 positive solid potential extrapolated linearly to the collector, less ``I R_contact``.
 
 The particle surface concentration at the end of the step is affine in the ``j`` held over
@@ -49,11 +55,13 @@ from __future__ import annotations
 import numpy as np
 
 from .base import CellModel, LazyOutputs
-from .dfn_system import _FD, _PM, DFNSystem
+from .dfn_system import _PM, DFNSystem, face_conductance, face_weights
 from .params import F, R, CellParams, arrhenius
-from .particle import ParticleBatch
+from .electrolyte1d import DEFAULT_VOLUMES
+from .particle import DEFAULT_SHELLS, GRADED, ParticleBatch
 
-_STACKED = ("hdx2",)  # context arrays with the cells on axis 1
+_STACKED = ("fw",)  # context arrays with the cells on axis 1
+
 
 
 class _Prep:
@@ -84,8 +92,8 @@ class DFN(DFNSystem, CellModel):
     """Doyle-Fuller-Newman model for ``params.n_cells`` cells at once.
 
     ``n_x``: finite volumes in the negative electrode, separator and positive electrode;
-    ``n_r``: shells per particle (the defaults are PyBaMM's, which made the reference
-    curves). ``tol``: Newton stops when the estimated remaining error of the solution is
+    ``n_r``: shells per particle (PyBaMM's 20-point discretisation, which made its reference
+    curves: ``n_x=(20, 20, 20), n_r=20, face_mean="arithmetic", particle_grading=1.0``). ``tol``: Newton stops when the estimated remaining error of the solution is
     below ``tol`` thermal voltages (R T / F; relative for the salt concentration);
     ``max_iter``: Newton iterations per attempt; ``max_halvings``: how often a failing step
     is halved before the cell's voltage is reported as NaN.
@@ -97,18 +105,22 @@ class DFN(DFNSystem, CellModel):
     def __init__(
         self,
         params: CellParams,
-        n_x: tuple[int, int, int] = (20, 20, 20),
-        n_r: int = 20,
+        n_x: tuple[int, int, int] = DEFAULT_VOLUMES,
+        n_r: int = DEFAULT_SHELLS,
         *,
         tol: float = 1e-5,
         max_iter: int = 30,
         max_halvings: int = 10,
+        face_mean: str = "series",
+        particle_grading: float = GRADED,
         _general_bv: bool = False,
     ):
         super().__init__(params)
         n = self.n
         p = params
         self.tol, self.max_iter, self.max_halvings = tol, max_iter, max_halvings
+        self.face_mean, self.particle_grading = face_mean, float(particle_grading)
+        self._mid = face_mean == "series"  # faces that need the coefficients between the nodes
         nn, ns, npp = (int(k) for k in n_x)
         if min(nn, ns, npp) < 2 or int(n_r) < 2:
             raise ValueError(f"DFN needs at least 2 finite volumes per region and shell count, got n_x={n_x}, n_r={n_r}")
@@ -127,6 +139,7 @@ class DFN(DFNSystem, CellModel):
         self.eps = rep([_cells(r.porosity, n) for r in regions])
         self.tor = rep([_cells(r.porosity, n) ** _cells(r.bruggeman, n) for r in regions])
         self.dxc = 0.5 * (self.dx[:, 1:] + self.dx[:, :-1])
+        self.face_w = face_weights(self.tor, self.dx, face_mean)
         self.eps_dx = self.eps * self.dx
         self.eps_dx_sum = self.eps_dx.sum(axis=1)
         el = p.electrolyte
@@ -152,7 +165,8 @@ class DFN(DFNSystem, CellModel):
             for mat in elec.materials:
                 cmax = _cells(mat.c_max_mol_m3, n)
                 radius = _cells(mat.particle_radius_m, n)
-                pb = ParticleBatch(n_r, (n, ne[e]), radius[:, None], (_cells(mat.sto_initial, n) * cmax)[:, None])
+                pb = ParticleBatch(n_r, (n, ne[e]), radius[:, None], (_cells(mat.sto_initial, n) * cmax)[:, None],
+                                   self.particle_grading)
                 mats.append(dict(e=e, mat=mat, pb=pb, sl=slice(S, S + ne[e]), cmax=cmax,
                                  side="negative" if e == 0 else "positive",
                                  a=_cells(mat.surface_area_per_volume, n)))
@@ -242,7 +256,7 @@ class DFN(DFNSystem, CellModel):
         self._jsl = slice(2 * N + Ne, m)
 
         self._static = dict(
-            tor=self.tor, tor_fd=self.tor / _FD, hdx2=np.stack((0.5 / self.dxc, 0.5 * F / self.dxc)),
+            fw=self.face_w,
             eps_dx=self.eps_dx, eps_dx_sum=self.eps_dx_sum,
             a_dx=self.a_dx, cmax=self.cmax, icmax=1.0 / self.cmax, Rf=self.Rf, G_s=self.G_s, g_cc=self.g_cc,
             adx_el=self.adx_el, const_vals=self.const_vals, area=self.area, R_contact=self.R_contact,
@@ -543,8 +557,8 @@ class DFN(DFNSystem, CellModel):
         out["heat_mixing_W"] = self._heat_mixing(T, j)
         # ohmic: -i.grad(phi) summed over faces (electrolyte, solid incl. the collector
         # half-cells), plus the contact resistance
-        kap = self.kappa_fn(c, Tc) * self.tor
-        kf = 0.5 * (kap[:, 1:] + kap[:, :-1]) / self.dxc
+        kap_m = self.kappa_fn(0.5 * (c[:, 1:] + c[:, :-1]), Tc) if self._mid else 0.0
+        kf = face_conductance(self.face_w, self.kappa_fn(c, Tc), kap_m)
         ic = 1.0 / c
         beta = self.chi * R * Tc / F
         dpe = pe[:, 1:] - pe[:, :-1]

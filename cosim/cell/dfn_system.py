@@ -14,10 +14,51 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
+from .params import F
+
+
+#: how the DFN's face conductances are formed (:func:`face_weights`)
+FACE_MEANS = ("series", "arithmetic")
+
+
+def face_weights(tor: np.ndarray, dx: np.ndarray, face_mean: str) -> np.ndarray:
+    """Weights ``(w_l, w_m, w_r)``, each (cells, faces), of the conductance of the faces
+    between neighbouring nodes, ``g = w_l A(c_l) + w_m A((c_l + c_r) / 2) + w_r A(c_r)`` for a
+    transport coefficient ``eps^b A(c)`` (``A``: the salt diffusivity or the conductivity),
+    node widths ``dx`` and ``tor = eps^b`` at the nodes:
+
+    * ``"series"``: the two half volumes in series in ``eps^b`` (exact for a flux through the
+      jump of porosity and Bruggeman exponent at a region interface, where an arithmetic
+      mean is first order) times the mean of ``A(c)`` over the concentrations between the
+      nodes by Simpson's rule (a steady flux between two nodes is ``(Phi(c_r) - Phi(c_l)) /
+      dx`` with ``Phi' = A``; a mean of the node values misses a minimum of ``A`` in between,
+      as Chen2020's near 2000 mol/m^3, docs/mesh_convergence.md);
+    * ``"arithmetic"``: the mean of the node values of ``eps^b A`` over the distance between
+      the nodes, ``w_m = 0`` (PyBaMM's, which made its reference curves).
+    """
+    wl, wr = 0.5 * dx[:, :-1], 0.5 * dx[:, 1:]
+    tl, tr = tor[:, :-1], tor[:, 1:]
+    if face_mean == "arithmetic":
+        inv = 0.5 / (wl + wr)
+        return np.stack((tl * inv, np.zeros_like(inv), tr * inv))
+    if face_mean != "series":
+        raise ValueError(f"face_mean must be one of {FACE_MEANS}, got {face_mean!r}")
+    g = 1.0 / (wl / tl + wr / tr) / 6.0
+    return np.stack((g, 4.0 * g, g))
+
+
+def face_conductance(w: np.ndarray, A: np.ndarray, Am) -> np.ndarray:
+    """The faces' conductances from :func:`face_weights` ``w``, the coefficient ``A`` at the
+    nodes (last axis) and ``Am`` at the faces' mean concentrations (unused where ``w_m = 0``:
+    pass 0)."""
+    return w[0] * A[..., :-1] + w[1] * Am + w[2] * A[..., 1:]
+
+
 _FD = 1e-7  # finite-difference step for the material-function derivatives (relative for c_e)
 _FD2 = np.array([0.0, _FD])[:, None, None]
 _FDC = np.array([1.0, 1.0 + _FD])[:, None, None]
 _PM = np.array([1.0, -1.0])
+_FSCALE = np.array([1.0, F])[:, None, None]  # face terms: electrolyte current, F * salt flux
 
 
 class DFNSystem:
@@ -53,10 +94,21 @@ class DFNSystem:
             parts.append(aj[:, start:start + M * ne].reshape(aj.shape[0], M, ne).sum(axis=1))
         return np.concatenate(parts, axis=1)
 
+    def _coefficients(self, c, T, slope):
+        """``(kappa, D_e)`` stacked at the concentrations ``c`` and, with ``slope``, their
+        derivatives in c (forward differences, evaluated together), else None."""
+        if not slope:
+            return np.array((self.kappa_fn(c, T if self._kappa_T else None),
+                             self.De_fn(c, T if self._De_T else None))), None
+        cc = c * _FDC
+        kd = np.concatenate((self.kappa_fn(cc, T if self._kappa_T else None),
+                             self.De_fn(cc, T if self._De_T else None)))
+        return kd[::2], (kd[1::2] - kd[::2]) / (c * _FD)
+
     def _system(self, ctx, ia, X, jac):
         """Residual (type order: salt, charge, solid, kinetics) and, if ``jac``, the Jacobian
         values and the volt-equivalent scale of an update of j."""
-        T, tor = ctx["T"], ctx["tor"]
+        T = ctx["T"]
         N, Ne, nn = self.N, self.Ne, self.n_x[0]
         c = X[:, :N]
         pe = X[:, N:2 * N]
@@ -64,18 +116,17 @@ class DFNSystem:
         j = X[:, 2 * N + Ne:]
         n = c.shape[0]
         ic = 1.0 / c
-        # stacked pairs, index 0: electrolyte charge (kappa), 1: salt (D_e, scaled by F)
-        if jac:  # material functions with forward differences, evaluated together
-            cc = c * _FDC
-            kd = np.concatenate((self.kappa_fn(cc, T if self._kappa_T else None),
-                                 self.De_fn(cc, T if self._De_T else None)))
-            A = kd[::2] * tor  # eps^b kappa, eps^b D_e
-            Ap = (kd[1::2] - kd[::2]) * (ic * ctx["tor_fd"])  # their derivatives in c
+        fw = ctx["fw"]
+        # stacked pairs, index 0: electrolyte charge (kappa), 1: salt (D_e, scaled by F), at
+        # the nodes and (with the series faces) at the faces' mean concentrations
+        if self._mid:  # one evaluation for the nodes and the faces (the calls cost, not the points)
+            A, Ap = self._coefficients(np.concatenate((c, 0.5 * (c[:, 1:] + c[:, :-1])), axis=1), T, jac)
+            A, Am = A[..., :N], A[..., N:]
+            Ap, Apm = (Ap[..., :N], Ap[..., N:]) if jac else (None, None)
         else:
-            A = np.array((self.kappa_fn(c, T if self._kappa_T else None),
-                          self.De_fn(c, T if self._De_T else None))) * tor
-        hdx2 = ctx["hdx2"]
-        kfDf = (A[:, :, 1:] + A[:, :, :-1]) * hdx2  # face coefficients over the distance
+            A, Ap = self._coefficients(c, T, jac)
+            Am, Apm = 0.0, 0.0
+        kfDf = face_conductance(fw, A, Am) * _FSCALE  # face conductances (over the distance)
         kf = kfDf[0]
         dc = c[:, 1:] - c[:, :-1]
         bg = ctx["hbeta"] * (ic[:, 1:] + ic[:, :-1])
@@ -114,9 +165,9 @@ class DFNSystem:
         if not jac:
             return r, None, None, ic, cs, cmc
         # Jacobian: derivatives of the face terms in the concentrations left and right
-        M = M * hdx2
-        Tl = Ap[:, :, :-1] * M
-        Tr = Ap[:, :, 1:] * M
+        M = M * _FSCALE
+        Tl = (fw[0] * Ap[:, :, :-1] + 0.5 * fw[1] * Apm) * M
+        Tr = (fw[2] * Ap[:, :, 1:] + 0.5 * fw[1] * Apm) * M
         hb = ctx["hbeta"] * ic * ic
         Af = Tl[0] - kf * (hb[:, :-1] * dc + bg)  # d i_e / d c_left
         Bf = Tr[0] - kf * (hb[:, 1:] * dc - bg)  # d i_e / d c_right

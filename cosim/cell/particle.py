@@ -2,7 +2,8 @@
 
 Each particle of radius R obeys ``dc/dt = (1/r^2) d/dr (r^2 D dc/dr)`` with the surface flux
 ``-D dc/dr (R) = j / F`` (j > 0: lithium leaves the particle). In the dimensionless radius
-rho = r / R the finite-volume semi-discretisation on ``n`` uniform shells is::
+rho = r / R the finite-volume semi-discretisation on ``n`` shells (uniform, or graded
+thinner towards the surface: :func:`shell_edges`; gradients between shell midpoints) is::
 
     dc/dt = (D / R^2) K c + g * (-j / (F R)),      K = M^-1 S,  g = e_n / v_n
 
@@ -32,12 +33,30 @@ import scipy.linalg
 from .params import F
 
 
-def _modes(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+#: the default mesh of the particles: shells, and their grading (the outermost shell is
+#: ``n^-1.5`` thick instead of ``1 / n``, :func:`shell_edges`); docs/mesh_convergence.md
+DEFAULT_SHELLS = 40
+GRADED = 1.5
+
+
+def shell_edges(n: int, grading: float = 1.0) -> np.ndarray:
+    """Shell edges in the dimensionless radius: ``rho_i = 1 - (1 - i / n)^grading``; 1 is
+    uniform (PyBaMM's), a grading above 1 makes the shells thinner towards the surface,
+    where the concentration gradients of a discharge sit (the outermost shell is
+    ``n^-grading`` thick)."""
+    u = np.linspace(0.0, 1.0, n + 1)
+    return 1.0 - (1.0 - u) ** grading
+
+
+def _centres(edges: np.ndarray) -> np.ndarray:
+    return 0.5 * (edges[1:] + edges[:-1])
+
+
+def _modes(n: int, grading: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Eigenvalues, M-orthonormal eigenvectors and shell volumes of the unit-sphere operator."""
-    edges = np.linspace(0.0, 1.0, n + 1)
+    edges = shell_edges(n, grading)
     vol = (edges[1:] ** 3 - edges[:-1] ** 3) / 3.0
-    d = 1.0 / n
-    face = edges[1:-1] ** 2 / d  # between shells i and i + 1
+    face = edges[1:-1] ** 2 / np.diff(_centres(edges))  # between shells i and i + 1
     S = np.zeros((n, n))
     i = np.arange(n - 1)
     S[i, i] -= face
@@ -45,7 +64,12 @@ def _modes(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     S[i, i + 1] = face
     S[i + 1, i] = face
     lam, phi = scipy.linalg.eigh(S, np.diag(vol))
-    lam[np.argmax(lam)] = 0.0  # the uniform mode, exactly
+    # the uniform mode, exactly (S has zero row sums): eigh's own carries round-off amplified
+    # by the spread of the eigenvalues (thin outer shells), which the lithium inventory, read
+    # from this mode alone, would pick up
+    k0 = int(np.argmax(lam))
+    lam[k0] = 0.0
+    phi[:, k0] = 1.0 / np.sqrt(vol.sum())
     return lam, phi, vol
 
 
@@ -64,17 +88,27 @@ class ParticleBatch:
     batch shape.
     """
 
-    def __init__(self, n: int, batch_shape: tuple[int, ...], radius_m: np.ndarray, c_initial: np.ndarray):
+    def __init__(self, n: int, batch_shape: tuple[int, ...], radius_m: np.ndarray, c_initial: np.ndarray,
+                 grading: float = 1.0):
         self.n = n
-        self.lam, self.phi, self.vol = _modes(n)
+        self.grading = grading
+        self.lam, self.phi, self.vol = _modes(n, grading)
         self.b = self.phi[n - 1, :].copy()  # modal weight of the surface flux
-        edges = np.linspace(0.0, 1.0, n + 1)
-        self.face = edges[1:-1] ** 2 * n  # unit-sphere face areas / (4 pi) over the spacing
-        # c_surf = 1.5 c_n - 0.5 c_{n-1} (linear extrapolation from the last two shells)
+        edges = shell_edges(n, grading)
+        r = _centres(edges)
+        self.face = edges[1:-1] ** 2 / np.diff(r)  # unit-sphere face areas / (4 pi) over the spacing
+        # c_surf: linear extrapolation from the last two shell centres to rho = 1 (on uniform
+        # shells 1.5 c_n - 0.5 c_{n-1})
         w = np.zeros(n)
-        w[-1], w[-2] = 1.5, -0.5
+        w[-1] = (1.0 - r[-2]) / (r[-1] - r[-2])
+        w[-2] = (r[-1] - 1.0) / (r[-1] - r[-2])
         self.w_surf = w @ self.phi
-        self.w_mean = (self.vol / self.vol.sum()) @ self.phi  # volume average
+        # volume average: only the uniform mode (lambda = 0) carries it, the others are
+        # M-orthogonal to it; its weight alone, so that the mean (the SOC) is exactly what the
+        # flux moved, without the round-off of the other modes' weights (~1e-16 each)
+        self.w_mean = np.zeros(n)
+        k0 = int(np.argmax(self.lam))
+        self.w_mean[k0] = (self.vol / self.vol.sum()) @ self.phi[:, k0]
         self.radius = np.broadcast_to(np.asarray(radius_m, dtype=float), batch_shape)
         self.z = np.zeros((*batch_shape, n))
         self.set_uniform(c_initial)

@@ -76,10 +76,10 @@ from ..pack.c_kernel import CKernel
 from .base import CellModel, LazyOutputs
 from .cell_data import CellData
 from .mixing_kernels import enthalpy_tables
-from .electrolyte1d import ElectrolyteMesh, SaltDiffusion
+from .electrolyte1d import DEFAULT_VOLUMES, ElectrolyteMesh, SaltDiffusion
 from .functions import electrolyte_spec, spec_of
 from .params import F, CellParams, Electrode
-from .particle import ParticleBatch
+from .particle import DEFAULT_SHELLS, GRADED, ParticleBatch
 
 
 @dataclass
@@ -112,12 +112,17 @@ class SPMe(CellModel):
     name = "SPMe"
     with_electrolyte = True
 
-    def __init__(self, params: CellParams, n_r: int = 20, n_x: tuple[int, int, int] = (20, 20, 20)):
+    def __init__(self, params: CellParams, n_r: int = DEFAULT_SHELLS, n_x: tuple[int, int, int] = DEFAULT_VOLUMES,
+                 particle_grading: float = GRADED):
+        """``particle_grading``: the particle shells thinner towards the surface
+        (:func:`cosim.cell.particle.shell_edges`; 1: uniform, PyBaMM's)."""
         super().__init__(params)
+        self.particle_grading = float(particle_grading)
         N = self.n
         self.electrodes: tuple[Electrode, Electrode] = (params.negative, params.positive)
         self.particles = [
-            [ParticleBatch(n_r, (N,), m.particle_radius_m, m.sto_initial * m.c_max_mol_m3) for m in el.materials]
+            [ParticleBatch(n_r, (N,), m.particle_radius_m, m.sto_initial * m.c_max_mol_m3, self.particle_grading)
+             for m in el.materials]
             for el in self.electrodes
         ]
         parts = [part for parts in self.particles for part in parts]

@@ -35,6 +35,8 @@ from pydantic import Field, model_validator
 
 from ..limits import MAX_STEP_HALVINGS, MAX_UNIT_CELLS
 from ..cell.base import HEAT_OUTPUTS
+from ..cell.electrolyte1d import DEFAULT_VOLUMES
+from ..cell.particle import DEFAULT_SHELLS
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
 from .base import Causality, Component, ComponentConfig, EndOfRun, EnergyBooks, Port
@@ -46,14 +48,14 @@ _HEAT = HEAT_OUTPUTS  # every heat term, the books itemise them
 
 
 class CellMeshConfig(ComponentConfig):
-    """The cell model's mesh (shared by ``cell`` and ``pack``): the defaults are PyBaMM's,
-    which reach the reference curves; coarser meshes are faster (``benchmarks/pack.py``
-    prints the trade-off)."""
+    """The cell model's mesh (shared by ``cell`` and ``pack``): the defaults are within about
+    1 mV of the converged solution at 2C (docs/mesh_convergence.md); coarser meshes are
+    faster (``benchmarks/pack.py`` prints the trade-off)."""
 
-    particle_shells: int = Field(20, ge=2, le=200, description="finite volumes along each particle's radius")
+    particle_shells: int = Field(DEFAULT_SHELLS, ge=2, le=200, description="finite volumes along each particle's radius")
     electrolyte_volumes: list[int] = Field(
-        [20, 20, 20], description="finite volumes through the negative electrode, separator and positive electrode "
-        "(SPMe and DFN; at least 2 each)"
+        list(DEFAULT_VOLUMES), description="finite volumes through the negative electrode, separator and positive "
+        "electrode (SPMe and DFN; at least 2 each)"
     )
 
     mesh_check: bool = Field(

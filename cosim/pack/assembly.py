@@ -251,7 +251,10 @@ class AssembledBattery:
 
     def _limit_current(self, prep, sign: float, x: float, I0, limits, pack_limits, tol_V: float = 1e-7):
         """The largest ``x`` (pack current ``sign * x``) whose step ends inside the limits,
-        within ``tol_V`` of the binding one (or, where the model runs out of range first,
+        within ``tol_V`` of the binding one and, where the margin's slope is known, within
+        1e-9 relative of the current at which it binds (the margin over its slope: a margin
+        of ``tol_V`` alone leaves the current, and the power, short by ``tol_V`` over the
+        voltage drop, 1e-7 relative at a charge limit near full) (or, where the model runs out of range first,
         0.1 % short of the edge of its range, found to 1e-10 relative); Newton on the margin with its exact
         slope, kept inside the bracket of feasible and infeasible currents found so far.
         Returns ``(x, probe)``; ``x = 0`` with the rest state's probe when even that is
@@ -266,7 +269,7 @@ class AssembledBattery:
                 if good is None or x > good[0]:
                     good = (x, pr)
                 I0 = pr[0][0]
-                if m <= tol_V:
+                if m <= tol_V and not (np.isfinite(dm) and dm < 0 and m > -dm * 1e-9 * x):
                     break
             else:
                 bad = min(bad, x)

@@ -203,7 +203,8 @@ static int limit_current(PmPack *p, PmPrep *pr, double sign, double x, const dou
             }
             for (s = 0; s < S; s++) I0[s] = cur->r.I_s[s];
             have_I0 = 1;
-            if (m <= tol_V) break;
+            /* within tol_V of the limit and within 1e-9 relative of the current where it binds */
+            if (m <= tol_V && !(isfinite(dm) && dm < 0 && m > -dm * 1e-9 * x)) break;
         } else {
             bad = py_min(bad, x);
         }
