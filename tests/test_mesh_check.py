@@ -15,6 +15,7 @@ import xarray as xr
 from coupling_helpers import run as run_components
 from doubles import Probe
 
+from cosim.cell.particle import DEFAULT_SHELLS
 from cosim.components.cell_core import CellCoreConfig, build_model, make_model
 from cosim.components.pack import Pack, PackConfig, build_battery
 from cosim.components.profile import Profile, ProfileConfig
@@ -151,7 +152,7 @@ def test_the_pack_difference_is_the_run_minus_independent_refined_cells(tmp_path
     assert float(ds.attrs["pack_mesh_check_rms_voltage_difference_V"]) == pytest.approx(rms, rel=1e-12)
     assert float(ds.attrs["pack_mesh_check_max_abs_voltage_difference_V"]) == pytest.approx(
         np.abs(expected[1:]).max(), rel=0, abs=ROUND_OFF_V)
-    assert "particle_shells 20 vs 40" in ds.attrs["pack_mesh_check_meshes"]
+    assert f"particle_shells {DEFAULT_SHELLS} vs {2 * DEFAULT_SHELLS}" in ds.attrs["pack_mesh_check_meshes"]
     assert kpis_from_file(tmp_path / "run.nc")["mesh_check_rms_voltage_difference_V"] == pytest.approx(rms, rel=1e-12)
     summary = summarize(tmp_path / "run.nc")  # cosim info
     assert f"mesh check: pack: RMS {rms * 1e3:.4g} mV" in summary and "vs 2x refined" in summary
