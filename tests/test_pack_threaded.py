@@ -1,4 +1,6 @@
-"""Several batteries stepped at once from Python threads give what each gives alone.
+"""Several batteries stepped at once from Python threads give what each gives alone, and the
+kernels' loops over the cells shared between OpenMP threads (``COSIM_THREADS``) give what one
+thread gives.
 
 The C cell kernels keep no global state (``fmus/pack/src/cell_kernel.h``) and ctypes releases
 the GIL during their calls, so batteries in different threads (a host running several packs,
@@ -14,13 +16,16 @@ into ck_prepare as a trial failed this test in 2 of 4 runs).
 
 from __future__ import annotations
 
+import re
 import threading
 
 import numpy as np
+import pytest
 
 from cosim.cell.parameter_set import load_parameter_set
 from cosim.cell.spme import SPM, SPMe
 from cosim.pack import AssembledBattery, Layout
+from cosim.pack.c_kernel import SOURCE_DIR, THREADS_ENV, library, threads
 from cosim.pack.spread import apply, draw
 
 N = 256
@@ -133,3 +138,41 @@ def test_batteries_in_threads_agree_with_serial_runs_bit_for_bit():
                 x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
                 assert np.array_equal(x, y, equal_nan=True), f"{name}, {what}, array {k}"
         assert any(np.ptp(np.asarray(arr, dtype=float)) > 0 for _, arrays in a_log for arr in arrays[:3])
+
+
+def run_logged(make, name, seed) -> list:
+    log: list = []
+    make(name, seed)(lambda what, arrays: log.append((what, arrays)))
+    return log
+
+
+def test_kernels_on_one_and_two_threads_agree_bit_for_bit(monkeypatch):
+    """The same batteries (256 cells each, above the kernels' threshold for threads) stepped
+    with the loops over the cells on one thread and on two: every output and state array the
+    same bit for bit (each cell is computed by one thread alone; no sum over cells is shared).
+    The library must have been built with OpenMP for this to test anything."""
+    assert hasattr(library(), "omp_get_max_threads"), "the kernel library was built without OpenMP"
+    header = (SOURCE_DIR / "cell_kernel.h").read_text()
+    assert N >= int(re.search(r"#define CK_PARALLEL_MIN_CELLS (\d+)", header).group(1))
+    logs = {}
+    for n in (1, 2):
+        monkeypatch.setenv(THREADS_ENV, str(n))
+        model = SPM(spread_params("chen2020", 3), n_r=8)
+        assert model._k.cells(model.data).n_threads == n  # what the C is given
+        logs[n] = [run_logged(*job) for job in JOBS]
+    for (_, name, _), a_log, b_log in zip(JOBS, logs[1], logs[2]):
+        assert [w for w, _ in a_log] == [w for w, _ in b_log]
+        for (what, a), (_, b) in zip(a_log, b_log):
+            assert len(a) == len(b)
+            for k, (x, y) in enumerate(zip(a, b)):
+                x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+                assert np.array_equal(x, y, equal_nan=True), f"{name}, {what}, array {k}"
+
+
+def test_the_thread_count_setting(monkeypatch):
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert 1 <= threads() <= 2
+    for bad in ("0", "two", "-1", "1.5", "257"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(Exception, match=THREADS_ENV):
+            threads()

@@ -15,9 +15,11 @@ for :class:`cosim.cell.spme.SPMe` (tuples of numpy arrays in, tuples out)::
     V, dV, j, ... = ck.evaluate(model.data, prep, T, I, guess, has_guess, slope)
 
 The :class:`~cosim.cell.cell_data.CellData` of a batch is converted to the C struct
-``CkCells`` once and kept while the same object is passed again. Cells run serially; the C
-has no global state, so several batches may run at once in Python threads (ctypes releases
-the GIL during a call).
+``CkCells`` once and kept while the same object is passed again, with the number of threads
+its loops over the cells share (:func:`threads`: ``COSIM_THREADS``, or the cores available,
+at most 2; the library is built with OpenMP where gcc has it, see ``cell_kernel.h``; the
+numbers are the same bit for bit whatever the count). The C has no global state, so several
+batches may also run at once in Python threads (ctypes releases the GIL during a call).
 """
 
 from __future__ import annotations
@@ -37,14 +39,19 @@ import numpy as np
 
 from ..errors import CosimError
 
-__all__ = ["SOURCE_DIR", "CFLAGS", "CKernel", "CKernelBuildError", "build", "library", "load",
-           "on_build"]
+__all__ = ["SOURCE_DIR", "CFLAGS", "OPENMP_FLAGS", "CKernel", "CKernelBuildError", "build", "library", "load",
+           "on_build", "threads"]
 
 #: the C sources of the cell kernel
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "fmus" / "pack" / "src"
 #: gcc flags: strict C99, every warning an error, no fused multiply-add (the same round-off on
 #: every x86-64 build)
 CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-ffp-contract=off")
+#: added for the in-process library (not on Windows, where Python would not find gcc's OpenMP
+#: DLL, and dropped if gcc cannot build with them): the loops over the cells share threads
+OPENMP_FLAGS = () if os.name == "nt" else ("-fopenmp",)
+#: environment variable: threads of the loops over the cells (see :func:`threads`)
+THREADS_ENV = "COSIM_THREADS"
 LIBRARY = "cosim_cell.dll" if os.name == "nt" else "libcosim_cell.so"
 #: called (no arguments) just before :func:`build` runs gcc; see :func:`on_build` (a run
 #: prints :data:`cosim.progress.COMPILE_NOTE` then)
@@ -80,7 +87,23 @@ class _Cells(ctypes.Structure):
                     "c_max", "a", "radius", "film", "rate", "D_ref", "cap", "sto0", "sto100", "alpha_a", "alpha_c",
                     "E_D", "E_k", "ocp_p", "dUdT_p", "area", "L", "sigma", "eff", "contact", "c_e0", "scalars",
                     "kappa_p", "De_p", "dx", "capacity", "tortuosity", "d_centres", "total", "lam", "b", "w_surf",
-                    "w_mean", "phi", "face", "uH_table")])
+                    "w_mean", "phi", "face", "uH_table")]
+                + [("n_threads", _I64)])
+
+
+def threads() -> int:
+    """Threads the loops over the cells of a batch share: ``$COSIM_THREADS`` if set (a whole
+    number from 1 to 256), else the cores this process may run on, at most 2."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if value:
+        if not value.isdigit() or not 1 <= int(value) <= 256:
+            raise CosimError(f"{THREADS_ENV}={value!r}: give a whole number of threads from 1 to 256")
+        return int(value)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
 
 
 _PREP = ("E", "G", "s0", "s1", "k_eff", "kfac", "c_free", "c_unit")
@@ -159,7 +182,8 @@ def build(out_dir: str | os.PathLike | None = None) -> Path:
     ``~/.cache``, ``cosim/c_kernel/<hash>``) unless the library is there; returns its path.
     Raises CKernelBuildError if gcc is missing or fails."""
     files = _sources() + sorted(SOURCE_DIR.glob("*.h"))
-    digest = hashlib.sha256(b"\0".join([" ".join(CFLAGS).encode()] + [f.read_bytes() for f in files])).hexdigest()[:16]
+    digest = hashlib.sha256(b"\0".join([" ".join(CFLAGS + OPENMP_FLAGS).encode()]
+                                       + [f.read_bytes() for f in files])).hexdigest()[:16]
     if out_dir is None:
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         out_dir = cache / "cosim" / "c_kernel" / digest
@@ -185,8 +209,10 @@ def build(out_dir: str | os.PathLike | None = None) -> Path:
                                 "writable folder") from exc
     os.close(fd)
     try:
-        proc = subprocess.run([gcc, *flags, f"-I{SOURCE_DIR}", "-o", partial, *map(str, _sources()), "-lm"],
-                              capture_output=True, text=True)
+        command = [gcc, *flags, f"-I{SOURCE_DIR}", "-o", partial, *map(str, _sources()), "-lm"]
+        proc = subprocess.run(command[:1] + list(OPENMP_FLAGS) + command[1:], capture_output=True, text=True)
+        if proc.returncode != 0 and OPENMP_FLAGS:  # a gcc without OpenMP: serial loops
+            proc = subprocess.run(command, capture_output=True, text=True)
         if proc.returncode != 0:
             raise CKernelBuildError(f"gcc failed to build the C cell kernel:\n{proc.stderr.strip()}")
         os.replace(partial, lib)
@@ -220,11 +246,22 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
+def _open(path) -> ctypes.CDLL:
+    """The library at ``path``, its functions declared. OpenMP's threads are made to sleep
+    while they wait for work (``OMP_WAIT_POLICY=passive`` unless the environment says
+    otherwise; read when the OpenMP runtime loads): spinning, they would hold the second core
+    through the Python between the kernels' calls, and on a machine busy with other
+    processes a spinning waiter delays the thread it waits for."""
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = "passive"
+    return _declare(ctypes.CDLL(str(path)))
+
+
 @functools.cache
 def library() -> ctypes.CDLL:
     """The kernel library of this process (built by :func:`build` into the cache if needed),
     its functions declared."""
-    return _declare(ctypes.CDLL(str(build())))
+    return _open(build())
 
 
 def load(out_dir: str | os.PathLike | None = None) -> "CKernel":
@@ -239,7 +276,7 @@ class CKernel:
     given: one instance per model."""
 
     def __init__(self, path: str | os.PathLike | None = None):
-        self.lib = library() if path is None else _declare(ctypes.CDLL(str(path)))
+        self.lib = library() if path is None else _open(path)
         self.path = Path(self.lib._name)
         self._data = None  # (CellData, a reference to its struct) of the last call
 
@@ -267,7 +304,7 @@ class CKernel:
         s = _Cells(N=N, M=M, n_r=nr, n=d.dx.shape[1], P_ocp=d.ocp_p.shape[1], P_dUdT=d.dUdT_p.shape[1],
                    n_tab=d.uH_table.shape[1], mat_start=(_I64 * 3)(*map(int, d.mat_start)),
                    n_x=(_I64 * 3)(*map(int, d.n_x)), kappa_code=int(d.kappa_code), De_code=int(d.De_code),
-                   ocp_code=i("ocp_code"), dUdT_code=i("dUdT_code"))
+                   ocp_code=i("ocp_code"), dUdT_code=i("dUdT_code"), n_threads=threads())
         for name in (n for n, t in _Cells._fields_ if t is _f8):
             setattr(s, name, f(name))
         s.keep = keep  # the arrays live as long as the struct that points into them

@@ -63,10 +63,14 @@ def _on_sigterm(signum, frame) -> None:
     _STOPPING = True
 
 
-def init_worker() -> None:
+def init_worker(cell_threads: int = 1) -> None:
     """Initializer of the process pool's workers: Ctrl-C is the sweep's business (its
     process stops the workers), SIGTERM stops the worker's runs gracefully (cosim.run closes
-    the file as incomplete)."""
+    the file as incomplete); the cell kernels of a run share ``cell_threads`` threads unless
+    ``COSIM_THREADS`` says otherwise (the workers already share the cores)."""
+    from ..pack.c_kernel import THREADS_ENV
+
+    os.environ.setdefault(THREADS_ENV, str(cell_threads))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
 
@@ -242,7 +246,10 @@ def _make_executor(workers: int, dask: bool | str | None):
     ctx = multiprocessing.get_context("forkserver")
     # imported once in the fork server (the workers fork from it with the modules loaded)
     ctx.set_forkserver_preload(["cosim.run", "cosim.sweep.execute", "cosim.sweep.kpi", "cosim.cell.spme", "xarray"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker)
+    # the cores left to each worker's cell kernels (at most 2 threads, as a run alone)
+    cell_threads = max(1, min(2, (os.cpu_count() or 1) // workers))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
+                               initargs=(cell_threads,))
     return pool, lambda: pool.shutdown(wait=True, cancel_futures=True), pool
 
 
