@@ -16,8 +16,11 @@ into ck_prepare as a trial failed this test in 2 of 4 runs).
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -176,3 +179,34 @@ def test_the_thread_count_setting(monkeypatch):
         monkeypatch.setenv(THREADS_ENV, bad)
         with pytest.raises(Exception, match=THREADS_ENV):
             threads()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_a_child_forked_after_threaded_kernels_steps_serially(monkeypatch, tmp_path):
+    """GNU OpenMP hangs in a child forked from a process whose OpenMP threads ran (Python's
+    default start method of multiprocessing on Linux is fork): the kernels of such a child
+    run serially, with the same numbers, and do not hang."""
+    monkeypatch.setenv(THREADS_ENV, "2")
+    model = SPMe(spread_params("seed_bgraphite_sno2_lmo_gel", 4), n_r=8, n_x=(6, 4, 6))
+    T = np.full(N, 300.0)
+    before = model._k.prepare(model.data, 1.0, T, model._z, model._c)
+    out = tmp_path / "child.npy"
+    pid = os.fork()
+    if pid == 0:  # the child: the same call again, its result into a file
+        try:
+            again = model._k.prepare(model.data, 1.0, T, model._z, model._c)
+            counts = [model._k.cells(model.data).n_threads, threads()]
+            np.save(out, np.concatenate([a.ravel() for a in again] + [np.array(counts, dtype=float)]))
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 60.0
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung in the kernels")
+        time.sleep(0.05)
+    got = np.load(out)
+    assert np.array_equal(got[:-2], np.concatenate([a.ravel() for a in before]))
+    assert list(got[-2:]) == [1.0, 1.0]  # serial in the child
+    assert model._k.cells(model.data).n_threads == 2  # the parent keeps its threads

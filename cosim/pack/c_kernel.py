@@ -32,6 +32,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -91,14 +92,37 @@ class _Cells(ctypes.Structure):
                 + [("n_threads", _I64)])
 
 
+# kernels whose cell data were given more than one thread. GNU OpenMP cannot start threads in
+# a child forked from a process whose OpenMP threads have run (the child hangs): in such a
+# child every kernel runs serially (_serial_after_fork)
+_THREADED: "weakref.WeakSet[CKernel]" = weakref.WeakSet()
+_FORKED_SERIAL = [False]
+
+
+def _serial_after_fork() -> None:
+    if _THREADED:
+        _FORKED_SERIAL[0] = True
+        for kernel in list(_THREADED):
+            cached = kernel._data
+            if cached is not None:
+                cached[1]._obj.n_threads = 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_serial_after_fork)
+
+
 def threads() -> int:
     """Threads the loops over the cells of a batch share: ``$COSIM_THREADS`` if set (a whole
-    number from 1 to 256), else the cores this process may run on, at most 2."""
+    number from 1 to 256), else the cores this process may run on, at most 2; 1 in a child
+    forked from a process whose kernels ran on threads (see ``_serial_after_fork``)."""
     value = os.environ.get(THREADS_ENV, "").strip()
     if value:
         if not value.isdigit() or not 1 <= int(value) <= 256:
             raise CosimError(f"{THREADS_ENV}={value!r}: give a whole number of threads from 1 to 256")
-        return int(value)
+        return 1 if _FORKED_SERIAL[0] else int(value)
+    if _FORKED_SERIAL[0]:
+        return 1
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -310,6 +334,8 @@ class CKernel:
         s.keep = keep  # the arrays live as long as the struct that points into them
         ref = ctypes.byref(s)
         self._data = (d, ref)
+        if s.n_threads > 1:
+            _THREADED.add(self)
         return ref
 
     # -- the kernels (what they compute: cell_kernel.h) ---------------------------------------
