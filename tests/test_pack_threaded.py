@@ -210,3 +210,36 @@ def test_a_child_forked_after_threaded_kernels_steps_serially(monkeypatch, tmp_p
     assert np.array_equal(got[:-2], np.concatenate([a.ravel() for a in before]))
     assert list(got[-2:]) == [1.0, 1.0]  # serial in the child
     assert model._k.cells(model.data).n_threads == 2  # the parent keeps its threads
+
+
+def test_the_tuner_uses_the_threads_only_while_they_pay(monkeypatch):
+    """Unless COSIM_THREADS fixes the count, a kernel measures its step's prepare on both
+    counts (a few probe calls of every period on the count not in use) and uses its threads
+    only while they are at least 10 % faster: here with made-up timings, the threads first
+    twice as fast, then (the machine got busy) slower, then fast again."""
+    from cosim.pack.c_kernel import _Tuner
+
+    tuner = _Tuner(2)
+
+    def run(calls, seconds):
+        used = []
+        for _ in range(calls):
+            count = tuner.pick()
+            used.append(count)
+            tuner.record(count, seconds[count])
+        return used
+
+    used = run(64, {1: 2e-3, 2: 1e-3})
+    assert used.count(1) == 64 // _Tuner.PERIOD * _Tuner.PROBE and tuner.use == 2  # probes only
+    used = run(64, {1: 2e-3, 2: 4e-3})
+    assert tuner.use == 1 and used[-_Tuner.PERIOD:].count(2) == _Tuner.PROBE  # switched; probes the threads
+    run(64, {1: 2e-3, 2: 1e-3})
+    assert tuner.use == 2
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    model = SPM(spread_params("chen2020", 3), n_r=8)
+    model._k.cells(model.data)
+    assert (model._k._tuner is not None) == (threads() > 1)
+    monkeypatch.setenv(THREADS_ENV, "2")  # fixed: no tuning
+    model = SPM(spread_params("chen2020", 3), n_r=8)
+    model._k.cells(model.data)
+    assert model._k._tuner is None and model._k.cells(model.data).n_threads == 2

@@ -32,6 +32,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,6 +104,7 @@ def _serial_after_fork() -> None:
     if _THREADED:
         _FORKED_SERIAL[0] = True
         for kernel in list(_THREADED):
+            kernel._tuner = None
             cached = kernel._data
             if cached is not None:
                 cached[1]._obj.n_threads = 1
@@ -114,20 +116,58 @@ if hasattr(os, "register_at_fork"):
 
 def threads() -> int:
     """Threads the loops over the cells of a batch share: ``$COSIM_THREADS`` if set (a whole
-    number from 1 to 256), else the cores this process may run on, at most 2; 1 in a child
-    forked from a process whose kernels ran on threads (see ``_serial_after_fork``)."""
+    number from 1 to 256), else the cores this process may run on, at most 2 (and then
+    :class:`_Tuner` may use one, where the second does not pay); 1 in a child forked from a
+    process whose kernels ran on threads (see ``_serial_after_fork``)."""
+    return _thread_setting()[0]
+
+
+def _thread_setting() -> tuple[int, bool]:
+    """:func:`threads`, and whether ``COSIM_THREADS`` fixes it."""
     value = os.environ.get(THREADS_ENV, "").strip()
     if value:
         if not value.isdigit() or not 1 <= int(value) <= 256:
             raise CosimError(f"{THREADS_ENV}={value!r}: give a whole number of threads from 1 to 256")
-        return 1 if _FORKED_SERIAL[0] else int(value)
+        return (1 if _FORKED_SERIAL[0] else int(value)), True
     if _FORKED_SERIAL[0]:
-        return 1
+        return 1, True
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, min(2, cores))
+    return max(1, min(2, cores)), False
+
+
+class _Tuner:
+    """Whether a kernel's loops use its threads (``most``) or one, by measurement: on a
+    machine busy with other processes a second thread can cost more than it saves (a thread
+    the system holds back makes the other wait for its cells). The probe is ck_prepare of a
+    step (the same work every step): of every ``PERIOD`` such calls the first ``PROBE`` run
+    on the count not in use; each count keeps a moving average of its seconds per call, and
+    the threads are used while theirs is below ``GAIN`` times the one thread's. The numbers
+    are the same bit for bit either way (``cell_kernel.h``)."""
+
+    PERIOD, PROBE, GAIN, WEIGHT = 16, 2, 0.9, 0.25
+
+    def __init__(self, most: int):
+        self.most = most
+        self.use = most
+        self.calls = 0
+        self.mean: dict[int, float] = {}
+
+    def pick(self) -> int:
+        """The count for this call."""
+        if self.calls % self.PERIOD < self.PROBE:
+            return 1 if self.use == self.most else self.most
+        return self.use
+
+    def record(self, count: int, seconds: float) -> None:
+        """A call on ``count`` threads took ``seconds``."""
+        self.calls += 1
+        old = self.mean.get(count)
+        self.mean[count] = seconds if old is None else old + self.WEIGHT * (seconds - old)
+        if len(self.mean) == 2:
+            self.use = self.most if self.mean[self.most] < self.GAIN * self.mean[1] else 1
 
 
 _PREP = ("E", "G", "s0", "s1", "k_eff", "kfac", "c_free", "c_unit")
@@ -303,6 +343,7 @@ class CKernel:
         self.lib = library() if path is None else _open(path)
         self.path = Path(self.lib._name)
         self._data = None  # (CellData, a reference to its struct) of the last call
+        self._tuner: _Tuner | None = None  # chooses the threads of the last cell data, unless fixed
 
     # -- conversions ------------------------------------------------------------------------
     def cells(self, d) -> ctypes.Structure:
@@ -328,13 +369,16 @@ class CKernel:
         s = _Cells(N=N, M=M, n_r=nr, n=d.dx.shape[1], P_ocp=d.ocp_p.shape[1], P_dUdT=d.dUdT_p.shape[1],
                    n_tab=d.uH_table.shape[1], mat_start=(_I64 * 3)(*map(int, d.mat_start)),
                    n_x=(_I64 * 3)(*map(int, d.n_x)), kappa_code=int(d.kappa_code), De_code=int(d.De_code),
-                   ocp_code=i("ocp_code"), dUdT_code=i("dUdT_code"), n_threads=threads())
+                   ocp_code=i("ocp_code"), dUdT_code=i("dUdT_code"))
+        count, fixed = _thread_setting()
+        s.n_threads = count
         for name in (n for n, t in _Cells._fields_ if t is _f8):
             setattr(s, name, f(name))
         s.keep = keep  # the arrays live as long as the struct that points into them
         ref = ctypes.byref(s)
         self._data = (d, ref)
-        if s.n_threads > 1:
+        self._tuner = _Tuner(count) if count > 1 and not fixed else None
+        if count > 1:
             _THREADED.add(self)
         return ref
 
@@ -352,7 +396,16 @@ class CKernel:
         struct = _Prep(*addresses)
         T, z, c = _f64(T), _f64(z), _f64(c)
         ref = ctypes.byref(struct)
-        if self.lib.ck_prepare(self._cells_ref(d), float(h), _addr(T), _addr(z), _addr(c), int(n_sub), ref) != 0:
+        cells = self._cells_ref(d)
+        tuner = self._tuner if n_sub == 1 else None  # a step's prepare: the same work every step
+        if tuner is not None:
+            count = cells._obj.n_threads = tuner.pick()
+            start = time.perf_counter()
+        failed = self.lib.ck_prepare(cells, float(h), _addr(T), _addr(z), _addr(c), int(n_sub), ref) != 0
+        if tuner is not None:
+            tuner.record(count, time.perf_counter() - start)
+            cells._obj.n_threads = tuner.use
+        if failed:
             raise MemoryError("ck_prepare")
         prep = PrepArrays(res)
         struct.keep = res

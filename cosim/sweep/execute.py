@@ -63,14 +63,15 @@ def _on_sigterm(signum, frame) -> None:
     _STOPPING = True
 
 
-def init_worker(cell_threads: int = 1) -> None:
+def init_worker(serial_cells: bool = True) -> None:
     """Initializer of the process pool's workers: Ctrl-C is the sweep's business (its
     process stops the workers), SIGTERM stops the worker's runs gracefully (cosim.run closes
-    the file as incomplete); the cell kernels of a run share ``cell_threads`` threads unless
-    ``COSIM_THREADS`` says otherwise (the workers already share the cores)."""
+    the file as incomplete); with ``serial_cells`` (the workers already take the cores) the
+    cell kernels of a run use one thread unless ``COSIM_THREADS`` says otherwise."""
     from ..pack.c_kernel import THREADS_ENV
 
-    os.environ.setdefault(THREADS_ENV, str(cell_threads))
+    if serial_cells:
+        os.environ.setdefault(THREADS_ENV, "1")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
 
@@ -246,10 +247,9 @@ def _make_executor(workers: int, dask: bool | str | None):
     ctx = multiprocessing.get_context("forkserver")
     # imported once in the fork server (the workers fork from it with the modules loaded)
     ctx.set_forkserver_preload(["cosim.run", "cosim.sweep.execute", "cosim.sweep.kpi", "cosim.cell.spme", "xarray"])
-    # the cores left to each worker's cell kernels (at most 2 threads, as a run alone)
-    cell_threads = max(1, min(2, (os.cpu_count() or 1) // workers))
+    # one thread per run for the cell kernels when the workers take every core
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
-                               initargs=(cell_threads,))
+                               initargs=(2 * workers > (os.cpu_count() or 1),))
     return pool, lambda: pool.shutdown(wait=True, cancel_futures=True), pool
 
 
