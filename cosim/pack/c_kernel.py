@@ -310,14 +310,19 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
+#: how long OpenMP's threads spin waiting for work before they sleep (GNU OpenMP's count,
+#: unless the environment sets it or OMP_WAIT_POLICY; read when the OpenMP runtime loads):
+#: its default (300,000) holds the second core through the Python between the kernels'
+#: calls; sleeping at once costs a wake-up of the order of 0.1 ms per loop (measured: 256
+#: cells, 1 s steps, 8-9.5 µs per cell-step with OMP_WAIT_POLICY=passive, 6.2-6.8 with
+#: 10,000-30,000 spins, 9.5 on one thread; benchmarks/c_kernel.py compares the kernels)
+SPIN_COUNT = "30000"
+
+
 def _open(path) -> ctypes.CDLL:
-    """The library at ``path``, its functions declared. OpenMP's threads are made to sleep
-    while they wait for work (``OMP_WAIT_POLICY=passive`` unless the environment says
-    otherwise; read when the OpenMP runtime loads): spinning, they would hold the second core
-    through the Python between the kernels' calls, and on a machine busy with other
-    processes a spinning waiter delays the thread it waits for."""
+    """The library at ``path``, its functions declared (OpenMP's wait: :data:`SPIN_COUNT`)."""
     if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-        os.environ["OMP_WAIT_POLICY"] = "passive"
+        os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT
     return _declare(ctypes.CDLL(str(path)))
 
 
