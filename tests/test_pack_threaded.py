@@ -229,11 +229,14 @@ def test_the_tuner_uses_the_threads_only_while_they_pay(monkeypatch):
             tuner.record(count, seconds[count])
         return used
 
-    used = run(64, {1: 2e-3, 2: 1e-3})
-    assert used.count(1) == 64 // _Tuner.PERIOD * _Tuner.PROBE and tuner.use == 2  # probes only
-    used = run(64, {1: 2e-3, 2: 4e-3})
+    warm_up = 2 * _Tuner.SAMPLES
+    used = run(warm_up, {1: 2e-3, 2: 1e-3})
+    assert used.count(1) == used.count(2) == _Tuner.SAMPLES and tuner.use == 2  # turns on both, then threads
+    used = run(4 * _Tuner.PERIOD - warm_up, {1: 2e-3, 2: 1e-3})
+    assert used[-_Tuner.PERIOD:].count(1) == _Tuner.PROBE  # probes of one thread only
+    used = run(4 * _Tuner.PERIOD, {1: 2e-3, 2: 4e-3})
     assert tuner.use == 1 and used[-_Tuner.PERIOD:].count(2) == _Tuner.PROBE  # switched; probes the threads
-    run(64, {1: 2e-3, 2: 1e-3})
+    run(4 * _Tuner.PERIOD, {1: 2e-3, 2: 1e-3})
     assert tuner.use == 2
     monkeypatch.delenv(THREADS_ENV, raising=False)
     model = SPM(spread_params("chen2020", 3), n_r=8)

@@ -142,21 +142,24 @@ class _Tuner:
     """Whether a kernel's loops use its threads (``most``) or one, by measurement: on a
     machine busy with other processes a second thread can cost more than it saves (a thread
     the system holds back makes the other wait for its cells). The probe is ck_prepare of a
-    step (the same work every step): of every ``PERIOD`` such calls the first ``PROBE`` run
-    on the count not in use; each count keeps a moving average of its seconds per call, and
-    the threads are used while theirs is below ``GAIN`` times the one thread's. The numbers
-    are the same bit for bit either way (``cell_kernel.h``)."""
+    step (the same work every step): the first calls take turns on both counts until each
+    has ``SAMPLES``, then of every ``PERIOD`` calls the first ``PROBE`` run on the count not
+    in use; each count keeps a moving average of its seconds per call, and the threads are
+    used while theirs is below ``GAIN`` times the one thread's. The numbers are the same bit
+    for bit either way (``cell_kernel.h``)."""
 
-    PERIOD, PROBE, GAIN, WEIGHT = 16, 2, 0.9, 0.25
+    PERIOD, PROBE, GAIN, WEIGHT, SAMPLES = 32, 2, 0.9, 0.25, 4
 
     def __init__(self, most: int):
         self.most = most
-        self.use = most
+        self.use = 1
         self.calls = 0
         self.mean: dict[int, float] = {}
 
     def pick(self) -> int:
         """The count for this call."""
+        if self.calls < 2 * self.SAMPLES:
+            return self.most if self.calls % 2 else 1
         if self.calls % self.PERIOD < self.PROBE:
             return 1 if self.use == self.most else self.most
         return self.use
@@ -166,7 +169,7 @@ class _Tuner:
         self.calls += 1
         old = self.mean.get(count)
         self.mean[count] = seconds if old is None else old + self.WEIGHT * (seconds - old)
-        if len(self.mean) == 2:
+        if self.calls >= 2 * self.SAMPLES:
             self.use = self.most if self.mean[self.most] < self.GAIN * self.mean[1] else 1
 
 
