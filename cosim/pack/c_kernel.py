@@ -17,9 +17,10 @@ for :class:`cosim.cell.spme.SPMe` (tuples of numpy arrays in, tuples out)::
 The :class:`~cosim.cell.cell_data.CellData` of a batch is converted to the C struct
 ``CkCells`` once and kept while the same object is passed again, with the number of threads
 its loops over the cells share (:func:`threads`: ``COSIM_THREADS``, or the cores available,
-at most 2; the library is built with OpenMP where gcc has it, see ``cell_kernel.h``; the
-numbers are the same bit for bit whatever the count). The C has no global state, so several
-batches may also run at once in Python threads (ctypes releases the GIL during a call).
+at most 2, used while :class:`_Tuner` measures that they pay; the library is built with
+OpenMP where gcc has it, see ``cell_kernel.h``; the numbers are the same bit for bit
+whatever the count). The C has no global state, so several batches may also run at once in
+Python threads (ctypes releases the GIL during a call).
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ import numpy as np
 
 from ..errors import CosimError
 
-__all__ = ["SOURCE_DIR", "CFLAGS", "OPENMP_FLAGS", "CKernel", "CKernelBuildError", "build", "library", "load",
-           "on_build", "threads"]
+__all__ = ["SOURCE_DIR", "CFLAGS", "OPENMP_FLAGS", "THREADS_ENV", "CKernel", "CKernelBuildError", "build",
+           "library", "load", "on_build", "threads"]
 
 #: the C sources of the cell kernel
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "fmus" / "pack" / "src"
@@ -120,6 +121,15 @@ def threads() -> int:
     :class:`_Tuner` may use one, where the second does not pay); 1 in a child forked from a
     process whose kernels ran on threads (see ``_serial_after_fork``)."""
     return _thread_setting()[0]
+
+
+def thread_note() -> str:
+    """What the cell kernels' threads are, for benchmark printouts."""
+    count, fixed = _thread_setting()
+    if count == 1:
+        return "cell kernels on 1 thread"
+    how = f"{THREADS_ENV}={count}" if fixed else f"each model uses them while they pay ({THREADS_ENV} unset)"
+    return f"cell kernels on up to {count} threads: {how}"
 
 
 def _thread_setting() -> tuple[int, bool]:
@@ -379,13 +389,13 @@ class CKernel:
                    n_x=(_I64 * 3)(*map(int, d.n_x)), kappa_code=int(d.kappa_code), De_code=int(d.De_code),
                    ocp_code=i("ocp_code"), dUdT_code=i("dUdT_code"))
         count, fixed = _thread_setting()
-        s.n_threads = count
         for name in (n for n, t in _Cells._fields_ if t is _f8):
             setattr(s, name, f(name))
         s.keep = keep  # the arrays live as long as the struct that points into them
         ref = ctypes.byref(s)
         self._data = (d, ref)
         self._tuner = _Tuner(count) if count > 1 and not fixed else None
+        s.n_threads = count if self._tuner is None else self._tuner.use
         if count > 1:
             _THREADED.add(self)
         return ref
