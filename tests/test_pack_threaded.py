@@ -246,3 +246,21 @@ def test_the_tuner_uses_the_threads_only_while_they_pay(monkeypatch):
     model = SPM(spread_params("chen2020", 3), n_r=8)
     model._k.cells(model.data)
     assert model._k._tuner is None and model._k.cells(model.data).n_threads == 2
+
+
+def test_sweep_workers_that_take_the_cores_run_their_cells_on_one_thread():
+    """A sweep's pool workers (cosim.sweep.execute.init_worker) run their cells on one thread
+    when the workers take the cores, unless COSIM_THREADS says otherwise (in a fresh process:
+    the initializer also sets the worker's signal handlers)."""
+    import subprocess
+    import sys
+
+    script = ("import os, sys; from cosim.sweep.execute import init_worker; from cosim.pack.c_kernel import threads; "
+              "init_worker(sys.argv[1] == 'serial'); print(threads())")
+    env = {k: v for k, v in os.environ.items() if k != THREADS_ENV}
+    counts = {how: int(subprocess.run([sys.executable, "-c", script, how], env=env, capture_output=True, text=True,
+                                      check=True).stdout) for how in ("serial", "free")}
+    assert counts["serial"] == 1 and counts["free"] == min(2, len(os.sched_getaffinity(0)))
+    env[THREADS_ENV] = "2"
+    assert subprocess.run([sys.executable, "-c", script, "serial"], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "2"
