@@ -8,7 +8,9 @@ the ratio to real time (target >= 600x, i.e. <= 3 s for 1800 s) and µs per cell
 the scaling of µs per cell-step from 16 to 16,384 unit cells over a shorter run (targets: at
 most 5 µs at 256 cells, flat within 30 % from 256 cells up); then (unless ``--mesh-duration
 0``) the mesh trade-off (``particle_shells``, ``electrolyte_volumes``): µs per cell-step and
-the largest layer-voltage difference to the default mesh. The cells run on the C kernels (``fmus/pack/src``).
+the largest layer-voltage difference to the default mesh. The cells run on the C kernels (``fmus/pack/src``),
+on up to 2 threads (``COSIM_THREADS``; see "Threads" in the README): the figures depend on
+what else the machine runs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from cosim.components.profile import Profile, ProfileConfig
 from cosim.components.thermal import Thermal, ThermalConfig
 from cosim.coupling import Edge
 from cosim.orchestrator import Orchestrator
+from cosim.pack.c_kernel import thread_note
 
 
 def power_profile(duration_s: float, peak_W: float, seed: int = 1) -> tuple[list[float], list[float]]:
@@ -82,6 +85,7 @@ def main() -> None:
     wall = timed(args.set, 2, 4, 48, args.duration, args.c_rate)
     per = wall / (args.duration * n) * 1e6
     ratio = args.duration / wall
+    print(thread_note())
     print(f"pack {args.set}: 2 strings x 4 stacks x 48 layers = {n} unit cells, SPMe + thermal, "
           f"power profile, 1 s steps, {args.duration:g} s")
     print(f"  wall {wall:.2f} s, {ratio:.0f}x real time (target >= 600x: {'ok' if ratio >= 600 else 'MISSED'}), "

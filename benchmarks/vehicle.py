@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from cosim.pack.c_kernel import thread_note
 from cosim.vehicle.cycles import load_cycle
 from cosim.vehicle.longitudinal import backward, load_vehicle
 
@@ -57,6 +58,7 @@ def main() -> None:
               f"({rate / 53:.0f}x FASTSim 2's 53/s; target >= 10x: {'ok' if rate >= 530 else 'MISSED'})")
     if args.skip_flagship:
         return
+    print(thread_note())
     wall, simulated, cells = flagship_wall(FLAGSHIP.read_text(), args.repeats)
     ratio = simulated / wall
     print(f"flagship {FLAGSHIP.name}: {simulated:g} s simulated in {wall:.2f} s wall, {ratio:.0f}x real time "

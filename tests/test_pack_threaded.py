@@ -1,4 +1,6 @@
-"""Several batteries stepped at once from Python threads give what each gives alone.
+"""Several batteries stepped at once from Python threads give what each gives alone, and the
+kernels' loops over the cells shared between OpenMP threads (``COSIM_THREADS``) give what one
+thread gives.
 
 The C cell kernels keep no global state (``fmus/pack/src/cell_kernel.h``) and ctypes releases
 the GIL during their calls, so batteries in different threads (a host running several packs,
@@ -14,13 +16,19 @@ into ck_prepare as a trial failed this test in 2 of 4 runs).
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import threading
+import time
 
 import numpy as np
+import pytest
 
 from cosim.cell.parameter_set import load_parameter_set
 from cosim.cell.spme import SPM, SPMe
 from cosim.pack import AssembledBattery, Layout
+from cosim.pack.c_kernel import SOURCE_DIR, THREADS_ENV, library, threads
 from cosim.pack.spread import apply, draw
 
 N = 256
@@ -133,3 +141,126 @@ def test_batteries_in_threads_agree_with_serial_runs_bit_for_bit():
                 x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
                 assert np.array_equal(x, y, equal_nan=True), f"{name}, {what}, array {k}"
         assert any(np.ptp(np.asarray(arr, dtype=float)) > 0 for _, arrays in a_log for arr in arrays[:3])
+
+
+def run_logged(make, name, seed) -> list:
+    log: list = []
+    make(name, seed)(lambda what, arrays: log.append((what, arrays)))
+    return log
+
+
+def test_kernels_on_one_and_two_threads_agree_bit_for_bit(monkeypatch):
+    """The same batteries (256 cells each, above the kernels' threshold for threads) stepped
+    with the loops over the cells on one thread and on two: every output and state array the
+    same bit for bit (each cell is computed by one thread alone; no sum over cells is shared).
+    The library must have been built with OpenMP for this to test anything."""
+    assert hasattr(library(), "omp_get_max_threads"), "the kernel library was built without OpenMP"
+    header = (SOURCE_DIR / "cell_kernel.h").read_text()
+    assert N >= int(re.search(r"#define CK_PARALLEL_MIN_CELLS (\d+)", header).group(1))
+    logs = {}
+    for n in (1, 2):
+        monkeypatch.setenv(THREADS_ENV, str(n))
+        model = SPM(spread_params("chen2020", 3), n_r=8)
+        assert model._k.cells(model.data).n_threads == n  # what the C is given
+        logs[n] = [run_logged(*job) for job in JOBS]
+    for (_, name, _), a_log, b_log in zip(JOBS, logs[1], logs[2]):
+        assert [w for w, _ in a_log] == [w for w, _ in b_log]
+        for (what, a), (_, b) in zip(a_log, b_log):
+            assert len(a) == len(b)
+            for k, (x, y) in enumerate(zip(a, b)):
+                x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+                assert np.array_equal(x, y, equal_nan=True), f"{name}, {what}, array {k}"
+
+
+def test_the_thread_count_setting(monkeypatch):
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert 1 <= threads() <= 2
+    for bad in ("0", "two", "-1", "1.5", "257"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(Exception, match=THREADS_ENV):
+            threads()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_a_child_forked_after_threaded_kernels_steps_serially(monkeypatch, tmp_path):
+    """GNU OpenMP hangs in a child forked from a process whose OpenMP threads ran (Python's
+    default start method of multiprocessing on Linux is fork): the kernels of such a child
+    run serially, with the same numbers, and do not hang."""
+    monkeypatch.setenv(THREADS_ENV, "2")
+    model = SPMe(spread_params("seed_bgraphite_sno2_lmo_gel", 4), n_r=8, n_x=(6, 4, 6))
+    T = np.full(N, 300.0)
+    before = model._k.prepare(model.data, 1.0, T, model._z, model._c)
+    out = tmp_path / "child.npy"
+    pid = os.fork()
+    if pid == 0:  # the child: the same call again, its result into a file
+        try:
+            again = model._k.prepare(model.data, 1.0, T, model._z, model._c)
+            counts = [model._k.cells(model.data).n_threads, threads()]
+            np.save(out, np.concatenate([a.ravel() for a in again] + [np.array(counts, dtype=float)]))
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 60.0
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung in the kernels")
+        time.sleep(0.05)
+    got = np.load(out)
+    assert np.array_equal(got[:-2], np.concatenate([a.ravel() for a in before]))
+    assert list(got[-2:]) == [1.0, 1.0]  # serial in the child
+    assert model._k.cells(model.data).n_threads == 2  # the parent keeps its threads
+
+
+def test_the_tuner_uses_the_threads_only_while_they_pay(monkeypatch):
+    """Unless COSIM_THREADS fixes the count, a kernel measures its step's prepare on both
+    counts (a few probe calls of every period on the count not in use) and uses its threads
+    only while they are at least 10 % faster: here with made-up timings, the threads first
+    twice as fast, then (the machine got busy) slower, then fast again."""
+    from cosim.pack.c_kernel import _Tuner
+
+    tuner = _Tuner(2)
+
+    def run(calls, seconds):
+        used = []
+        for _ in range(calls):
+            count = tuner.pick()
+            used.append(count)
+            tuner.record(count, seconds[count])
+        return used
+
+    warm_up = 2 * _Tuner.SAMPLES
+    used = run(warm_up, {1: 2e-3, 2: 1e-3})
+    assert used.count(1) == used.count(2) == _Tuner.SAMPLES and tuner.use == 2  # turns on both, then threads
+    used = run(4 * _Tuner.PERIOD - warm_up, {1: 2e-3, 2: 1e-3})
+    assert used[-_Tuner.PERIOD:].count(1) == _Tuner.PROBE  # probes of one thread only
+    used = run(4 * _Tuner.PERIOD, {1: 2e-3, 2: 4e-3})
+    assert tuner.use == 1 and used[-_Tuner.PERIOD:].count(2) == _Tuner.PROBE  # switched; probes the threads
+    run(4 * _Tuner.PERIOD, {1: 2e-3, 2: 1e-3})
+    assert tuner.use == 2
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    model = SPM(spread_params("chen2020", 3), n_r=8)
+    model._k.cells(model.data)
+    assert (model._k._tuner is not None) == (threads() > 1)
+    monkeypatch.setenv(THREADS_ENV, "2")  # fixed: no tuning
+    model = SPM(spread_params("chen2020", 3), n_r=8)
+    model._k.cells(model.data)
+    assert model._k._tuner is None and model._k.cells(model.data).n_threads == 2
+
+
+def test_sweep_workers_that_take_the_cores_run_their_cells_on_one_thread():
+    """A sweep's pool workers (cosim.sweep.execute.init_worker) run their cells on one thread
+    when the workers take the cores, unless COSIM_THREADS says otherwise (in a fresh process:
+    the initializer also sets the worker's signal handlers)."""
+    import subprocess
+    import sys
+
+    script = ("import os, sys; from cosim.sweep.execute import init_worker; from cosim.pack.c_kernel import threads; "
+              "init_worker(sys.argv[1] == 'serial'); print(threads())")
+    env = {k: v for k, v in os.environ.items() if k != THREADS_ENV}
+    counts = {how: int(subprocess.run([sys.executable, "-c", script, how], env=env, capture_output=True, text=True,
+                                      check=True).stdout) for how in ("serial", "free")}
+    assert counts["serial"] == 1 and counts["free"] == min(2, len(os.sched_getaffinity(0)))
+    env[THREADS_ENV] = "2"
+    assert subprocess.run([sys.executable, "-c", script, "serial"], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "2"

@@ -15,9 +15,12 @@ for :class:`cosim.cell.spme.SPMe` (tuples of numpy arrays in, tuples out)::
     V, dV, j, ... = ck.evaluate(model.data, prep, T, I, guess, has_guess, slope)
 
 The :class:`~cosim.cell.cell_data.CellData` of a batch is converted to the C struct
-``CkCells`` once and kept while the same object is passed again. Cells run serially; the C
-has no global state, so several batches may run at once in Python threads (ctypes releases
-the GIL during a call).
+``CkCells`` once and kept while the same object is passed again, with the number of threads
+its loops over the cells share (:func:`threads`: ``COSIM_THREADS``, or the cores available,
+at most 2, used while :class:`_Tuner` measures that they pay; the library is built with
+OpenMP where gcc has it, see ``cell_kernel.h``; the numbers are the same bit for bit
+whatever the count). The C has no global state, so several batches may also run at once in
+Python threads (ctypes releases the GIL during a call).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,14 +42,19 @@ import numpy as np
 
 from ..errors import CosimError
 
-__all__ = ["SOURCE_DIR", "CFLAGS", "CKernel", "CKernelBuildError", "build", "library", "load",
-           "on_build"]
+__all__ = ["SOURCE_DIR", "CFLAGS", "OPENMP_FLAGS", "THREADS_ENV", "CKernel", "CKernelBuildError", "build",
+           "library", "load", "on_build", "threads"]
 
 #: the C sources of the cell kernel
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "fmus" / "pack" / "src"
 #: gcc flags: strict C99, every warning an error, no fused multiply-add (the same round-off on
 #: every x86-64 build)
 CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-ffp-contract=off")
+#: added for the in-process library (not on Windows, where Python would not find gcc's OpenMP
+#: DLL, and dropped if gcc cannot build with them): the loops over the cells share threads
+OPENMP_FLAGS = () if os.name == "nt" else ("-fopenmp",)
+#: environment variable: threads of the loops over the cells (see :func:`threads`)
+THREADS_ENV = "COSIM_THREADS"
 LIBRARY = "cosim_cell.dll" if os.name == "nt" else "libcosim_cell.so"
 #: called (no arguments) just before :func:`build` runs gcc; see :func:`on_build` (a run
 #: prints :data:`cosim.progress.COMPILE_NOTE` then)
@@ -80,7 +90,97 @@ class _Cells(ctypes.Structure):
                     "c_max", "a", "radius", "film", "rate", "D_ref", "cap", "sto0", "sto100", "alpha_a", "alpha_c",
                     "E_D", "E_k", "ocp_p", "dUdT_p", "area", "L", "sigma", "eff", "contact", "c_e0", "scalars",
                     "kappa_p", "De_p", "dx", "capacity", "tortuosity", "d_centres", "total", "lam", "b", "w_surf",
-                    "w_mean", "phi", "face", "uH_table")])
+                    "w_mean", "phi", "face", "uH_table")]
+                + [("n_threads", _I64)])
+
+
+# kernels whose cell data were given more than one thread. GNU OpenMP cannot start threads in
+# a child forked from a process whose OpenMP threads have run (the child hangs): in such a
+# child every kernel runs serially (_serial_after_fork)
+_THREADED: "weakref.WeakSet[CKernel]" = weakref.WeakSet()
+_FORKED_SERIAL = [False]
+
+
+def _serial_after_fork() -> None:
+    if _THREADED:
+        _FORKED_SERIAL[0] = True
+        for kernel in list(_THREADED):
+            kernel._tuner = None
+            cached = kernel._data
+            if cached is not None:
+                cached[1]._obj.n_threads = 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_serial_after_fork)
+
+
+def threads() -> int:
+    """Threads the loops over the cells of a batch share: ``$COSIM_THREADS`` if set (a whole
+    number from 1 to 256), else the cores this process may run on, at most 2 (and then
+    :class:`_Tuner` may use one, where the second does not pay); 1 in a child forked from a
+    process whose kernels ran on threads (see ``_serial_after_fork``)."""
+    return _thread_setting()[0]
+
+
+def thread_note() -> str:
+    """What the cell kernels' threads are, for benchmark printouts."""
+    count, fixed = _thread_setting()
+    if count == 1:
+        return "cell kernels on 1 thread"
+    how = f"{THREADS_ENV}={count}" if fixed else f"each model uses them while they pay ({THREADS_ENV} unset)"
+    return f"cell kernels on up to {count} threads: {how}"
+
+
+def _thread_setting() -> tuple[int, bool]:
+    """:func:`threads`, and whether ``COSIM_THREADS`` fixes it."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if value:
+        if not value.isdigit() or not 1 <= int(value) <= 256:
+            raise CosimError(f"{THREADS_ENV}={value!r}: give a whole number of threads from 1 to 256")
+        return (1 if _FORKED_SERIAL[0] else int(value)), True
+    if _FORKED_SERIAL[0]:
+        return 1, True
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores)), False
+
+
+class _Tuner:
+    """Whether a kernel's loops use its threads (``most``) or one, by measurement: on a
+    machine busy with other processes a second thread can cost more than it saves (a thread
+    the system holds back makes the other wait for its cells). The probe is ck_prepare of a
+    step (the same work every step): the first calls take turns on both counts until each
+    has ``SAMPLES``, then of every ``PERIOD`` calls the first ``PROBE`` run on the count not
+    in use; each count keeps a moving average of its seconds per call, and the threads are
+    used while theirs is below ``GAIN`` times the one thread's. The numbers are the same bit
+    for bit either way (``cell_kernel.h``)."""
+
+    PERIOD, PROBE, GAIN, WEIGHT, SAMPLES = 32, 2, 0.9, 0.25, 4
+
+    def __init__(self, most: int):
+        self.most = most
+        self.use = 1
+        self.calls = 0
+        self.mean: dict[int, float] = {}
+
+    def pick(self) -> int:
+        """The count for this call."""
+        if self.calls < 2 * self.SAMPLES:
+            return self.most if self.calls % 2 else 1
+        if self.calls % self.PERIOD < self.PROBE:
+            return 1 if self.use == self.most else self.most
+        return self.use
+
+    def record(self, count: int, seconds: float) -> None:
+        """A call on ``count`` threads took ``seconds``."""
+        self.calls += 1
+        old = self.mean.get(count)
+        self.mean[count] = seconds if old is None else old + self.WEIGHT * (seconds - old)
+        if self.calls >= 2 * self.SAMPLES:
+            self.use = self.most if self.mean[self.most] < self.GAIN * self.mean[1] else 1
 
 
 _PREP = ("E", "G", "s0", "s1", "k_eff", "kfac", "c_free", "c_unit")
@@ -159,7 +259,8 @@ def build(out_dir: str | os.PathLike | None = None) -> Path:
     ``~/.cache``, ``cosim/c_kernel/<hash>``) unless the library is there; returns its path.
     Raises CKernelBuildError if gcc is missing or fails."""
     files = _sources() + sorted(SOURCE_DIR.glob("*.h"))
-    digest = hashlib.sha256(b"\0".join([" ".join(CFLAGS).encode()] + [f.read_bytes() for f in files])).hexdigest()[:16]
+    digest = hashlib.sha256(b"\0".join([" ".join(CFLAGS + OPENMP_FLAGS).encode()]
+                                       + [f.read_bytes() for f in files])).hexdigest()[:16]
     if out_dir is None:
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         out_dir = cache / "cosim" / "c_kernel" / digest
@@ -185,8 +286,10 @@ def build(out_dir: str | os.PathLike | None = None) -> Path:
                                 "writable folder") from exc
     os.close(fd)
     try:
-        proc = subprocess.run([gcc, *flags, f"-I{SOURCE_DIR}", "-o", partial, *map(str, _sources()), "-lm"],
-                              capture_output=True, text=True)
+        command = [gcc, *flags, f"-I{SOURCE_DIR}", "-o", partial, *map(str, _sources()), "-lm"]
+        proc = subprocess.run(command[:1] + list(OPENMP_FLAGS) + command[1:], capture_output=True, text=True)
+        if proc.returncode != 0 and OPENMP_FLAGS:  # a gcc without OpenMP: serial loops
+            proc = subprocess.run(command, capture_output=True, text=True)
         if proc.returncode != 0:
             raise CKernelBuildError(f"gcc failed to build the C cell kernel:\n{proc.stderr.strip()}")
         os.replace(partial, lib)
@@ -220,11 +323,27 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
+#: how long OpenMP's threads spin waiting for work before they sleep (GNU OpenMP's count,
+#: unless the environment sets it or OMP_WAIT_POLICY; read when the OpenMP runtime loads):
+#: its default (300,000) holds the second core through the Python between the kernels'
+#: calls; sleeping at once costs a wake-up of the order of 0.1 ms per loop (measured: 256
+#: cells, 1 s steps, 8-9.5 µs per cell-step with OMP_WAIT_POLICY=passive, 6.2-6.8 with
+#: 10,000-30,000 spins, 9.5 on one thread; benchmarks/c_kernel.py compares the kernels)
+SPIN_COUNT = "30000"
+
+
+def _open(path) -> ctypes.CDLL:
+    """The library at ``path``, its functions declared (OpenMP's wait: :data:`SPIN_COUNT`)."""
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT
+    return _declare(ctypes.CDLL(str(path)))
+
+
 @functools.cache
 def library() -> ctypes.CDLL:
     """The kernel library of this process (built by :func:`build` into the cache if needed),
     its functions declared."""
-    return _declare(ctypes.CDLL(str(build())))
+    return _open(build())
 
 
 def load(out_dir: str | os.PathLike | None = None) -> "CKernel":
@@ -239,9 +358,10 @@ class CKernel:
     given: one instance per model."""
 
     def __init__(self, path: str | os.PathLike | None = None):
-        self.lib = library() if path is None else _declare(ctypes.CDLL(str(path)))
+        self.lib = library() if path is None else _open(path)
         self.path = Path(self.lib._name)
         self._data = None  # (CellData, a reference to its struct) of the last call
+        self._tuner: _Tuner | None = None  # chooses the threads of the last cell data, unless fixed
 
     # -- conversions ------------------------------------------------------------------------
     def cells(self, d) -> ctypes.Structure:
@@ -268,11 +388,16 @@ class CKernel:
                    n_tab=d.uH_table.shape[1], mat_start=(_I64 * 3)(*map(int, d.mat_start)),
                    n_x=(_I64 * 3)(*map(int, d.n_x)), kappa_code=int(d.kappa_code), De_code=int(d.De_code),
                    ocp_code=i("ocp_code"), dUdT_code=i("dUdT_code"))
+        count, fixed = _thread_setting()
         for name in (n for n, t in _Cells._fields_ if t is _f8):
             setattr(s, name, f(name))
         s.keep = keep  # the arrays live as long as the struct that points into them
         ref = ctypes.byref(s)
         self._data = (d, ref)
+        self._tuner = _Tuner(count) if count > 1 and not fixed else None
+        s.n_threads = count if self._tuner is None else self._tuner.use
+        if count > 1:
+            _THREADED.add(self)
         return ref
 
     # -- the kernels (what they compute: cell_kernel.h) ---------------------------------------
@@ -289,7 +414,16 @@ class CKernel:
         struct = _Prep(*addresses)
         T, z, c = _f64(T), _f64(z), _f64(c)
         ref = ctypes.byref(struct)
-        if self.lib.ck_prepare(self._cells_ref(d), float(h), _addr(T), _addr(z), _addr(c), int(n_sub), ref) != 0:
+        cells = self._cells_ref(d)
+        tuner = self._tuner if n_sub == 1 else None  # a step's prepare: the same work every step
+        if tuner is not None:
+            count = cells._obj.n_threads = tuner.pick()
+            start = time.perf_counter()
+        failed = self.lib.ck_prepare(cells, float(h), _addr(T), _addr(z), _addr(c), int(n_sub), ref) != 0
+        if tuner is not None:
+            tuner.record(count, time.perf_counter() - start)
+            cells._obj.n_threads = tuner.use
+        if failed:
             raise MemoryError("ck_prepare")
         prep = PrepArrays(res)
         struct.keep = res

@@ -63,10 +63,15 @@ def _on_sigterm(signum, frame) -> None:
     _STOPPING = True
 
 
-def init_worker() -> None:
+def init_worker(serial_cells: bool = True) -> None:
     """Initializer of the process pool's workers: Ctrl-C is the sweep's business (its
     process stops the workers), SIGTERM stops the worker's runs gracefully (cosim.run closes
-    the file as incomplete)."""
+    the file as incomplete); with ``serial_cells`` (the workers already take the cores) the
+    cell kernels of a run use one thread unless ``COSIM_THREADS`` says otherwise."""
+    from ..pack.c_kernel import THREADS_ENV
+
+    if serial_cells:
+        os.environ.setdefault(THREADS_ENV, "1")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
 
@@ -242,7 +247,9 @@ def _make_executor(workers: int, dask: bool | str | None):
     ctx = multiprocessing.get_context("forkserver")
     # imported once in the fork server (the workers fork from it with the modules loaded)
     ctx.set_forkserver_preload(["cosim.run", "cosim.sweep.execute", "cosim.sweep.kpi", "cosim.cell.spme", "xarray"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker)
+    # one thread per run for the cell kernels when the workers take every core
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
+                               initargs=(2 * workers > (os.cpu_count() or 1),))
     return pool, lambda: pool.shutdown(wait=True, cancel_futures=True), pool
 
 

@@ -15,6 +15,24 @@
 #define SPLIT_MAX_ITER 60
 #define SPLIT_GUESSED_ITER 12
 
+/* CK_OMP(directive): an OpenMP pragma where the build has OpenMP, nothing otherwise (see
+ * "Threads" in cell_kernel.h) */
+#ifdef _OPENMP
+#define CK_OMP(x) _Pragma(#x)
+#else
+#define CK_OMP(x)
+#endif
+
+/* cells a thread takes at a time: the threads share the cells dynamically, so one that the
+ * system holds back (the cores busy with other work) leaves more to the others */
+#define CK_CHUNK 16
+
+/* the threads of a loop over the cells of d: d->n_threads from CK_PARALLEL_MIN_CELLS cells on */
+static int threads_for(const CkCells *d)
+{
+    return d->n_threads > 1 && d->N >= CK_PARALLEL_MIN_CELLS ? (int)d->n_threads : 1;
+}
+
 /* index helpers: (M, N) and (N, n) arrays */
 #define MN(k, i) ((k) * N + (i))
 
@@ -217,19 +235,27 @@ static void prepare_cell(const CkCells *d, double h, const double *T, const doub
     }
 }
 
-/* the cells one after the other */
+/* the cells, shared between the threads (each with its own scratch) */
 int ck_prepare(const CkCells *d, double h, const double *T, const double *z, const double *c, int64_t n_sub,
                const CkPrep *out)
 {
-    int64_t i;
-    double *work = NULL;
-    if (d->n > 0) {
-        work = (double *)malloc(sizeof(double) * (size_t)(4 * d->n));
-        if (work == NULL) return -1;
+    const int nt = threads_for(d);
+    int failed = 0;
+    (void)nt;
+    CK_OMP(omp parallel num_threads(nt) if (nt > 1))
+    {
+        int64_t i;
+        double *work = NULL;
+        if (d->n > 0 && (work = (double *)malloc(sizeof(double) * (size_t)(4 * d->n))) == NULL) {
+            CK_OMP(omp atomic write)
+            failed = 1;
+        }
+        CK_OMP(omp for schedule(dynamic, CK_CHUNK))
+        for (i = 0; i < d->N; i++)
+            if (d->n == 0 || work != NULL) prepare_cell(d, h, T, z, c, n_sub, out, i, work);
+        free(work);
     }
-    for (i = 0; i < d->N; i++) prepare_cell(d, h, T, z, c, n_sub, out, i, work);
-    free(work);
-    return 0;
+    return failed ? -1 : 0;
 }
 
 /* -- evaluate ----------------------------------------------------------------------------- */
@@ -493,12 +519,28 @@ static void evaluate_cell(const CkCells *d, const CkPrep *prep, const double *T,
     if (slope) out->dV[i] = ddphi[1] - ddphi[0] + dterms - d->contact[i];
 }
 
-/* every cell into `out`, one after the other; `w` is 4 M doubles */
-static void evaluate_into(const CkCells *d, const CkPrep *prep, const double *T, const double *I,
-                          const double *guess, int has_guess, int slope, const CkEval *out, double *w)
+/* every cell into `out`, shared between the threads (each with its own scratch of 4 M
+ * doubles); 0, or -1 without scratch memory */
+static int evaluate_into(const CkCells *d, const CkPrep *prep, const double *T, const double *I,
+                         const double *guess, int has_guess, int slope, const CkEval *out)
 {
-    int64_t i;
-    for (i = 0; i < d->N; i++) evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i, w);
+    const int nt = threads_for(d);
+    int failed = 0;
+    (void)nt;
+    CK_OMP(omp parallel num_threads(nt) if (nt > 1))
+    {
+        int64_t i;
+        double *w = (double *)malloc(sizeof(double) * (size_t)(4 * d->M));
+        if (w == NULL) {
+            CK_OMP(omp atomic write)
+            failed = 1;
+        }
+        CK_OMP(omp for schedule(dynamic, CK_CHUNK))
+        for (i = 0; i < d->N; i++)
+            if (w != NULL) evaluate_cell(d, prep, T, I, guess, has_guess, slope, out, i, w);
+        free(w);
+    }
+    return failed ? -1 : 0;
 }
 
 /* the initial values of an evaluation: V NaN, the rest zeros (derivatives only with slope) */
@@ -526,12 +568,8 @@ static void clear_eval(const CkCells *d, int slope, const CkEval *out)
 int ck_evaluate(const CkCells *d, const CkPrep *prep, const double *T, const double *I, const double *guess,
                 int has_guess, int slope, const CkEval *out)
 {
-    double *w = (double *)malloc(sizeof(double) * (size_t)(4 * d->M));
-    if (w == NULL) return -1;
     clear_eval(d, slope, out);
-    evaluate_into(d, prep, T, I, guess, has_guess, slope, out, w);
-    free(w);
-    return 0;
+    return evaluate_into(d, prep, T, I, guess, has_guess, slope, out);
 }
 
 /* -- a pack's strings --------------------------------------------------------------------- */
@@ -574,10 +612,10 @@ int ck_solve_strings(const CkCells *d, const CkPrep *prep, const double *T, cons
                      double *Ic, const CkEval *out, int *slope_out)
 {
     const int64_t N = d->N, M = d->M, per = N / S;
-    double *buf, *Vs, *dVs, *dVs_old, *step, *g, *start, *w;
+    double *buf, *Vs, *dVs, *dVs_old, *step, *g, *start;
     int64_t it, s, c, k, q, e;
     int ok, result = 0;
-    buf = (double *)malloc(sizeof(double) * (size_t)(5 * S + M * N + 4 * M));
+    buf = (double *)malloc(sizeof(double) * (size_t)(5 * S + M * N));
     if (buf == NULL) return -1;
     Vs = buf;
     dVs = Vs + S;
@@ -585,13 +623,15 @@ int ck_solve_strings(const CkCells *d, const CkPrep *prep, const double *T, cons
     step = dVs_old + S;
     g = step + S;
     start = g + S;
-    w = start + M * N;
     for (s = 0; s < S; s++) I[s] = I0[s];
     fill_strings(S, N, I, Ic);
     if (S == 1 && !power_mode) { /* one string at a given current: nothing to solve */
         *slope_out = 0;
         clear_eval(d, 0, out);
-        evaluate_into(d, prep, T, Ic, guess, has_guess, 0, out, w);
+        if (evaluate_into(d, prep, T, Ic, guess, has_guess, 0, out) != 0) {
+            free(buf);
+            return -1;
+        }
         ok = string_sums(S, N, out->V, NULL, I, R_series, Vs, dVs);
         *V_pack = Vs[0];
         free(buf);
@@ -599,8 +639,11 @@ int ck_solve_strings(const CkCells *d, const CkPrep *prep, const double *T, cons
     }
     *slope_out = 1;
     clear_eval(d, 1, out);
-    evaluate_into(d, prep, T, Ic, guess, has_guess, 1, out, w);
     *V_pack = NAN;
+    if (evaluate_into(d, prep, T, Ic, guess, has_guess, 1, out) != 0) {
+        result = -1;
+        goto done;
+    }
     for (it = 0; it < max_iter + 1; it++) {
         double G = 0.0, A = 0.0, total = 0.0, Vp, biggest = 0.0;
         int small = 1;
@@ -663,7 +706,10 @@ int ck_solve_strings(const CkCells *d, const CkPrep *prep, const double *T, cons
             }
         }
         fill_strings(S, N, I, Ic);
-        evaluate_into(d, prep, T, Ic, start, 1, 1, out, w);
+        if (evaluate_into(d, prep, T, Ic, start, 1, 1, out) != 0) {
+            result = -1;
+            goto done;
+        }
     }
 done:
     free(buf);
@@ -777,12 +823,15 @@ static void outputs_cell(const CkCells *d, const double *T, const double *I, con
     res->anode[i] = a_pot;
 }
 
-/* the cells one after the other */
+/* the cells, shared between the threads */
 void ck_outputs(const CkCells *d, const double *T, const double *I, const double *j, const double *eta,
                 const double *cs, const double *dphi, const double *terms, const double *z, const double *c,
                 const CkOutputs *out)
 {
+    const int nt = threads_for(d);
     int64_t i;
+    (void)nt;
+    CK_OMP(omp parallel for schedule(dynamic, CK_CHUNK) num_threads(nt) if (nt > 1))
     for (i = 0; i < d->N; i++) outputs_cell(d, T, I, j, eta, cs, dphi, terms, z, c, out, i);
 }
 
@@ -830,10 +879,13 @@ static void anode_cell(const CkCells *d, const CkPrep *prep, const double *T, co
     da[i] = d_pot;
 }
 
-/* the cells one after the other */
+/* the cells, shared between the threads */
 void ck_anode_potential(const CkCells *d, const CkPrep *prep, const double *T, const double *I, const double *dphi0,
                         const double *ddphi0, int slope, double *a, double *da)
 {
+    const int nt = threads_for(d);
     int64_t i;
+    (void)nt;
+    CK_OMP(omp parallel for schedule(dynamic, CK_CHUNK) num_threads(nt) if (nt > 1))
     for (i = 0; i < d->N; i++) anode_cell(d, prep, T, I, dphi0, ddphi0, slope, a, da, i);
 }

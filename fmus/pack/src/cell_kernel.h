@@ -25,8 +25,15 @@
  *
  * Reentrancy: no global or static mutable state; every function works only on its
  * arguments (and scratch memory it allocates with malloc and frees), so several FMU
- * instances (or Python threads) may use the kernel at once. The loops over the cells are
- * serial. Only libc and libm are used.
+ * instances (or Python threads) may use the kernel at once. Only libc and libm are used.
+ *
+ * Threads: built with OpenMP (gcc -fopenmp: the in-process library of cosim/pack/c_kernel.py
+ * on Linux), the loops over the cells of ck_prepare, ck_evaluate, ck_solve_strings,
+ * ck_commit, ck_outputs and ck_anode_potential run on CkCells.n_threads threads once a batch
+ * has CK_PARALLEL_MIN_CELLS cells. Each cell is computed by one thread from its own inputs
+ * into its own outputs, and every sum over cells (the string sums of ck_solve_strings) stays
+ * serial, so the numbers are the same bit for bit whatever the thread count. Built without
+ * OpenMP (the pack FMU) the pragmas are left out and every loop is serial.
  */
 #ifndef COSIM_CELL_KERNEL_H
 #define COSIM_CELL_KERNEL_H
@@ -117,7 +124,11 @@ typedef struct {
     const double *phi;        /* (n_r, n_r) */
     const double *face;       /* (n_r - 1) */
     const double *uH_table;   /* (M, n_tab, 2) */
+    int64_t n_threads;        /* threads for the loops over the cells (0 or 1: serial); see "Threads" */
 } CkCells;
+
+/* the fewest cells for which the loops over the cells are shared between threads */
+#define CK_PARALLEL_MIN_CELLS 64
 
 /* A prepared step (the tuple CKernel.prepare returns, same order). */
 typedef struct {
