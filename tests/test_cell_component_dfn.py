@@ -91,13 +91,14 @@ def test_dfn_cell_component_discharges_as_pybamms_dfn(tmp_path):
     err = V[sel] - np.interp(t[sel], ref["time_s"], ref["voltage_V"])
     rms, worst = np.sqrt(np.mean(err**2)), np.max(np.abs(err))
     print(f"component DFN vs PyBaMM 16x: {rms * 1e3:.3f} mV RMS, {worst * 1e3:.3f} mV max")
-    # measured: RMS 0.17 mV, max 0.30 mV
+    # measured: RMS 0.37 mV, max 0.84 mV
     assert rms < 2e-3, f"RMS {rms * 1e3:.2f} mV"
     assert worst < 3.5e-3, f"max {worst * 1e3:.2f} mV"
     k = int(np.argmax(V < 2.5))
     t_cut = t[k - 1] + (V[k - 1] - 2.5) / (V[k - 1] - V[k]) * (t[k] - t[k - 1])
-    # measured -2.7e-5 relative to PyBaMM's discharged capacity
-    assert 5.0 * t_cut / 3600.0 == pytest.approx(ref["capacity_Ah"][-1], rel=6e-5)
+    # measured -7.9e-5 relative to PyBaMM's discharged capacity (the default's 20 graded
+    # particle shells: test_cell_dfn.py's converged-reference test)
+    assert 5.0 * t_cut / 3600.0 == pytest.approx(ref["capacity_Ah"][-1], rel=1.6e-4)
 
 
 @pytest.mark.parametrize("model", ["dfn", "spme"])

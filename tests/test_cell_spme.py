@@ -49,9 +49,10 @@ def test_1C_discharge_of_the_default_mesh_matches_pybamms_converged_solution(Mod
     capacity of its converged solution, tests/data/pybamm_chen2020_fine), at the SPMe's
     tolerances above (the SPM's are those of the same discretisation); the cut-off located
     to 0.01 s, as PyBaMM's event is, in 2.5 s steps (time-converged: 1.25 s moves the
-    voltage by < 0.01 mV RMS). Measured: SPM 0.08 mV RMS, 0.20 mV max, -1.8e-5; SPMe 0.18 mV
-    RMS, 0.31 mV max, -2.6e-5 (PyBaMM's 20-point curves: 0.69 and 0.66 mV RMS, 8.8 mV max,
-    +4.7e-5 and +4.3e-5)."""
+    voltage by < 0.01 mV RMS). Measured: SPM 0.28 mV RMS, 0.78 mV max, -7.0e-5; SPMe 0.39 mV
+    RMS, 0.85 mV max, -7.9e-5 (PyBaMM's 20-point curves: 0.69 and 0.66 mV RMS, 8.8 mV max,
+    +4.7e-5 and +4.3e-5). The capacity offset is the default's 20 graded shells (40: about
+    -2.5e-5, at about 1.3x the cost per cell-step; docs/mesh_convergence.md)."""
     curve = pybamm_curve(ref, CHEN2020_FINE)
     run = constant_current(Model(chen()), 5.0, first_step_s=2.5, max_step_s=2.5, cutoff_tol_s=0.01)
     t, V = run.time_s, run.voltage_V[:, 0]

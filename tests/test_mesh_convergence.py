@@ -1,5 +1,5 @@
 """Mesh convergence of the SPMe and the DFN (issue 16): the default mesh (20 particle shells
-graded towards the surface, 26/8/26 electrolyte volumes) against the same model on meshes
+graded towards the surface, 20/6/20 electrolyte volumes) against the same model on meshes
 refined 2x and 4x in both directions, constant-current discharges at fixed steps (the same on
 every mesh, so only the spatial discretisation differs). The study behind the choices:
 docs/mesh_convergence.md (``python benchmarks/mesh_convergence.py``)."""
@@ -50,8 +50,8 @@ def errors(Model, name: str, current: float, h: float, **options):
 
 # (model, parameter set, current A, step s, bound on the default mesh's RMS from 4x, V):
 # Chen2020 at 2C (5 A h), Doyle 1996 cell 1 at 4C (17.5 A/m^2 on 1 m^2). The bounds are the
-# acceptance's (1 mV at 2C, 3 mV at 4C). Measured: SPMe 0.60 and 0.93 mV, DFN 0.72 and
-# 1.02 mV; before issue 16 (arithmetic faces, uniform shells, 20/20/20 volumes): SPMe 4.2 and
+# acceptance's (1 mV at 2C, 3 mV at 4C). Measured: SPMe 0.66 and 0.95 mV, DFN 0.86 and
+# 1.19 mV; before issue 16 (arithmetic faces, uniform shells, 20/20/20 volumes): SPMe 4.2 and
 # 3.3 mV, DFN 5.6 and 20.1 mV.
 @pytest.mark.parametrize("Model, name, current, h, bound", [
     (SPMe, "chen2020", 10.0, 5.0, 1e-3),

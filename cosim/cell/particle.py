@@ -35,7 +35,7 @@ from .params import F
 
 #: the default mesh of the particles: shells, and their grading (the outermost shell is
 #: ``n^-1.5`` thick instead of ``1 / n``, :func:`shell_edges`); docs/mesh_convergence.md
-DEFAULT_SHELLS = 40
+DEFAULT_SHELLS = 20
 GRADED = 1.5
 
 
