@@ -214,9 +214,11 @@ def test_a_child_forked_after_threaded_kernels_steps_serially(monkeypatch, tmp_p
 
 def test_the_tuner_uses_the_threads_only_while_they_pay(monkeypatch):
     """Unless COSIM_THREADS fixes the count, a kernel measures its step's prepare on both
-    counts (a few probe calls of every period on the count not in use) and uses its threads
-    only while they are at least 10 % faster: here with made-up timings, the threads first
-    twice as fast, then (the machine got busy) slower, then fast again."""
+    counts (a block of probe calls of every period on the count not in use, its first call
+    not counted) and uses its threads only while they are at least 10 % faster: here with
+    made-up timings, the threads first twice as fast, then (the machine got busy) slower, then
+    fast again; the first call after a switch is made to look slow (threads waking) and must
+    not decide."""
     from cosim.pack.c_kernel import _Tuner
 
     tuner = _Tuner(2)
@@ -225,17 +227,19 @@ def test_the_tuner_uses_the_threads_only_while_they_pay(monkeypatch):
         used = []
         for _ in range(calls):
             count = tuner.pick()
+            first = count != tuner._last
             used.append(count)
-            tuner.record(count, seconds[count])
+            tuner.record(count, seconds[count] * (100.0 if first else 1.0))
         return used
 
-    warm_up = 2 * _Tuner.SAMPLES
+    warm_up = 2 * _Tuner.BLOCK
     used = run(warm_up, {1: 2e-3, 2: 1e-3})
-    assert used.count(1) == used.count(2) == _Tuner.SAMPLES and tuner.use == 2  # turns on both, then threads
+    assert used == [2] * _Tuner.BLOCK + [1] * _Tuner.BLOCK and tuner.use == 2  # a block on each, then threads
+    assert {n: list(v) for n, v in tuner.seconds.items()} == {2: [1e-3] * 3, 1: [2e-3] * 3}  # first calls not counted
     used = run(4 * _Tuner.PERIOD - warm_up, {1: 2e-3, 2: 1e-3})
-    assert used[-_Tuner.PERIOD:].count(1) == _Tuner.PROBE  # probes of one thread only
+    assert used[-_Tuner.PERIOD:].count(1) == _Tuner.BLOCK and tuner.use == 2  # probes of one thread only
     used = run(4 * _Tuner.PERIOD, {1: 2e-3, 2: 4e-3})
-    assert tuner.use == 1 and used[-_Tuner.PERIOD:].count(2) == _Tuner.PROBE  # switched; probes the threads
+    assert tuner.use == 1 and used[-_Tuner.PERIOD:].count(2) == _Tuner.BLOCK  # switched; probes the threads
     run(4 * _Tuner.PERIOD, {1: 2e-3, 2: 1e-3})
     assert tuner.use == 2
     monkeypatch.delenv(THREADS_ENV, raising=False)
