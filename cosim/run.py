@@ -112,12 +112,27 @@ def _select_outputs(components: list[Component], patterns: list[str],
 #: per block) the thread saves 0.18 ms per step (3.93 -> 3.75 ms); with a 2-cell pack (about
 #: 70 kB per block) it cost 0.25 ms per step (0.55 -> 0.80 ms: the writer's Python-side work
 #: contends for the GIL with the stepping, while the compression it could take over is small).
+#: Only with a core to spare (see :func:`_writer_thread_pays`).
 BACKGROUND_MIN_BLOCK_BYTES = 512 * 1024
 
 
 def _block_bytes(variables: list[RecordedVariable], flush_every: int) -> int:
     """Bytes of one block of records of the time-varying ``variables``."""
     return flush_every * sum(8 * math.prod(v.shape) for v in variables if not v.fixed)
+
+
+def _writer_thread_pays(variables: list[RecordedVariable], flush_every: int) -> bool:
+    """Whether the recorder's writer thread pays: blocks of at least
+    :data:`BACKGROUND_MIN_BLOCK_BYTES` and a core that the cell kernels' threads leave free
+    (:func:`cosim.pack.c_kernel.threads`). Measured, the flagship on 2 cores, best of 3: with
+    the kernels on one thread the writer thread gives 279x real time against 264x; with
+    them on two it cost (330-334x against 357-364x: the kernels' threads held back while it
+    compresses, and the tuner then falls back to one thread)."""
+    if _block_bytes(variables, flush_every) < BACKGROUND_MIN_BLOCK_BYTES:
+        return False
+    from .pack.c_kernel import available_cores, threads
+
+    return available_cores() > threads()
 
 
 def _close(recorder: Recorder, orchestrator: Orchestrator, status: str, reason: str, attrs: dict) -> None:
@@ -277,7 +292,7 @@ def _run(loaded: LoadedScenario, stop: _StopRequest, output, overwrite: bool, qu
         coordinates = {d: v for c in components for d, v in c.coordinates().items()}
         recorder = Recorder(path, variables, attrs, flush_every=out.flush_every_records,
                             overwrite=overwrite, compression_level=out.compression_level, coordinates=coordinates,
-                            background=_block_bytes(variables, out.flush_every_records) >= BACKGROUND_MIN_BLOCK_BYTES)
+                            background=_writer_thread_pays(variables, out.flush_every_records))
     except ValueError as exc:
         raise CosimError(f"cannot record the outputs: {exc}") from None
 

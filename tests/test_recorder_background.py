@@ -187,6 +187,7 @@ def test_an_interrupted_run_holds_every_step_up_to_the_interrupt(tmp_path: Path,
 
     monkeypatch.setattr(Profile, "_do_step", do_step)
     monkeypatch.setattr(cosim.run, "BACKGROUND_MIN_BLOCK_BYTES", 0)  # the writer thread, as a big pack has it
+    monkeypatch.setenv("COSIM_THREADS", "1")  # with a core to spare for it
     made = []
     monkeypatch.setattr(cosim.run, "Recorder", lambda *a, **k: made.append(k["background"]) or Recorder(*a, **k))
     path = tmp_path / "s.toml"
@@ -205,7 +206,7 @@ def test_an_interrupted_run_holds_every_step_up_to_the_interrupt(tmp_path: Path,
     assert made == [True]
 
 
-def test_a_run_writes_big_blocks_in_the_writer_thread_and_small_ones_itself(tmp_path: Path, monkeypatch) -> None:
+def test_a_run_writes_big_blocks_in_the_writer_thread_with_a_core_to_spare_and_small_ones_itself(tmp_path: Path, monkeypatch) -> None:
     import cosim.run
     from cosim.run import run_scenario
     from cosim.scenario import load_scenario
@@ -214,10 +215,16 @@ def test_a_run_writes_big_blocks_in_the_writer_thread_and_small_ones_itself(tmp_
     monkeypatch.setattr(cosim.run, "Recorder", lambda *a, **k: made.append(k["background"]) or Recorder(*a, **k))
     path = tmp_path / "s.toml"
     path.write_text(SCENARIO.replace("stop_time_s = 500", "stop_time_s = 20"))
+    import cosim.pack.c_kernel
+
+    monkeypatch.setattr(cosim.pack.c_kernel, "available_cores", lambda: 2)  # a 2-core machine
+    monkeypatch.setenv("COSIM_THREADS", "1")  # the cell kernels on one thread: a core to spare
     run_scenario(load_scenario(path), output=tmp_path / "small.nc")  # 7 records of one float: itself
     monkeypatch.setattr(cosim.run, "BACKGROUND_MIN_BLOCK_BYTES", 7 * 8)
     run_scenario(load_scenario(path), output=tmp_path / "big.nc")
-    assert made == [False, True]
-    for name in ("small.nc", "big.nc"):
+    monkeypatch.setenv("COSIM_THREADS", "2")  # the kernels on both cores: none to spare
+    run_scenario(load_scenario(path), output=tmp_path / "busy.nc")
+    assert made == [False, True, False]
+    for name in ("small.nc", "big.nc", "busy.nc"):
         with xr.open_dataset(tmp_path / name) as ds:
             assert ds.attrs["status"] == "complete" and ds["src.x_1"].values.tolist() == [float(k) for k in range(21)]

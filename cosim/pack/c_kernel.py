@@ -45,7 +45,7 @@ import numpy as np
 from ..errors import CosimError
 
 __all__ = ["SOURCE_DIR", "CFLAGS", "OPENMP_FLAGS", "THREADS_ENV", "CKernel", "CKernelBuildError", "build",
-           "library", "load", "on_build", "threads"]
+           "library", "load", "on_build", "threads", "available_cores"]
 
 #: the C sources of the cell kernel
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "fmus" / "pack" / "src"
@@ -143,11 +143,15 @@ def _thread_setting() -> tuple[int, bool]:
         return (1 if _FORKED_SERIAL[0] else int(value)), True
     if _FORKED_SERIAL[0]:
         return 1, True
+    return max(1, min(2, available_cores())), False
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(2, cores)), False
+        return os.cpu_count() or 1
 
 
 class _Tuner:
