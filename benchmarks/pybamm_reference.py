@@ -11,8 +11,8 @@ and ``manifest.json`` (versions, solver, meshes, states, cut-off, the check agai
 PyBaMM is not a dependency of cosim and the test suite never runs this script. Run it with a
 separate environment holding the same PyBaMM version as the shared data:
 
-    python3 -m venv /work/pybamm-venv && /work/pybamm-venv/bin/pip install pybamm==26.10.1.1
-    /work/pybamm-venv/bin/python benchmarks/pybamm_reference.py [--factors 1,2,4,8,16] [--out DIR]
+    python3 -m venv ../pybamm-venv && ../pybamm-venv/bin/pip install pybamm==26.10.1.1
+    ../pybamm-venv/bin/python benchmarks/pybamm_reference.py [--factors 1,2,4,8,16] [--out DIR]
 
 About 2 minutes on 2 cores; the largest case (DFN, 16x: about 207,000 states) needs about
 1.5 GB of memory.
@@ -269,7 +269,7 @@ def main() -> int:
         "output_spacing": f"{OUTPUT_SPACING_S} s (solver dense output) plus the final (cut-off) point",
         "current_sign": "positive = discharge",
         "mesh": f"var_pts = {BASE_POINTS} x mesh_factor in each of {', '.join(MESH_KEYS)}; default submeshes (uniform)",
-        "command": "/work/pybamm-venv/bin/python benchmarks/pybamm_reference.py " + " ".join(sys.argv[1:]),
+        "command": "python benchmarks/pybamm_reference.py " + " ".join(sys.argv[1:]),
         "cases": manifest_cases,
         "convergence": {
             "note": (
