@@ -54,7 +54,6 @@ class CellData(NamedTuple):
     dx: np.ndarray  # (N, n) node widths
     capacity: np.ndarray  # (N, n) porosity * dx
     tortuosity: np.ndarray  # (N, n) porosity^bruggeman per node
-    d_centres: np.ndarray  # (N, n - 1) distances between node centres
     total: np.ndarray  # (N,) cell thickness
     lam: np.ndarray  # (n_r,) eigenvalues of the unit-sphere operator
     b: np.ndarray  # (n_r,) modal weight of the surface flux

@@ -138,7 +138,6 @@ class DFN(DFNSystem, CellModel):
         self.dx = rep([L[k] / cnt[k] for k in range(3)])
         self.eps = rep([_cells(r.porosity, n) for r in regions])
         self.tor = rep([_cells(r.porosity, n) ** _cells(r.bruggeman, n) for r in regions])
-        self.dxc = 0.5 * (self.dx[:, 1:] + self.dx[:, :-1])
         self.face_w = face_weights(self.tor, self.dx, face_mean)
         self.eps_dx = self.eps * self.dx
         self.eps_dx_sum = self.eps_dx.sum(axis=1)

@@ -51,7 +51,6 @@ class ElectrolyteMesh:
         )  # eps^b: transport efficiency
         edges = np.concatenate([np.zeros((N, 1)), np.cumsum(self.dx, axis=1)], axis=1)
         self.x = 0.5 * (edges[:, 1:] + edges[:, :-1])  # node centres
-        self.d_centres = np.diff(self.x, axis=1)  # (N, size - 1)
         self.thickness = [L[0], L[1], L[2]]
         self.total = L[0] + L[1] + L[2]
 

@@ -170,10 +170,10 @@ class SPMe(CellModel):
         if self.with_electrolyte:
             m = self.mesh
             n_x, dx, capacity = np.array(m.n_x), m.dx, self.salt.capacity
-            tort, d_centres, total = m.tortuosity_factor, m.d_centres, m.total
+            tort, total = m.tortuosity_factor, m.total
         else:
             n_x, dx = np.zeros(3, dtype=np.int64), np.zeros((N, 0))
-            capacity, tort, d_centres, total = dx, dx, dx, cells(0.0)
+            capacity, tort, total = dx, dx, cells(0.0)
         n_neg = len(p.negative.materials)
         return CellData(
             mat_start=np.array([0, n_neg, len(mats)], dtype=np.int64),
@@ -201,7 +201,7 @@ class SPMe(CellModel):
                               1.0 - el.transference_number, kappa[2], kappa[3], De[2], De[3]]),
             kappa_code=kappa[0], kappa_p=kappa[1], De_code=De[0], De_p=De[1],
             n_x=n_x, dx=np.ascontiguousarray(dx), capacity=np.ascontiguousarray(capacity),
-            tortuosity=np.ascontiguousarray(tort), d_centres=np.ascontiguousarray(d_centres), total=cells(total),
+            tortuosity=np.ascontiguousarray(tort), total=cells(total),
             lam=part.lam.copy(), b=part.b.copy(), w_surf=part.w_surf.copy(), w_mean=part.w_mean.copy(),
             phi=np.ascontiguousarray(part.phi), face=part.face.copy(),
             uH_table=enthalpy_tables(ocp_code, ocp_p, s_code, s_p, p.T_ref_K),

@@ -91,7 +91,7 @@ class _Cells(ctypes.Structure):
                 + [(name, _f8) for name in (
                     "c_max", "a", "radius", "film", "rate", "D_ref", "cap", "sto0", "sto100", "alpha_a", "alpha_c",
                     "E_D", "E_k", "ocp_p", "dUdT_p", "area", "L", "sigma", "eff", "contact", "c_e0", "scalars",
-                    "kappa_p", "De_p", "dx", "capacity", "tortuosity", "d_centres", "total", "lam", "b", "w_surf",
+                    "kappa_p", "De_p", "dx", "capacity", "tortuosity", "total", "lam", "b", "w_surf",
                     "w_mean", "phi", "face", "uH_table")]
                 + [("n_threads", _I64)])
 

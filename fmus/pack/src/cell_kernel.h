@@ -115,7 +115,6 @@ typedef struct {
     const double *dx;         /* (N, n) */
     const double *capacity;   /* (N, n) */
     const double *tortuosity; /* (N, n) */
-    const double *d_centres;  /* (N, n - 1) */
     const double *total;      /* (N) */
     const double *lam;        /* (n_r) */
     const double *b;          /* (n_r) */

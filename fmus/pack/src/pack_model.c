@@ -70,7 +70,7 @@ static int load_cells(PmPack *p)
     F_(cap, M * N); F_(sto0, M * N); F_(sto100, M * N); F_(alpha_a, M); F_(alpha_c, M); F_(E_D, M); F_(E_k, M);
     F_(ocp_p, M * d->P_ocp); F_(dUdT_p, M * d->P_dUdT); F_(area, N); F_(L, 3 * N); F_(sigma, 2 * N); F_(eff, 3 * N);
     F_(contact, N); F_(c_e0, N); F_(scalars, 7); F_(dx, N * n); F_(capacity, N * n); F_(tortuosity, N * n);
-    F_(d_centres, n > 0 ? N * (n - 1) : 0); F_(total, N); F_(lam, nr); F_(b, nr); F_(w_surf, nr); F_(w_mean, nr);
+    F_(total, N); F_(lam, nr); F_(b, nr); F_(w_surf, nr); F_(w_mean, nr);
     F_(phi, nr * nr); F_(face, nr - 1); F_(uH_table, M * d->n_tab * 2);
 #undef F_
     {
