@@ -247,9 +247,11 @@ def _make_executor(workers: int, dask: bool | str | None):
     ctx = multiprocessing.get_context("forkserver")
     # imported once in the fork server (the workers fork from it with the modules loaded)
     ctx.set_forkserver_preload(["cosim.run", "cosim.sweep.execute", "cosim.sweep.kpi", "cosim.cell.spme", "xarray"])
+    from ..pack.c_kernel import available_cores
+
     # one thread per run for the cell kernels when the workers take every core
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
-                               initargs=(2 * workers > (os.cpu_count() or 1),))
+                               initargs=(2 * workers > available_cores(),))
     return pool, lambda: pool.shutdown(wait=True, cancel_futures=True), pool
 
 
@@ -305,7 +307,11 @@ def run_sweep(plan, out_dir: str | Path, *, workers: int | None = None, dask: bo
     if not quiet and outcome.skipped:
         print(f"cosim sweep: {len(outcome.skipped)} of {len(plan.variants)} runs already done in {out_dir}",
               file=sys.stderr)
-    workers = max(1, workers or os.cpu_count() or 1)
+    if not workers:
+        from ..pack.c_kernel import available_cores
+
+        workers = available_cores()
+    workers = max(1, workers)
     release, pool = None, None
     if todo and executor is None:
         executor, release, pool = _make_executor(workers, dask)
