@@ -129,7 +129,8 @@ class Pair:
         comps = loaded.scenario.components
         self.export = export_pack(loaded)
         self.c = CPack(self.export.write(tmp_path / "pack.bin"))
-        self.pack, self.thermal = Pack("pack", comps["pack"]), Thermal("thermal", comps["thermal"])
+        python = comps["pack"].model_copy(update={"engine": "python"})  # the Python battery, not the C's in-process
+        self.pack, self.thermal = Pack("pack", python), Thermal("thermal", comps["thermal"])
         self.key = "power_setpoint_W" if control == "power" else "current_setpoint_A"
         self.T, self.h_cool = T, self.export.coolant_h_W_m2K
         self.pack.initialize(0.0)

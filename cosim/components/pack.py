@@ -35,6 +35,10 @@ class PackConfig(CellMeshConfig):
     parameter_file: ScenarioPath | None = Field(None, description="a parameter-set TOML file of your own")
     overrides: dict[str, float] = Field(default_factory=dict, description="unit-cell parameter changes by dotted key")
     model: Literal["spm", "spme", "dfn"] = "spme"
+    engine: Literal["auto", "c", "python"] = Field(
+        "auto", description="what steps the battery: 'c' the pack FMU's C battery (fmus/pack/src/pack_model.h) "
+        "in-process, 'python' the Python one (cosim/pack/assembly.py), the same results (tests/test_pack_c_model.py); "
+        "'auto': C for the SPM and SPMe without mesh_check, else Python")
     n_strings: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="parallel strings")
     n_stacks: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="bipolar stacks in series per string")
     n_layers: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="unit cells in series per stack")
@@ -84,6 +88,10 @@ class PackConfig(CellMeshConfig):
                 raise ValueError(f"string_capacity_factors needs {self.n_strings} values (one per string)")
             if any(not 0.2 < f < 2.0 for f in self.string_capacity_factors):
                 raise ValueError("string_capacity_factors must lie in (0.2, 2.0)")
+        if self.engine == "c" and (self.model == "dfn" or self.mesh_check):
+            raise ValueError("engine = \"c\" steps the SPM and SPMe without mesh_check; this pack has "
+                             + ("model = \"dfn\"" if self.model == "dfn" else "mesh_check = true")
+                             + " (use engine = \"auto\" or \"python\")")
         cells = self.mesh_check_cells
         if cells is not None:
             shape = (self.n_strings, self.n_stacks, self.n_layers)
@@ -147,6 +155,7 @@ class Pack(Component):
         self.connection_resistance_Ohm = np.full(config.n_stacks, config.interconnect_resistance_Ohm)
         self.connection_resistance_Ohm[-1] = config.string_lead_resistance_Ohm
         self.mesh_check = None
+        self._engine = None  # the C battery of a run (PackConfig.engine), made at initialize
         if config.mesh_check:
             from .mesh_check import MeshCheck, pack_sample
 
@@ -264,7 +273,8 @@ class Pack(Component):
         length, the heats are what the thermal network receives for that step."""
         if self._books is None:  # initialize
             self._books = {"t": t, "in": 0.0, "out": 0.0, **{k: 0.0 for k in self._HEAT_PORTS}, "power_W": 0.0}
-            self._stored0 = float(self.battery.model.stored_energy_J().sum())
+            # the C engine's particle modes: their stored energy is computed when the books are asked for
+            self._start = self._stored_J() if self._engine is None else self._modes()
             return
         h = t - self._books["t"]
         y, books = self.y, dict(self._books)
@@ -282,8 +292,9 @@ class Pack(Component):
         ports["power_W"] = b["power_W"]
         if self.config.control == "power":
             ports["power_setpoint_W"] = b["power_W"]
+        start = self._start if self._engine is None else self._stored_J(self._start)
         return EnergyBooks(
-            in_J=b["in"], out_J=b["out"], stored_J=float(self.battery.model.stored_energy_J().sum()) - self._stored0,
+            in_J=b["in"], out_J=b["out"], stored_J=self._stored_J() - start,
             dissipated_J=b["heat_W"], ports=ports,
             notes="in/out: charge/discharge energy at the terminals (power_W: the energy of each step over its "
                   "length); stored: the cells' stored_energy_J; dissipated: heat_W "
@@ -297,9 +308,91 @@ class Pack(Component):
         available = self.y.get(key)
         return available is not None and power_W != 0.0 and abs(power_W) >= 0.9 * abs(available)
 
+    # -- the C engine (PackConfig.engine) ---------------------------------------------------
+    def _uses_c(self) -> bool:
+        c = self.config
+        return c.engine == "c" or (c.engine == "auto" and c.model != "dfn" and not c.mesh_check)
+
+    def _start_c(self):
+        """The pack FMU's C battery of this pack as built (cosim/pack/c_pack.py), without a
+        thermal network (the layer temperatures are this component's input), and the views
+        of its array outputs."""
+        import os
+        import tempfile
+
+        from ..pack.c_pack import CPack
+        from ..pack.export_data import pack_arrays, write_resource
+
+        fd, path = tempfile.mkstemp(prefix="cosim-pack-", suffix=".bin")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(write_resource(pack_arrays(self)))
+            engine = CPack(path)  # read whole
+        finally:
+            os.unlink(path)
+        engine.use_threads()
+        arrays = ("stack_end_heat_W", "interconnect_heat_W", "string_current_A", "stack_voltage_V", "layer_voltage_V",
+                  "layer_soc", "layer_heat_W", "layer_anode_potential_V")
+        scalars = ("voltage_V", "current_A", "power_W", "soc", "min_layer_soc", "max_layer_soc", "heat_W", "limited",
+                   "power_limit_W", "min_layer_voltage_V", "max_layer_voltage_V")
+        if self.config.available_power:
+            scalars += ("available_discharge_power_W", "available_charge_power_W")
+        self._c_outputs = (scalars, [(k, engine.view(k)) for k in arrays])
+        return engine
+
+    def _publish_c(self, t: float) -> None:
+        """The outputs of the C battery's last step (what :meth:`_publish` computes) and the books."""
+        y, live = self.y, self._engine.live
+        scalars, views = self._c_outputs
+        for k in scalars:
+            y[k] = getattr(live, k)
+        for k, v in views:
+            y[k] = v.copy()
+        self._book(t)
+
+    def _do_step_c(self, t: float, h: float) -> None:
+        from ..pack.c_pack import PM_ENDED, CPackError
+
+        engine = self._engine
+        setpoint = float(self.u["current_setpoint_A" if self.config.control == "current" else "power_setpoint_W"])
+        try:
+            engine.set_layer_temperature(self._T())
+            status, message = engine.do_step(t, h, setpoint)
+        except CPackError as exc:
+            raise ComponentError(self.name, "do_step", t, str(exc)) from None
+        self._publish_c(t + h)
+        y = self.y
+        if y["limited"]:
+            self._count_limit(t + h, setpoint, y["voltage_V"], y["power_W"], engine.step_limited())
+        if status == PM_ENDED:
+            raise EndOfRun(message)
+
+    def _modes(self) -> np.ndarray:
+        """The C engine's particle modes now (its state starts with them)."""
+        return self._engine.get_state()[:self.battery.model._z.size].copy()
+
+    def _stored_J(self, z: np.ndarray | None = None) -> float:
+        """The energy stored in the cells (:meth:`cosim.cell.base.CellModel.stored_energy_J`):
+        the Python model's now, or with the C engine, of the particle modes ``z`` (default:
+        now), put into the Python model (an SPM/SPMe; it does not step with the C engine)."""
+        model = self.battery.model
+        if self._engine is not None:
+            model._z[...] = (self._modes() if z is None else z).reshape(model._z.shape)
+        return float(model.stored_energy_J().sum())
+
     def _initialize(self, t0: float) -> None:
         T = self._T()
-        self.battery.step(1e-9, T, current_A=0.0)
+        self._engine = self._start_c() if self._uses_c() else None
+        if self._engine is None:
+            self.battery.step(1e-9, T, current_A=0.0)
+        else:
+            from ..pack.c_pack import CPackError
+
+            try:
+                self._engine.set_layer_temperature(T)
+                self._engine.initialize(t0)
+            except CPackError as exc:
+                raise ComponentError(self.name, "initialize", t0, str(exc)) from None
         self._next_power_update = None
         self._h = 1.0  # until the first step says the macro step
         self._short = (0, 0, 0.0, 0.0, 0.0, 0.0)  # steps at a limit, cut back; the worst cut: W, t, asked, delivered
@@ -312,9 +405,14 @@ class Pack(Component):
         self.y["layer_resistance_factor"] = self.spread.resistance.reshape(L.shape).copy()
         if self.mesh_check is not None:
             self.y[MESH_CHECK] = self.mesh_check.start(t0, T, self.battery.model.out["voltage_V"])
-        self._publish(T, t0, 0.0)
+        if self._engine is not None:
+            self._publish_c(t0)
+        else:
+            self._publish(T, t0, 0.0)
 
     def _do_step(self, t: float, h: float) -> None:
+        if self._engine is not None:
+            return self._do_step_c(t, h)
         T = self._T()
         hot = T > self.config.max_layer_temperature_K
         if hot.any():
@@ -381,9 +479,13 @@ class Pack(Component):
         self.y["limited"] = float(at_limit)
         self.y["power_limit_W"] = power if at_limit else UNLIMITED_W
         if at_limit:
-            asked = setpoint * self.battery.voltage if self.config.control == "current" else setpoint
-            n, cut, worst = self._short[0] + 1, self._short[1] + self._limited, abs(asked - power)
-            self._short = (n, cut, worst, t + h, asked, power) if worst > self._short[2] else (n, cut) + self._short[2:]
+            self._count_limit(t + h, setpoint, self.battery.voltage, power, self._limited)
+
+    def _count_limit(self, t_end: float, setpoint: float, voltage: float, power: float, cut: bool) -> None:
+        """Count a step at a limit (``cut``: its set point cut back) for :meth:`run_notes`."""
+        asked = setpoint * voltage if self.config.control == "current" else setpoint
+        n, cuts, worst = self._short[0] + 1, self._short[1] + cut, abs(asked - power)
+        self._short = (n, cuts, worst, t_end, asked, power) if worst > self._short[2] else (n, cuts) + self._short[2:]
 
     def run_notes(self) -> list[str]:
         n, cut, _, t, asked, got = getattr(self, "_short", (0,) * 6)
@@ -436,12 +538,18 @@ class Pack(Component):
                 raise ComponentError(self.name, "do_step", t, message)
 
     def _get_state(self):
+        if self._engine is not None:
+            return (self._engine.get_state(), self._short, self._books)
         b = self.battery
         return (b.model.get_state(), b.string_current.copy(), b.voltage, self._next_power_update,
                 b._curvature.copy(), dict(b._last_pulse), b._trend, self._short, self._books,
                 None if self.mesh_check is None else self.mesh_check.get_state())
 
     def _set_state(self, state) -> None:
+        if self._engine is not None:
+            self._engine.set_state(state[0])
+            self._short, self._books = state[1], state[2]  # replaced, never mutated, by each step
+            return
         self.battery.model.set_state(state[0])
         self.battery.string_current, self.battery.voltage, self._next_power_update = state[1].copy(), state[2], state[3]
         self.battery._curvature[:] = state[4]

@@ -11,16 +11,24 @@ cross-check against the Python pack (``tests/test_pack_c_model.py``) and benchma
 
 The library is the kernel's (:func:`cosim.pack.c_kernel.build`: every ``*.c`` of
 ``fmus/pack/src``). PM_ERROR raises :class:`CPackError` (the state is that before the call).
+
+The in-process ``pack`` component runs its SPM/SPMe battery on an instance without a thermal
+network (``engine`` in :class:`cosim.components.pack.PackConfig`): it sets the layer
+temperatures before each step (:meth:`CPack.set_layer_temperature`), the kernels' loops use
+threads as :class:`cosim.pack.c_kernel.CKernel`'s do (:meth:`CPack.use_threads`), and it
+reads the outputs through :meth:`CPack.view` (no copies; valid while the instance lives).
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import time
 
 import numpy as np
 
 from ..errors import CosimError
+from . import c_kernel
 from .c_kernel import build
 
 __all__ = ["CPack", "CPackError", "PM_OK", "PM_ENDED", "PM_ERROR", "SCALARS"]
@@ -77,6 +85,8 @@ def _library() -> ctypes.CDLL:
             "pm_scalars": (ctypes.POINTER(_Scalars), [P]),
             "pm_string_current_A": (f8, [P]), "pm_node_temperature_K": (f8, [P]),
             "pm_state_size": (S, [P]), "pm_get_state": (None, [P, f8]), "pm_set_state": (ctypes.c_int, [P, f8]),
+            "pm_set_layer_temperature": (ctypes.c_int, [P, P, ctypes.c_char_p, S]),
+            "pm_set_threads": (None, [P, I64]), "pm_step_limited": (ctypes.c_int, [P]),
         }
         for name in list(_LAYER.values()) + list(_STACK.values()):
             sig[name] = (f8, [P])
@@ -101,6 +111,35 @@ class CPack:
         self.n_nodes = int(lib.pm_n_nodes(self._p))
         self.control = "power" if lib.pm_control(self._p) else "current"
         self.has_thermal = bool(lib.pm_has_thermal(self._p))
+        self._msg = ctypes.create_string_buffer(_MSG)
+        self._u = _Inputs(0.0, 298.15, 298.15, 1000.0)
+        self._u_ref = ctypes.byref(self._u)
+        #: the scalar outputs, read live from the instance (PmScalars)
+        self.live = lib.pm_scalars(self._p).contents
+        self._threads, self._tuner = 1, None
+
+    def use_threads(self) -> None:
+        """The kernels' loops on :func:`cosim.pack.c_kernel.threads` threads from
+        ``CK_PARALLEL_MIN_CELLS`` (64) cells on, while :class:`cosim.pack.c_kernel._Tuner`
+        measures that they pay (its probe: the whole step; unless ``COSIM_THREADS`` fixes
+        the count)."""
+        count, fixed = c_kernel._thread_setting()
+        if count < 2 or self.n_cells < 64:
+            return
+        self._tuner = None if fixed else c_kernel._Tuner(count)
+        self._threads = count if fixed else self._tuner.use
+        self._lib.pm_set_threads(self._p, self._threads)
+
+    def _pick_threads(self) -> int:
+        if c_kernel._FORKED_SERIAL[0]:  # a forked child: serial (see c_kernel._serial_after_fork)
+            self._tuner = None
+            count = 1
+        else:
+            count = self._tuner.pick() if self._tuner is not None else self._threads
+        if count != self._threads:
+            self._lib.pm_set_threads(self._p, count)
+            self._threads = count
+        return count
 
     def close(self) -> None:
         if self._p:
@@ -132,14 +171,46 @@ class CPack:
     def do_step(self, t: float, h: float, setpoint: float, coolant_T: float = 298.15, ambient_T: float = 298.15,
                 coolant_h: float = 1000.0) -> tuple[int, str]:
         """One step; ``(PM_OK or PM_ENDED, message)``; raises CPackError on PM_ERROR."""
-        msg = ctypes.create_string_buffer(_MSG)
-        u = _Inputs(float(setpoint), float(coolant_T), float(ambient_T), float(coolant_h))
-        return self._check(self._lib.pm_do_step(self._p, float(t), float(h), ctypes.byref(u), msg, _MSG), msg)
+        u = self._u
+        u.setpoint, u.coolant_temperature_K, u.ambient_temperature_K, u.coolant_h_W_m2K = (
+            setpoint, coolant_T, ambient_T, coolant_h)
+        count = self._pick_threads() if self._threads > 1 or self._tuner is not None else 1
+        start = time.perf_counter()
+        status = self._lib.pm_do_step(self._p, float(t), float(h), self._u_ref, self._msg, _MSG)
+        if self._tuner is not None:
+            self._tuner.record(count, time.perf_counter() - start)
+        if status == PM_OK:
+            return status, ""
+        return self._check(status, self._msg)
+
+    def set_layer_temperature(self, T_K: np.ndarray) -> None:
+        """The layer temperatures (n_cells values, C order) of the next initialize or step
+        (an instance without a thermal network)."""
+        T = np.ascontiguousarray(T_K, dtype=float)
+        if T.size != self.n_cells:
+            raise ValueError(f"{T.size} layer temperatures for {self.n_cells} unit cells")
+        self._check(self._lib.pm_set_layer_temperature(self._p, T.ctypes.data, self._msg, _MSG), self._msg)
+
+    def step_limited(self) -> bool:
+        """Whether the last step cut its set point back at a limit itself."""
+        return bool(self._lib.pm_step_limited(self._p))
 
     # -- outputs ------------------------------------------------------------------------
     def scalars(self) -> dict[str, float]:
         s = self._lib.pm_scalars(self._p).contents
         return {n: float(getattr(s, n)) for n in SCALARS}
+
+    def view(self, name: str) -> np.ndarray:
+        """An array output (``layer_*``: (strings, stacks, layers); ``stack_*`` and
+        ``interconnect_heat_W``: (strings, stacks); ``string_current_A``) as a view of the
+        instance's memory: it changes with every step (copy what must be kept)."""
+        if name == "string_current_A":
+            return np.ctypeslib.as_array(self._lib.pm_string_current_A(self._p), shape=(self.shape[0],))
+        if name in _LAYER:
+            ptr, shape = getattr(self._lib, _LAYER[name])(self._p), self.shape
+        else:
+            ptr, shape = getattr(self._lib, _STACK[name])(self._p), self.shape[:2]
+        return np.ctypeslib.as_array(ptr, shape=(int(np.prod(shape)),)).reshape(shape)
 
     def layer(self, name: str) -> np.ndarray:
         """A per-unit-cell output (``layer_voltage_V`` ...) as (strings, stacks, layers)."""

@@ -151,6 +151,7 @@ struct PmPack {
     PmScalars y;
     double *y_layer_V, *y_layer_T, *y_anode, *y_soc, *y_heat, *y_string_I, *y_stack_V, *y_end_heat, *y_link_heat;
     double *T_layers; /* the layer temperatures the next pack step uses */
+    int T_given;      /* set by pm_set_layer_temperature (no network): pm_initialize keeps them */
     int initialized;
     /* scratch */
     PmPrep prep, pulse_prep, short_prep;

@@ -249,6 +249,29 @@ int pm_set_initial(PmPack *p, double initial_soc, double initial_temperature_K, 
     return PM_OK;
 }
 
+int pm_set_layer_temperature(PmPack *p, const double *T_K, char *msg, size_t n)
+{
+    int64_t i;
+    if (p->has_thermal) {
+        snprintf(msg, n, "the layer temperatures of a pack with a thermal network come from its nodes");
+        return PM_ERROR;
+    }
+    for (i = 0; i < p->N; i++)
+        if (!(T_K[i] > 0) || !isfinite(T_K[i])) {
+            char where[96];
+            pm_where(p, i, where, sizeof where);
+            snprintf(msg, n, "layer temperature %g K at %s is not a positive finite number", T_K[i], where);
+            return PM_ERROR;
+        }
+    memcpy(p->T_layers, T_K, sizeof(double) * (size_t)p->N);
+    p->T_given = 1;
+    return PM_OK;
+}
+
+void pm_set_threads(PmPack *p, int64_t n_threads) { p->cells.n_threads = n_threads > 1 ? n_threads : 1; }
+
+int pm_step_limited(const PmPack *p) { return p->step_limited; }
+
 /* -- outputs ---------------------------------------------------------------------------- */
 
 /* pack_soc.pack_soc */
@@ -435,7 +458,8 @@ int pm_initialize(PmPack *p, double t0, const PmInputs *u, char *msg, size_t n)
     p->next_ok = 0;
     p->memo_ok = 0;
     memset(&p->y, 0, sizeof p->y);
-    for (i = 0; i < N; i++) p->T_layers[i] = p->init_T; /* the pack's input at its initialization */
+    if (!p->T_given)
+        for (i = 0; i < N; i++) p->T_layers[i] = p->init_T; /* the pack's input at its initialization */
     rc = battery_step(p, 1e-9, p->T_layers, 0, 0.0, 0, msg, n);
     if (rc != 0) {
         if (rc < 0) snprintf(msg, n, "out of memory");

@@ -86,6 +86,20 @@ CK_EXPORT int pm_has_thermal(const PmPack *p);
  * the initial temperature of every node (or of the layers without a thermal network). */
 CK_EXPORT int pm_set_initial(PmPack *p, double initial_soc, double initial_temperature_K, char *msg, size_t n);
 
+/* In-process use (cosim's pack component runs this model when its thermal network is a
+ * component of its own):
+ * - the layer temperatures (N values, C order) the next pm_initialize / pm_do_step uses, for
+ *   an instance without a thermal network (PM_ERROR with one: its nodes give them; without
+ *   this call an instance starts at its initial temperature, as the FMU does);
+ * - the threads of the cell kernels' loops (cell_kernel.h "Threads"; 0 or 1: serial, the
+ *   FMU's); the numbers are the same bit for bit whatever the count;
+ * - whether the last pm_do_step cut its set point back at a limit itself (1), where
+ *   PmScalars.limited also counts a repeated pass of a step at the limit an earlier pass
+ *   found (Pack._limited against the output limited). */
+CK_EXPORT int pm_set_layer_temperature(PmPack *p, const double *T_K, char *msg, size_t n);
+CK_EXPORT void pm_set_threads(PmPack *p, int64_t n_threads);
+CK_EXPORT int pm_step_limited(const PmPack *p);
+
 /* The state at t0 as Pack._initialize and Thermal._initialize make it (outputs published). */
 CK_EXPORT int pm_initialize(PmPack *p, double t0, const PmInputs *u, char *msg, size_t n);
 

@@ -1,0 +1,160 @@
+"""The pack component's two engines (``PackConfig.engine``): the pack FMU's C battery stepped
+in-process (``"c"``, the default for the SPM and SPMe) and the Python battery
+(``"python"``) give the same run, in scenarios where the limits bind.
+
+``tests/test_pack_c_model.py`` compares the two batteries step by step outside the
+orchestrator; here whole runs are compared through the orchestrator, the recorder and the
+energy ledger, so what the component adds around the C battery (the layer temperatures in,
+the outputs and the books out, the state that an iterated connection saves and restores, the
+errors and the end of a run) is covered too:
+
+* the small high-power pack on US06 (power control; the pack's limit binds and feeds back to
+  the vehicle through an iterated connection, which restores the pack's state and repeats
+  the step);
+* a CC-CV charge (current control, clamp at the upper limit, on 2 kernel threads);
+* the cold start at -20 C (the plating limit of the available charge power binds);
+* a step that leaves the layer limits with ``on_limit = "stop"`` and ``"end"``, and a layer
+  above its maximum temperature: the same message from both engines.
+
+Measured: every recorded variable of every run agrees **bit for bit** (the C mirrors the
+Python operation for operation, ``fmus/pack/src/pack_model.h``). The comparison allows 1e-12
+of each variable's scale (a different compiler could round a sum differently); an engine
+that dropped a step's repetition or published a stale output would differ by far more.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cosim.components.pack import PackConfig
+from cosim.errors import CosimError
+from cosim.run import run_scenario
+from cosim.scenario import load_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+RTOL = 1e-12
+
+
+def _run(tmp_path: Path, text: str, engine: str) -> xr.Dataset:
+    path = tmp_path / f"{engine}.toml"
+    path.write_text(text.replace("[components.pack]", f'[components.pack]\nengine = "{engine}"', 1))
+    run_scenario(load_scenario(path), output=tmp_path / f"{engine}.nc")
+    return xr.load_dataset(tmp_path / f"{engine}.nc")
+
+
+def _same_runs(tmp_path: Path, text: str) -> xr.Dataset:
+    c, py = _run(tmp_path, text, "c"), _run(tmp_path, text, "python")
+    assert set(c.data_vars) == set(py.data_vars)
+    assert c.sizes == py.sizes
+    for name in py.data_vars:
+        want, got = py[name].values, c[name].values
+        if want.dtype.kind not in "fi":
+            assert (want == got).all(), name
+            continue
+        scale = max(float(np.nanmax(np.abs(want))), 1.0) if want.size else 1.0
+        diff = float(np.nanmax(np.abs(got - want))) if want.size else 0.0
+        assert np.array_equal(np.isnan(want), np.isnan(got)) and diff <= RTOL * scale, (
+            f"{name}: largest difference {diff:.3g} (scale {scale:.3g})")
+    for key in ("status", "status_reason", "ledger_max_relative_mismatch"):
+        assert c.attrs.get(key) == py.attrs.get(key), key
+    return c
+
+
+def test_a_small_pack_on_us06_where_the_limit_binds_and_is_iterated(tmp_path):
+    ds = _same_runs(tmp_path, f"""
+extends = "{SCENARIOS / 'small_pack_us06.toml'}"
+[simulation]
+stop_time_s = 300
+[components.pack]
+initial_soc = 0.35
+""")
+    assert float(ds["pack.limited"].sum()) >= 10  # the limit bound (measured: 22 steps)
+    assert "at a limit in" in ds.attrs["status_reason"]
+
+
+CCCV = """
+[simulation]
+stop_time_s = 1500
+step_s = 10
+
+[components.charger]
+type = "profile"
+time_s = [0.0, 1500.0]
+values = { current_A = [-5.5, -5.5] }
+interpolation = "previous"
+
+[components.pack]
+type = "pack"
+parameter_set = "seed_bgraphite_sno2_lmo_gel"
+overrides = { "cell.area_m2" = 0.1 }
+control = "current"
+n_strings = 2
+n_stacks = 4
+n_layers = 16
+initial_soc = 0.7
+capacity_spread_rel = 0.03
+spread_seed = 3
+particle_shells = 8
+electrolyte_volumes = [6, 4, 6]
+on_limit = "clamp"
+
+[[connections]]
+from = "charger.current_A"
+to = "pack.current_setpoint_A"
+"""
+
+
+def test_a_cc_cv_charge_on_two_kernel_threads(tmp_path, monkeypatch):
+    monkeypatch.setenv("COSIM_THREADS", "2")  # 128 cells: the C battery's loops run on 2 threads
+    ds = _same_runs(tmp_path, CCCV)
+    current = -ds["pack.current_A"].values[1:]
+    assert current[0] == pytest.approx(5.5) and current[-1] < 2.0  # the limit held, the current tapered
+
+
+def test_the_cold_start_with_the_plating_limit(tmp_path):
+    ds = _same_runs(tmp_path, f"""
+extends = "{SCENARIOS / 'cold_start_minus20_wltc3b.toml'}"
+[simulation]
+stop_time_s = 400
+[components.pack]
+""")
+    assert float(ds["pack.available_charge_power_W"].values[1:].max()) > -1e12  # computed
+
+
+@pytest.mark.parametrize("on_limit", ["stop", "end"])
+def test_a_layer_limit_without_clamp_stops_or_ends_alike(tmp_path, on_limit):
+    text = CCCV.replace('on_limit = "clamp"', f'on_limit = "{on_limit}"')
+    if on_limit == "stop":
+        messages = []
+        for engine in ("c", "python"):
+            with pytest.raises(CosimError) as err:
+                _run(tmp_path, text, engine)
+            messages.append(str(err.value).replace(f"{engine}.", "ENGINE."))  # its files
+        assert messages[0] == messages[1] and "above the upper layer limit" in messages[0]
+        ds = xr.load_dataset(tmp_path / "c.nc")
+        assert ds.attrs["status"] != "complete"  # what was recorded stays, marked
+    else:
+        ds = _same_runs(tmp_path, text)
+        assert "above the upper layer limit" in ds.attrs["status_reason"]
+
+
+def test_a_layer_above_its_maximum_temperature_is_the_same_error(tmp_path):
+    text = CCCV.replace("initial_soc = 0.7", "initial_soc = 0.7\ntemperature_K = 340.0")
+    messages = []
+    for engine in ("c", "python"):
+        with pytest.raises(CosimError) as err:
+            _run(tmp_path, text, engine)
+        messages.append(str(err.value).replace(f"{engine}.", "ENGINE."))
+    assert messages[0] == messages[1] and "above max_layer_temperature_K" in messages[0]
+
+
+def test_engine_c_is_refused_where_only_python_steps(tmp_path):
+    base = dict(type="pack", parameter_set="seed_bgraphite_sno2_lmo_gel")
+    with pytest.raises(ValueError, match="engine"):
+        PackConfig(**base, model="dfn", engine="c")
+    with pytest.raises(ValueError, match="engine"):
+        PackConfig(**base, mesh_check=True, engine="c")
