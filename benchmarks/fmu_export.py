@@ -9,12 +9,14 @@
    thermal network ``--steps`` steps of the scenario's macro step:
 
    * in-process: the ``pack`` and ``thermal`` components stepped as the orchestrator steps them
-     (C cell kernels, Python pack logic, SuperLU thermal solve);
+     (the pack FMU's C battery in-process with the kernels' threads, see "Threads" in the
+     README; the network in Python, SuperLU);
    * the FMU's Linux binary in a C host (``tests/fmus/pack_host/pack_host.c``: dlopen, FMI 2.0
      calls, no Python; it runs two instances side by side, so its time is halved);
    * the FMU through FMPy's ``simulate_fmu`` (a Python master around the same binary);
 
-   and prints µs per cell-step for each and the ratio FMU / in-process (target: at most 1).
+   and prints µs per cell-step for each and the ratio FMU / in-process (target: at most 1;
+   the FMU runs on one thread: ``COSIM_THREADS=1`` compares them core for core).
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ def main() -> None:
         t_fmpy = time.perf_counter() - t0
         per = 1e6 / (n * n_cells)
         print(f"{'':28s} {'wall s':>8s} {'µs/cell-step':>13s} {'x real time':>12s}")
-        for label, t in (("in-process (Python pack)", t_py), ("FMU in a C host", t_c), ("FMU via FMPy", t_fmpy)):
+        for label, t in (("in-process (pack component)", t_py), ("FMU in a C host", t_c), ("FMU via FMPy", t_fmpy)):
             print(f"{label:28s} {t:8.2f} {t * per:13.2f} {n * h / t:12.0f}")
         print(f"FMU (C host) / in-process: {t_c / t_py:.2f} (target <= 1)")
     sys.stdout.flush()

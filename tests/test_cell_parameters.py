@@ -583,3 +583,22 @@ def test_a_composite_electrode_at_a_soc_holds_that_soc_at_one_potential():
         assert sum(c * s for c, s in zip(cap, split)) == pytest.approx(want, rel=1e-14, abs=0)
         potentials = [float(np.ravel(m.ocp_V(s))[0]) for m, s in zip(mats, split)]
         assert max(potentials) - min(potentials) < 1e-12
+
+
+def test_a_batch_of_cells_is_split_as_each_cell_alone():
+    """``equilibrium_split`` solves each distinct cell of a batch once: a batch of repeated
+    and distinct cells (three SOCs) gives each cell exactly what that cell gives alone."""
+    import numpy as np
+
+    from cosim.cell.params import equilibrium_split
+
+    params = load_parameter_set("seed_bgraphite_sno2_lmo_gel").to_cell_params(1)
+    mats = params.negative.materials
+    socs = np.array([0.9, 0.3, 0.9, 0.9, 0.3, 0.6])
+    linear = [m.sto_at_soc0 + socs * (m.sto_at_soc100 - m.sto_at_soc0) for m in mats]
+    batch = equilibrium_split(mats, linear)
+    for k in range(socs.size):
+        alone = equilibrium_split(mats, [np.atleast_1d(s[k]) for s in linear])
+        for b, a in zip(batch, alone):
+            assert b[k] == a[0]
+    assert batch[0][0] == batch[0][2] == batch[0][3] and batch[0][0] != batch[0][1]

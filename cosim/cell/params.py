@@ -163,8 +163,25 @@ def equilibrium_split(materials, sto_guess) -> list[np.ndarray]:
     across the potential's final bracket ``[U_lo, U_hi]`` and the potential alone cannot hold
     the lithium; the rest is then taken up by the materials within their range over that
     bracket (in order), so the split holds exactly the lithium of ``sto_guess`` (the state
-    of charge asked for; without it a seed composite anode at SOC 0.4 started at 0.396)."""
+    of charge asked for; without it a seed composite anode at SOC 0.4 started at 0.396).
+
+    Cells with the same stoichiometries and capacities are solved once; the potential's
+    bracket is narrowed by a factor 64 per pass (63 potentials at once, each a bisection on
+    the stoichiometries; ten passes: 2^60, as sixty halvings), which makes the ~6000 OCP
+    calls of a plain nested bisection about 1000 (the flagship's start-up: 125 -> 15 ms)."""
     cap = [m.volume_fraction * m.c_max_mol_m3 for m in materials]
+    shape = np.broadcast_shapes(*(np.shape(a) for a in [*cap, *sto_guess]))
+    if len(shape) == 1 and shape[0] > 1:  # per cell: solve each distinct cell once
+        columns = np.stack([np.broadcast_to(np.asarray(a, dtype=float), shape) for a in [*sto_guess, *cap]], axis=1)
+        rows, inverse = np.unique(columns, axis=0, return_inverse=True)
+        if len(rows) < shape[0]:
+            M = len(materials)
+            split = _equilibrium_split(materials, list(rows[:, :M].T), list(rows[:, M:].T))
+            return [s[inverse.reshape(-1)] for s in split]
+    return _equilibrium_split(materials, sto_guess, cap)
+
+
+def _equilibrium_split(materials, sto_guess, cap) -> list[np.ndarray]:
     target = sum(c * s for c, s in zip(cap, sto_guess))
 
     def sto_at(m, U):
@@ -175,12 +192,17 @@ def equilibrium_split(materials, sto_guess) -> list[np.ndarray]:
             lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
         return 0.5 * (lo + hi)
 
+    target = np.asarray(target, dtype=float)
     U_lo, U_hi = np.full_like(target, -1.0), np.full_like(target, 6.0)
-    for _ in range(60):
-        U = 0.5 * (U_lo + U_hi)
+    fraction = (np.arange(1, 64) / 64.0).reshape((63,) + (1,) * target.ndim)
+    for _ in range(10):
+        U = U_lo + fraction * (U_hi - U_lo)  # ascending
         held = sum(c * sto_at(m, U) for c, m in zip(cap, materials))
-        too_much = held > target  # lithium grows as U falls: raise U
-        U_lo, U_hi = np.where(too_much, U, U_lo), np.where(too_much, U_hi, U)
+        too_much = held > target  # lithium grows as U falls: raise U (the first k potentials)
+        k = too_much.sum(axis=0)
+        below = np.take_along_axis(U, np.maximum(k - 1, 0)[None], axis=0)[0]
+        above = np.take_along_axis(U, np.minimum(k, 62)[None], axis=0)[0]
+        U_lo, U_hi = np.where(k > 0, below, U_lo), np.where(k < 63, above, U_hi)
     U = 0.5 * (U_lo + U_hi)
     sto = [sto_at(m, U) for m in materials]
     rest = target - sum(c * s for c, s in zip(cap, sto))

@@ -10,6 +10,12 @@ negative current with ``on_limit = "clamp"``: when the worst layer (or the pack)
 its upper limit the current is cut back to hold it there. Limits are per layer and per
 pack; ``on_limit = "stop"`` stops the run naming the layer, the time and the value,
 ``"end"`` ends the run there, ``"clamp"`` holds the limit.
+
+Two engines step the battery (``engine``): the Python one (:mod:`cosim.pack.assembly`, every
+model, the mesh check) and the pack FMU's C battery in-process (``fmus/pack/src/pack_model.h``
+through :class:`cosim.pack.c_pack.CPack`, the SPM and SPMe: the default), which mirrors the
+Python operation for operation; ``tests/test_pack_engine.py`` requires whole runs of both to
+agree (measured: bit for bit).
 """
 
 from __future__ import annotations

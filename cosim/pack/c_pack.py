@@ -22,6 +22,7 @@ reads the outputs through :meth:`CPack.view` (no copies; valid while the instanc
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import time
 
@@ -29,7 +30,6 @@ import numpy as np
 
 from ..errors import CosimError
 from . import c_kernel
-from .c_kernel import build
 
 __all__ = ["CPack", "CPackError", "PM_OK", "PM_ENDED", "PM_ERROR", "SCALARS"]
 
@@ -64,36 +64,33 @@ _LAYER = {"layer_voltage_V": "pm_layer_voltage_V", "layer_temperature_K": "pm_la
 _STACK = {"stack_voltage_V": "pm_stack_voltage_V", "stack_end_heat_W": "pm_stack_end_heat_W",
           "interconnect_heat_W": "pm_interconnect_heat_W"}
 
-_LIBS: dict[str, ctypes.CDLL] = {}
 
-
+@functools.cache
 def _library() -> ctypes.CDLL:
-    path = str(build())
-    lib = _LIBS.get(path)
-    if lib is None:
-        lib = ctypes.CDLL(path)
-        P, D, I64, S = ctypes.c_void_p, ctypes.c_double, ctypes.c_int64, ctypes.c_size_t
-        f8 = ctypes.POINTER(ctypes.c_double)
-        sig = {
-            "pm_load": (P, [ctypes.c_char_p, ctypes.c_char_p, S]),
-            "pm_free": (None, [P]),
-            "pm_n_strings": (I64, [P]), "pm_n_stacks": (I64, [P]), "pm_n_layers": (I64, [P]),
-            "pm_n_nodes": (I64, [P]), "pm_control": (ctypes.c_int, [P]), "pm_has_thermal": (ctypes.c_int, [P]),
-            "pm_set_initial": (ctypes.c_int, [P, D, D, ctypes.c_char_p, S]),
-            "pm_initialize": (ctypes.c_int, [P, D, ctypes.POINTER(_Inputs), ctypes.c_char_p, S]),
-            "pm_do_step": (ctypes.c_int, [P, D, D, ctypes.POINTER(_Inputs), ctypes.c_char_p, S]),
-            "pm_scalars": (ctypes.POINTER(_Scalars), [P]),
-            "pm_string_current_A": (f8, [P]), "pm_node_temperature_K": (f8, [P]),
-            "pm_state_size": (S, [P]), "pm_get_state": (None, [P, f8]), "pm_set_state": (ctypes.c_int, [P, f8]),
-            "pm_set_layer_temperature": (ctypes.c_int, [P, P, ctypes.c_char_p, S]),
-            "pm_set_threads": (None, [P, I64]), "pm_step_limited": (ctypes.c_int, [P]),
-        }
-        for name in list(_LAYER.values()) + list(_STACK.values()):
-            sig[name] = (f8, [P])
-        for name, (res, args) in sig.items():
-            fn = getattr(lib, name)
-            fn.restype, fn.argtypes = res, args
-        _LIBS[path] = lib
+    """The kernel library of this process (:func:`cosim.pack.c_kernel.library`: built once,
+    loaded once, OpenMP's wait set before it loads) with the pm_* functions declared."""
+    lib = c_kernel.library()
+    P, D, I64, S = ctypes.c_void_p, ctypes.c_double, ctypes.c_int64, ctypes.c_size_t
+    f8 = ctypes.POINTER(ctypes.c_double)
+    sig = {
+        "pm_load": (P, [ctypes.c_char_p, ctypes.c_char_p, S]),
+        "pm_free": (None, [P]),
+        "pm_n_strings": (I64, [P]), "pm_n_stacks": (I64, [P]), "pm_n_layers": (I64, [P]),
+        "pm_n_nodes": (I64, [P]), "pm_control": (ctypes.c_int, [P]), "pm_has_thermal": (ctypes.c_int, [P]),
+        "pm_set_initial": (ctypes.c_int, [P, D, D, ctypes.c_char_p, S]),
+        "pm_initialize": (ctypes.c_int, [P, D, ctypes.POINTER(_Inputs), ctypes.c_char_p, S]),
+        "pm_do_step": (ctypes.c_int, [P, D, D, ctypes.POINTER(_Inputs), ctypes.c_char_p, S]),
+        "pm_scalars": (ctypes.POINTER(_Scalars), [P]),
+        "pm_string_current_A": (f8, [P]), "pm_node_temperature_K": (f8, [P]),
+        "pm_state_size": (S, [P]), "pm_get_state": (None, [P, f8]), "pm_set_state": (ctypes.c_int, [P, f8]),
+        "pm_set_layer_temperature": (ctypes.c_int, [P, P, ctypes.c_char_p, S]),
+        "pm_set_threads": (None, [P, I64]), "pm_step_limited": (ctypes.c_int, [P]),
+    }
+    for name in list(_LAYER.values()) + list(_STACK.values()):
+        sig[name] = (f8, [P])
+    for name, (res, args) in sig.items():
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = res, args
     return lib
 
 

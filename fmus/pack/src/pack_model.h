@@ -15,7 +15,9 @@
  *   cosim/components/thermal.py, cosim/thermal/network.py   Thermal._do_step (backward
  *                              Euler; here a Cholesky factorisation of the same matrix)
  * tests/test_pack_c_model.py drives both with the same set points and requires every output
- * to agree (layer voltages within 1e-9 V, temperatures within 1e-9 K).
+ * to agree (layer voltages within 1e-9 V, temperatures within 1e-9 K). cosim's in-process
+ * `pack` component steps its SPM/SPMe battery with this model (no network; see "In-process
+ * use" below), tests/test_pack_engine.py compares whole runs of both engines.
  *
  * Data: everything an instance needs (cell data, layout, resistances, limits, spread,
  * thermal matrices) is one resource file written by cosim/pack/export_data.py
