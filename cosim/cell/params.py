@@ -165,10 +165,12 @@ def equilibrium_split(materials, sto_guess) -> list[np.ndarray]:
     bracket (in order), so the split holds exactly the lithium of ``sto_guess`` (the state
     of charge asked for; without it a seed composite anode at SOC 0.4 started at 0.396).
 
-    Cells with the same stoichiometries and capacities are solved once; the potential's
-    bracket is narrowed by a factor 64 per pass (63 potentials at once, each a bisection on
-    the stoichiometries; ten passes: 2^60, as sixty halvings), which makes the ~6000 OCP
-    calls of a plain nested bisection about 1000 (the flagship's start-up: 125 -> 15 ms)."""
+    Cells with the same stoichiometries and capacities are solved once; for a few distinct
+    cells the potential's bracket is narrowed by up to a factor 64 per pass (63 potentials at
+    once, each a bisection on the stoichiometries; ten passes: 2^60, as sixty halvings),
+    which makes the ~6000 OCP calls of a plain nested bisection about 1000 (a pack without
+    capacity spread: 125 -> 15 ms at start-up); from 256 distinct cells on it is the plain
+    bisection."""
     cap = [m.volume_fraction * m.c_max_mol_m3 for m in materials]
     shape = np.broadcast_shapes(*(np.shape(a) for a in [*cap, *sto_guess]))
     if len(shape) == 1 and shape[0] > 1:  # per cell: solve each distinct cell once
@@ -194,15 +196,19 @@ def _equilibrium_split(materials, sto_guess, cap) -> list[np.ndarray]:
 
     target = np.asarray(target, dtype=float)
     U_lo, U_hi = np.full_like(target, -1.0), np.full_like(target, 6.0)
-    fraction = (np.arange(1, 64) / 64.0).reshape((63,) + (1,) * target.ndim)
-    for _ in range(10):
+    # 2^bits - 1 potentials per pass, at most ~512 values per OCP call (a call's fixed cost
+    # is that of some 400 values): 63 for a cell, 1 (plain bisection) from 256 distinct cells
+    bits = int(np.clip(np.floor(np.log2(512.0 / max(target.size, 1) + 1.0)), 1, 6))
+    inner = 2**bits - 1
+    fraction = (np.arange(1, inner + 1) / 2.0**bits).reshape((inner,) + (1,) * target.ndim)
+    for _ in range(-(-60 // bits)):  # a bracket of 7 V / 2^60 at least
         U = U_lo + fraction * (U_hi - U_lo)  # ascending
         held = sum(c * sto_at(m, U) for c, m in zip(cap, materials))
         too_much = held > target  # lithium grows as U falls: raise U (the first k potentials)
         k = too_much.sum(axis=0)
         below = np.take_along_axis(U, np.maximum(k - 1, 0)[None], axis=0)[0]
-        above = np.take_along_axis(U, np.minimum(k, 62)[None], axis=0)[0]
-        U_lo, U_hi = np.where(k > 0, below, U_lo), np.where(k < 63, above, U_hi)
+        above = np.take_along_axis(U, np.minimum(k, inner - 1)[None], axis=0)[0]
+        U_lo, U_hi = np.where(k > 0, below, U_lo), np.where(k < inner, above, U_hi)
     U = 0.5 * (U_lo + U_hi)
     sto = [sto_at(m, U) for m in materials]
     rest = target - sum(c * s for c, s in zip(cap, sto))
