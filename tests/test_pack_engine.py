@@ -14,7 +14,9 @@ errors and the end of a run) is covered too:
 * a CC-CV charge (current control, clamp at the upper limit, on 2 kernel threads);
 * the cold start at -20 C (the plating limit of the available charge power binds);
 * a step that leaves the layer limits with ``on_limit = "stop"`` and ``"end"``, and a layer
-  above its maximum temperature: the same message from both engines.
+  above its maximum temperature: the same message from both engines;
+* a child forked after the C battery ran on two threads steps serially (without the mark
+  that the C battery used threads, the child hung: tried).
 
 Measured: every recorded variable of every run agrees **bit for bit** (the C mirrors the
 Python operation for operation, ``fmus/pack/src/pack_model.h``). The comparison allows 1e-12
@@ -24,6 +26,9 @@ that dropped a step's repetition or published a stale output would differ by far
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +163,46 @@ def test_engine_c_is_refused_where_only_python_steps(tmp_path):
         PackConfig(**base, model="dfn", engine="c")
     with pytest.raises(ValueError, match="engine"):
         PackConfig(**base, mesh_check=True, engine="c")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_a_child_forked_after_a_threaded_c_battery_steps_serially(tmp_path, monkeypatch):
+    """GNU OpenMP hangs in a child forked from a process whose OpenMP threads ran (a sweep's
+    workers on Linux): a C battery that ran on two threads in the parent, and a new one
+    built in the child, step serially there, to the same numbers, and do not hang."""
+    from cosim.components.pack import Pack
+
+    monkeypatch.setenv("COSIM_THREADS", "2")
+    config = PackConfig(type="pack", parameter_set="seed_bgraphite_sno2_lmo_gel", overrides={"cell.area_m2": 0.1},
+                        n_strings=2, n_stacks=4, n_layers=16, initial_soc=0.5, capacity_spread_rel=0.03,
+                        particle_shells=8, electrolyte_volumes=[6, 4, 6])
+
+    def run(pack):
+        pack.initialize(0.0)
+        for k in range(5):
+            pack.u["current_setpoint_A"] = 3.0
+            pack.do_step(float(k), 1.0)
+        return pack.y["layer_voltage_V"].copy()
+
+    parent = Pack("pack", config)
+    want = run(parent)
+    assert parent._engine._threads == 2  # 128 cells on two threads
+    out = tmp_path / "child.npy"
+    pid = os.fork()
+    if pid == 0:
+        try:
+            child = Pack("pack", config)
+            got = run(child)
+            np.save(out, np.concatenate([got.ravel(), [child._engine._threads]]))
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 60.0
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung in the C battery")
+        time.sleep(0.05)
+    got = np.load(out)
+    assert got[-1] == 1.0  # serial in the child
+    assert np.array_equal(got[:-1], want.ravel())

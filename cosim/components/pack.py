@@ -43,7 +43,7 @@ class PackConfig(CellMeshConfig):
     model: Literal["spm", "spme", "dfn"] = "spme"
     engine: Literal["auto", "c", "python"] = Field(
         "auto", description="what steps the battery: 'c' the pack FMU's C battery (fmus/pack/src/pack_model.h) "
-        "in-process, 'python' the Python one (cosim/pack/assembly.py), the same results (tests/test_pack_c_model.py); "
+        "in-process, 'python' the Python one (cosim/pack/assembly.py), the same results (tests/test_pack_engine.py); "
         "'auto': C for the SPM and SPMe without mesh_check, else Python")
     n_strings: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="parallel strings")
     n_stacks: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="bipolar stacks in series per string")

@@ -101,10 +101,13 @@ class _Cells(ctypes.Structure):
 # child every kernel runs serially (_serial_after_fork)
 _THREADED: "weakref.WeakSet[CKernel]" = weakref.WeakSet()
 _FORKED_SERIAL = [False]
+#: threads were given outside a CKernel (the pack's C battery, cosim.pack.c_pack.CPack, which
+#: checks _FORKED_SERIAL before each step)
+_THREADED_ELSEWHERE = [False]
 
 
 def _serial_after_fork() -> None:
-    if _THREADED:
+    if _THREADED or _THREADED_ELSEWHERE[0]:
         _FORKED_SERIAL[0] = True
         for kernel in list(_THREADED):
             kernel._tuner = None

@@ -123,6 +123,7 @@ class CPack:
         count, fixed = c_kernel._thread_setting()
         if count < 2 or self.n_cells < 64:
             return
+        c_kernel._THREADED_ELSEWHERE[0] = True  # a child forked after this steps serially
         self._tuner = None if fixed else c_kernel._Tuner(count)
         self._threads = count if fixed else self._tuner.use
         self._lib.pm_set_threads(self._p, self._threads)
