@@ -227,7 +227,13 @@ class Recorder:
         self._fixed_values: list[np.ndarray] | None = None  # from the first record, until written
         self._nc_time = ds.variables["time"]
 
-        self._time_buf, self._bufs = self._buffers()
+        #: the scalar float64 series share one block (a record's row in one assignment; each
+        #: variable's buffer is a column of it): their positions in ``variables``; the rest
+        scalar = [k for k in self._series if self.variables[k].shape == ()
+                  and _BUFFER_DTYPES[self.variables[k].dtype] == np.float64]
+        self._scalar_src = scalar
+        self._column = {k: j for j, k in enumerate(scalar)}
+        self._new_buffers()
         self._n_buffered = 0
         self._n_written = 0  # on disk
         self._n_handed = 0  # handed to the writer thread (written or not yet)
@@ -235,11 +241,20 @@ class Recorder:
         self._shapes_checked = False
         self._writer = BackgroundWriter(f"cosim-writer {self.path.name}") if background else None
 
-    def _buffers(self) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _new_buffers(self) -> None:
+        """Fresh buffers for ``flush_every`` records: the time, the block of the scalar float64
+        series and every series' buffer (in ``_series`` order; a column of the block or its own)."""
         n = self.flush_every
-        return np.empty(n, dtype=np.float64), [
-            np.empty((n, *self.variables[k].shape), dtype=_BUFFER_DTYPES[self.variables[k].dtype])
-            for k in self._series]
+        self._time_buf = np.empty(n, dtype=np.float64)
+        self._block = np.empty((n, len(self._scalar_src)), dtype=np.float64)
+        self._bufs, self._other = [], []
+        for k in self._series:
+            if k in self._column:
+                buf = self._block[:, self._column[k]]
+            else:
+                buf = np.empty((n, *self.variables[k].shape), dtype=_BUFFER_DTYPES[self.variables[k].dtype])
+                self._other.append((buf, k))
+            self._bufs.append(buf)
 
     # -- set-up -------------------------------------------------------------------------
     @staticmethod
@@ -360,13 +375,14 @@ class Recorder:
         if not self._shapes_checked:
             self._check_shapes(values)
             self._keep_fixed(t, values)
-        if self._fixed:
-            values = [values[k] for k in self._series]
         i = self._n_buffered
         try:
-            for buf, value in zip(self._bufs, values):
-                buf[i] = value
+            self._block[i] = [values[k] for k in self._scalar_src]
+            for buf, k in self._other:
+                buf[i] = values[k]
         except (ValueError, TypeError) as exc:
+            if self._fixed:
+                values = [values[k] for k in self._series]
             k = next(
                 (k for k, (buf, value) in enumerate(zip(self._bufs, values)) if not _assignable(buf[i], value)),
                 None,
@@ -425,7 +441,7 @@ class Recorder:
         time_buf, bufs, fixed = self._time_buf, self._bufs, self._fixed_values
         self._writer.submit(lambda: self._write(start, n, time_buf, bufs, fixed))
         # handed over (a Ctrl-C while waiting to submit leaves them here, for close)
-        self._time_buf, self._bufs = self._buffers()
+        self._new_buffers()
         self._fixed_values = None
         self._n_handed = start + n
         self._n_buffered = 0

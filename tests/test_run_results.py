@@ -129,3 +129,21 @@ def test_a_file_created_between_the_check_and_the_create_is_refused(tmp_path, mo
     with pytest.raises(ResultExistsError, match="exists: another run created it at the same moment"):
         run_scenario(loaded, output=target)
     assert target.read_bytes() == before
+
+
+def test_the_default_block_of_records_is_about_4_mb():
+    """Unset ``flush_every_records``: blocks of about 4 MB, within 100 to 1000 records (each
+    write costs per variable whatever its length; a block must not hold gigabytes either)."""
+    from cosim.recorder import RecordedVariable
+    from cosim.run import DEFAULT_BLOCK_BYTES, default_flush_every
+
+    def layers(n_cells, n_arrays=9, n_scalars=45):
+        return ([RecordedVariable(f"s{k}", units="1", long_name="s") for k in range(n_scalars)]
+                + [RecordedVariable(f"a{k}", units="1", long_name="a", shape=(n_cells,), dims=("cell",))
+                   for k in range(n_arrays)])
+
+    assert default_flush_every(layers(2)) == 1000  # the flagship's variables with a 2-cell pack
+    record, n = 8 * (45 + 9 * 384), default_flush_every(layers(384))  # the flagship: 28 kB per record
+    assert n * record <= DEFAULT_BLOCK_BYTES < (n + 1) * record
+    assert default_flush_every(layers(16384)) == 100  # 1.2 MB per record: the smallest block
+    assert default_flush_every([]) == 1000

@@ -141,10 +141,14 @@ class Thermal(Component):
         if not (end.any() or link.any()):
             return None, 0.0, 0.0
         end_sum, link_sum = float(end.sum()), float(link.sum())
-        low, high = 0.5 * end, 0.5 * end + 0.5 * link
-        # stack p's low end: the connection from stack p-1 (the lead: p = 0), i.e. np.roll(link, 1, axis=1)
-        low = low + 0.5 * link[:, self._previous_stack]
-        return self.pack.stack_end_heat(low, high), end_sum, link_sum
+        # the (low, high) end of each stack, built in place: low = 0.5 end + the connection from
+        # stack p-1 (the lead: p = 0), i.e. np.roll(link, 1, axis=1); high = 0.5 end + its own
+        ends = np.empty(end.shape + (2,))
+        half_link = 0.5 * link
+        np.multiply(end, 0.5, out=ends[..., 0])
+        np.add(ends[..., 0], half_link, out=ends[..., 1])
+        ends[..., 0] += half_link[:, self._previous_stack]
+        return self.pack.stack_end_heat(ends), end_sum, link_sum
 
     def _energy_books(self) -> EnergyBooks:
         generated, stored, removed = self.network.ledger_totals()

@@ -134,7 +134,9 @@ class Output(BaseModel):
         default_factory=lambda: ["*"],
         description="fnmatch patterns on 'component.port' names of the outputs to record",
     )
-    flush_every_records: int = Field(100, gt=0, le=MAX_FLUSH_EVERY, description="records buffered before writing")
+    flush_every_records: int | None = Field(
+        None, gt=0, le=MAX_FLUSH_EVERY, description="records buffered before writing (default: a block of about "
+        "4 MB, 100 to 1000 records; an error or Ctrl-C still writes every record, a killed process loses the block)")
     compression_level: int = Field(4, ge=0, le=9, description="zlib level, 0 (none) to 9")
 
 

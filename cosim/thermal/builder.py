@@ -174,12 +174,10 @@ class PackThermalNetwork:
         """Heat per node [W] from heat per unit cell ``(n_strings, n_stacks, n_layers)``."""
         return np.bincount(self._flat_nodes, weights=np.ravel(layer_heat_W), minlength=self.n_nodes)
 
-    def stack_end_heat(self, low_W, high_W) -> np.ndarray:
-        """Heat per node [W] from heat at each stack's low and high end ``(n_strings, n_stacks)``
-        (onto :attr:`stack_end_nodes`)."""
-        heat = np.stack([np.broadcast_to(low_W, self.stack_end_nodes.shape[:2]),
-                         np.broadcast_to(high_W, self.stack_end_nodes.shape[:2])], axis=-1)
-        return np.bincount(self.stack_end_nodes.ravel(), weights=heat.ravel(), minlength=self.n_nodes)
+    def stack_end_heat(self, ends_W: np.ndarray) -> np.ndarray:
+        """Heat per node [W] from heat at each stack's low and high end ``(n_strings,
+        n_stacks, 2)`` (onto :attr:`stack_end_nodes`)."""
+        return np.bincount(self.stack_end_nodes.ravel(), weights=ends_W.ravel(), minlength=self.n_nodes)
 
     def layer_temperature(self, node_temperature_K=None) -> np.ndarray:
         """Temperature of every unit cell ``(n_strings, n_stacks, n_layers)`` (a new array)."""
