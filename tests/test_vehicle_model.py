@@ -354,3 +354,28 @@ def test_phase_energy_stops_counting_when_the_cycle_is_over():
     np.testing.assert_array_equal(phases[1799], phases[-1])
     assert out["energy_per_distance_Wh_km"][-1] > out["energy_per_distance_Wh_km"][1799]
     assert np.all(phases[1799] > 0)
+
+
+def test_interp1_is_numpys_interp_bit_for_bit():
+    """The vehicle's scalar interpolation (forward mode, every step) gives np.interp's number
+    bit for bit: on and between the samples of every shipped cycle (speed and grade), at its
+    ends and outside, and on a series with a non-uniform grid."""
+    import numpy as np
+
+    from cosim.components.vehicle import interp1
+    from cosim.vehicle.cycles import available_cycles, load_cycle
+
+    rng = np.random.default_rng(7)
+    series = []
+    for name in available_cycles():
+        c = load_cycle(name)
+        t = np.asarray(c.time_s) - c.time_s[0]
+        series += [(t, np.asarray(c.speed_mps)), (t, np.asarray(c.grade_rad))]
+    x = np.sort(rng.uniform(0.0, 10.0, 40))
+    series.append((x, rng.normal(size=40)))
+    for xp, fp in series:
+        points = np.concatenate([xp, rng.uniform(xp[0] - 5.0, xp[-1] + 5.0, 300), xp[:50] + 1e-13,
+                                 [xp[0] - 1.0, xp[-1] + 1.0, xp[-1]]])
+        want = np.interp(points, xp, fp)
+        got = np.array([interp1(float(p), xp.tolist(), fp.tolist()) for p in points])
+        assert np.array_equal(got, want)

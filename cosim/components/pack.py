@@ -232,7 +232,10 @@ class Pack(Component):
 
     # -- lifecycle ------------------------------------------------------------------------
     def _T(self) -> np.ndarray:
-        return np.broadcast_to(np.asarray(self.u["layer_temperature_K"], dtype=float), self.layout.shape).reshape(-1)
+        T = self.u["layer_temperature_K"]
+        if type(T) is np.ndarray and T.dtype == np.float64 and T.shape == self.layout.shape:  # as connected
+            return T.reshape(-1)
+        return np.broadcast_to(np.asarray(T, dtype=float), self.layout.shape).reshape(-1)
 
     def _publish(self, T: np.ndarray, t: float, power_W: float) -> None:
         b, L = self.battery, self.layout
@@ -289,7 +292,8 @@ class Pack(Component):
         books["power_W"] += P * h
         books["out" if P > 0 else "in"] += abs(P) * h
         for k in self._HEAT_PORTS:
-            books[k] += float(np.sum(y[k])) * h
+            v = y[k]
+            books[k] += (v if type(v) is float else float(v.sum())) * h
         self._books = books  # replaced, never mutated: the saved states keep theirs
 
     def _energy_books(self) -> EnergyBooks:
@@ -357,20 +361,18 @@ class Pack(Component):
         self._book(t)
 
     def _do_step_c(self, t: float, h: float) -> None:
-        from ..pack.c_pack import PM_ENDED, CPackError
-
         engine = self._engine
         setpoint = float(self.u["current_setpoint_A" if self.config.control == "current" else "power_setpoint_W"])
         try:
             engine.set_layer_temperature(self._T())
             status, message = engine.do_step(t, h, setpoint)
-        except CPackError as exc:
+        except engine.Error as exc:
             raise ComponentError(self.name, "do_step", t, str(exc)) from None
         self._publish_c(t + h)
         y = self.y
         if y["limited"]:
             self._count_limit(t + h, setpoint, y["voltage_V"], y["power_W"], engine.step_limited())
-        if status == PM_ENDED:
+        if status != 0:  # PM_ENDED (PM_ERROR raised)
             raise EndOfRun(message)
 
     def _modes(self) -> np.ndarray:

@@ -58,6 +58,7 @@ each step), exactly what a pack that holds it over the same step receives.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Literal
 
 import numpy as np
@@ -134,6 +135,27 @@ def _scalar(x) -> float:
     return float(np.asarray(x).reshape(-1)[0])
 
 
+def interp1(x: float, xp: list[float], fp: list[float]) -> float:
+    """``np.interp(x, xp, fp)`` at one point (``xp`` increasing), without the arrays: the same
+    arithmetic as numpy's (``compiled_base.c``: the end values outside, the knot's value on
+    a knot, else ``slope * (x - xp[j]) + fp[j]``, from the other end if that is NaN), so the
+    same number bit for bit (``tests/test_vehicle_model.py``)."""
+    if not x <= xp[-1]:
+        return fp[-1] if x > xp[-1] else float("nan")
+    if x < xp[0]:
+        return fp[0]
+    j = bisect_right(xp, x) - 1
+    if j == len(xp) - 1 or xp[j] == x:
+        return fp[j]
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    value = slope * (x - xp[j]) + fp[j]
+    if value != value:
+        value = slope * (x - xp[j + 1]) + fp[j + 1]
+        if value != value and fp[j] == fp[j + 1]:
+            value = fp[j]
+    return value
+
+
 @register
 class VehicleComponent(Component):
     """Drive-cycle vehicle; see the module docstring."""
@@ -148,6 +170,7 @@ class VehicleComponent(Component):
         self._ct = np.asarray(self.cycle.time_s) - self.cycle.time_s[0]
         self._cv = np.asarray(self.cycle.speed_mps)
         self._cg = np.asarray(self.cycle.grade_rad)
+        self._lists = (self._ct.tolist(), self._cv.tolist(), self._cg.tolist())  # for interp1
         self._phases = list(self.cycle.phases.items())  # e.g. the four WLTC phases
         self._period = max(b for _, (_, b) in self._phases) if self._phases else None
         self._hev = self.vehicle.hybrid is not None
@@ -188,13 +211,15 @@ class VehicleComponent(Component):
         return t - self._t0
 
     def _target(self, tl):
+        if type(tl) is float:
+            return interp1(tl, self._lists[0], self._lists[1])
         return np.interp(tl, self._ct, self._cv)
 
-    def _knots(self, a: float, b: float) -> np.ndarray:
-        i, j = np.searchsorted(self._ct, [a, b], side="right")
-        inner = self._ct[i:j]
-        inner = inner[(inner > a + 1e-12) & (inner < b - 1e-12)]
-        return np.concatenate(([a], inner, [b]))
+    def _knots(self, a: float, b: float) -> list[float]:
+        """``a``, the cycle's samples strictly inside ``(a, b)`` (by more than 1e-12 s), ``b``."""
+        ct = self._lists[0]
+        inner = ct[bisect_right(ct, a):bisect_right(ct, b)]
+        return [a, *(x for x in inner if a + 1e-12 < x < b - 1e-12), b]
 
     # -- lifecycle ----------------------------------------------------------------------
     def _initialize(self, t0: float) -> None:
@@ -229,7 +254,7 @@ class VehicleComponent(Component):
 
     def _publish(self, t: float) -> None:
         s, y = self._state, self.y
-        vt = float(self._target(self._local(t)))
+        vt = float(self._target(float(self._local(t))))
         y["target_speed_mps"] = vt
         y["speed_mps"] = s["v"]
         y["distance_m"] = s["d"]
@@ -256,12 +281,13 @@ class VehicleComponent(Component):
         return None
 
     def _do_step(self, t: float, h: float) -> None:
-        a, b = self._local(t), self._local(t + h)
+        a, b = float(self._local(t)), float(self._local(t + h))
         ts = self._knots(a, b)
-        dts = np.diff(ts)
+        dts = [y - x for x, y in zip(ts, ts[1:])]
         charge = self._charge_limit()
         s = self._state
         if self.config.mode == "backward":
+            ts, dts = np.array(ts), np.array(dts)
             v = self._target(ts)
             g = np.interp(ts, self._ct, self._cg)
             res = self._balance(v[:-1], v[1:], dts, 0.5 * (g[1:] + g[:-1]), charge)
@@ -351,10 +377,11 @@ class VehicleComponent(Component):
         acc = dict.fromkeys(self._keys, 0.0)
         if self._hev:
             engine, n_starts = (self._state["on"], self._state["ton"]), self._state["N"]
+        ct, cg = self._lists[0], self._lists[2]
         for a, dt in zip(ts[:-1], dts):
             b = a + dt
-            vt = float(self._target(b))
-            g = 0.5 * float(np.interp(a, self._ct, self._cg) + np.interp(b, self._ct, self._cg))
+            vt = self._target(b)
+            g = 0.5 * (interp1(a, ct, cg) + interp1(b, ct, cg))
             if self._hev:
                 res = self._balance(v0, vt, dt, g, charge, engine)
                 v1 = vt

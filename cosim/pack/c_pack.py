@@ -97,6 +97,8 @@ def _library() -> ctypes.CDLL:
 class CPack:
     """One instance of the C battery, loaded from a resource file (cosim.pack.export_data)."""
 
+    Error = CPackError
+
     def __init__(self, path: str | os.PathLike):
         self._lib = lib = _library()
         err = ctypes.create_string_buffer(_MSG)
@@ -184,7 +186,8 @@ class CPack:
     def set_layer_temperature(self, T_K: np.ndarray) -> None:
         """The layer temperatures (n_cells values, C order) of the next initialize or step
         (an instance without a thermal network)."""
-        T = np.ascontiguousarray(T_K, dtype=float)
+        T = T_K if type(T_K) is np.ndarray and T_K.dtype == np.float64 and T_K.flags.c_contiguous else (
+            np.ascontiguousarray(T_K, dtype=float))
         if T.size != self.n_cells:
             raise ValueError(f"{T.size} layer temperatures for {self.n_cells} unit cells")
         self._check(self._lib.pm_set_layer_temperature(self._p, T.ctypes.data, self._msg, _MSG), self._msg)
