@@ -326,9 +326,8 @@ class Orchestrator:
                 v = y[key]
                 if v - v != 0.0:  # NaN or +-Inf (fast path for Python floats)
                     self._check_finite(comp, scalars, arrays, t, "do_step")
-            for key in arrays:
-                if not np.isfinite(y[key]).all():
-                    self._check_finite(comp, scalars, arrays, t, "do_step")
+            if arrays and not np.isfinite(np.concatenate([np.ravel(y[key]) for key in arrays])).all():
+                self._check_finite(comp, scalars, arrays, t, "do_step")  # one check of them all; this names it
         return ending
 
     @staticmethod

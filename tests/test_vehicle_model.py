@@ -362,7 +362,7 @@ def test_interp1_is_numpys_interp_bit_for_bit():
     ends and outside, and on a series with a non-uniform grid."""
     import numpy as np
 
-    from cosim.components.vehicle import interp1
+    from cosim.vehicle.longitudinal import interp1
     from cosim.vehicle.cycles import available_cycles, load_cycle
 
     rng = np.random.default_rng(7)
@@ -379,3 +379,26 @@ def test_interp1_is_numpys_interp_bit_for_bit():
         want = np.interp(points, xp, fp)
         got = np.array([interp1(float(p), xp.tolist(), fp.tolist()) for p in points])
         assert np.array_equal(got, want)
+
+
+def test_power_balance_of_one_interval_is_the_vectorised_one_bit_for_bit():
+    """The forward mode's ``power_balance_one`` (Python floats) gives ``power_balance``'s
+    numbers bit for bit, for every shipped vehicle (constant and curved motor efficiency),
+    over random speeds, steps, grades (and flat) and charge limits, traction and braking."""
+    import numpy as np
+
+    from cosim.vehicle.longitudinal import available_vehicles, power_balance, power_balance_one
+
+    rng = np.random.default_rng(11)
+    for name in available_vehicles():
+        veh = load_vehicle(name)
+        for _ in range(300):
+            v0, v1 = rng.uniform(0.0, 40.0, 2) * rng.choice([0.0, 1.0], 2, p=[0.1, 0.9])
+            dt = float(rng.choice([1.0, 0.5, rng.uniform(0.01, 2.0)]))
+            grade = float(rng.choice([0.0, rng.uniform(-0.1, 0.1)]))
+            charge = float(rng.choice([np.inf, 0.0, rng.uniform(0.0, 8e4)]))
+            want = power_balance(veh, float(v0), float(v1), dt, grade, charge)
+            got = power_balance_one(veh, float(v0), float(v1), dt, grade, charge)
+            assert set(got) == set(want)
+            for key, value in want.items():
+                assert float(got[key]) == float(value), (name, key, v0, v1, dt, grade, charge)

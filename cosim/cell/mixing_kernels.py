@@ -67,10 +67,20 @@ def enthalpy_table(ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, n=TABLE_INTERVALS)
     if n < 1:
         raise ValueError(f"an enthalpy table needs at least one interval, got {n}")
     ocp_p, dUdT_p = _f64(ocp_p), _f64(dUdT_p)
-    tab = np.empty((n + 1, 2))
-    _lib().ck_enthalpy_table(int(ocp_code), _ptr(ocp_p), int(dUdT_code), _ptr(dUdT_p), float(T_ref), n,
-                             VALUE_TOL, SLOPE_TOL, _ptr(tab))
-    return tab
+    key = (int(ocp_code), ocp_p.tobytes(), int(dUdT_code), dUdT_p.tobytes(), float(T_ref), n)
+    tab = _TABLES.get(key)
+    if tab is None:  # a few ms each: kept for the process (every model of a material shares it)
+        tab = np.empty((n + 1, 2))
+        _lib().ck_enthalpy_table(int(ocp_code), _ptr(ocp_p), int(dUdT_code), _ptr(dUdT_p), float(T_ref), n,
+                                 VALUE_TOL, SLOPE_TOL, _ptr(tab))
+        tab.flags.writeable = False
+        if len(_TABLES) >= 64:
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[key] = tab
+    return tab.copy()
+
+
+_TABLES: dict[tuple, np.ndarray] = {}  # enthalpy_table's, by material, reference temperature and grid
 
 
 def enthalpy_tables(ocp_code, ocp_p, dUdT_code, dUdT_p, T_ref, n=TABLE_INTERVALS) -> np.ndarray:

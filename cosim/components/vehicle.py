@@ -68,7 +68,8 @@ from ..limits import MAX_REPEAT
 from ..scenario.types import ScenarioPath
 from ..vehicle.cycles import available_cycles, load_cycle
 from ..vehicle.hybrid import hybrid_split
-from ..vehicle.longitudinal import power_balance, available_vehicles, load_vehicle, solve_speed
+from ..vehicle.longitudinal import (available_vehicles, interp1, load_vehicle, power_balance, power_balance_one,
+                                   solve_speed)
 from ..vehicle.longitudinal import G_MPS2
 from .base import UNLIMITED_W, Causality, Component, ComponentConfig, EndOfRun, EnergyBooks, Port
 from .registry import register
@@ -133,27 +134,6 @@ class VehicleConfig(ComponentConfig):
 
 def _scalar(x) -> float:
     return float(np.asarray(x).reshape(-1)[0])
-
-
-def interp1(x: float, xp: list[float], fp: list[float]) -> float:
-    """``np.interp(x, xp, fp)`` at one point (``xp`` increasing), without the arrays: the same
-    arithmetic as numpy's (``compiled_base.c``: the end values outside, the knot's value on
-    a knot, else ``slope * (x - xp[j]) + fp[j]``, from the other end if that is NaN), so the
-    same number bit for bit (``tests/test_vehicle_model.py``)."""
-    if not x <= xp[-1]:
-        return fp[-1] if x > xp[-1] else float("nan")
-    if x < xp[0]:
-        return fp[0]
-    j = bisect_right(xp, x) - 1
-    if j == len(xp) - 1 or xp[j] == x:
-        return fp[j]
-    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
-    value = slope * (x - xp[j]) + fp[j]
-    if value != value:
-        value = slope * (x - xp[j + 1]) + fp[j + 1]
-        if value != value and fp[j] == fp[j + 1]:
-            value = fp[j]
-    return value
 
 
 @register
@@ -398,13 +378,13 @@ class VehicleComponent(Component):
                 d += 0.5 * (v0 + v1) * dt
                 v0 = v1
                 continue
-            res = power_balance(veh, v0, vt, dt, g, charge)
+            res = power_balance_one(veh, v0, vt, dt, g, charge)
             shaft = float(res["tractive_power_W"]) / veh.eta_gear
             v1 = vt
             if float(res["battery_power_W"]) > limit or shaft > veh.max_power_W:
                 wheel_max = self._wheel_budget(limit) * veh.eta_gear
-                v1 = solve_speed(veh, v0, dt, g, wheel_max, vt)
-                res = power_balance(veh, v0, v1, dt, g, charge)
+                v1 = float(solve_speed(veh, v0, dt, g, wheel_max, vt))
+                res = power_balance_one(veh, v0, v1, dt, g, charge)
             for k in _POWER_KEYS:
                 acc[k] += float(res[k]) * dt
             books = self._book(books, res, v0, v1, dt, g)
@@ -467,7 +447,8 @@ class VehicleComponent(Component):
         arithmetic on scalars, without the arrays (the same numbers, bit for bit)."""
         veh = self.vehicle
         battery = float(res["battery_power_W"])
-        potential = float(veh.mass_kg * G_MPS2 * np.sin(float(grade)) * 0.5 * (float(v0) + float(v1)))
+        sine = 0.0 if grade == 0.0 else float(np.sin(float(grade)))  # np.sin(0.0) is 0.0
+        potential = float(veh.mass_kg * G_MPS2 * sine * 0.5 * (float(v0) + float(v1)))
         new = dict(books)
         new["battery"] += battery * dt
         new["battery_discharge"] += max(battery, 0.0) * dt

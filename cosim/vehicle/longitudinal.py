@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -308,6 +309,82 @@ def power_balance(veh: Vehicle, v0, v1, dt, grade, charge_limit_W=np.inf) -> dic
         "aux_power_W": np.full(np.shape(wheel), veh.aux_power_W),
         "battery_power_W": battery,
     }
+
+
+def interp1(x: float, xp: list[float], fp: list[float]) -> float:
+    """``np.interp(x, xp, fp)`` at one point (``xp`` increasing), without the arrays: the same
+    arithmetic as numpy's (``compiled_base.c``: the end values outside, the knot's value on
+    a knot, else ``slope * (x - xp[j]) + fp[j]``, from the other end if that is NaN), so the
+    same number bit for bit (``tests/test_vehicle_model.py``)."""
+    if not x <= xp[-1]:
+        return fp[-1] if x > xp[-1] else float("nan")
+    if x < xp[0]:
+        return fp[0]
+    j = bisect_right(xp, x) - 1
+    if j == len(xp) - 1 or xp[j] == x:
+        return fp[j]
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    value = slope * (x - xp[j]) + fp[j]
+    if value != value:
+        value = slope * (x - xp[j + 1]) + fp[j + 1]
+        if value != value and fp[j] == fp[j + 1]:
+            value = fp[j]
+    return value
+
+
+def power_balance_one(veh: Vehicle, v0: float, v1: float, dt: float, grade: float,
+                      charge_limit_W: float = np.inf) -> dict[str, float]:
+    """:func:`power_balance` of one interval on Python floats (the forward mode's step): the
+    same operations in the same order, so the same numbers bit for bit (``np.maximum`` and
+    ``np.minimum`` are ``max``/``min`` of numbers; the grade's sine and cosine are numpy's;
+    ``tests/test_vehicle_model.py``), without numpy's cost per call on scalars."""
+    inertial = veh.m_eff_kg * (v1 * v1 - v0 * v0) / (2.0 * dt)
+    if grade == 0.0:  # cos 0 = 1, sin 0 = 0 exactly
+        c0 = (veh.a0_N * 1.0 if veh.a0_scales_with_cos else veh.a0_N) + veh.mass_kg * G_MPS2 * 0.0
+    else:
+        c0 = ((veh.a0_N * float(np.cos(grade)) if veh.a0_scales_with_cos else veh.a0_N)
+              + veh.mass_kg * G_MPS2 * float(np.sin(grade)))
+    m1 = 0.5 * (v0 + v1)
+    m2 = (v0 * v0 + v0 * v1 + v1 * v1) / 3.0
+    m3 = 0.25 * (v0 + v1) * (v0 * v0 + v1 * v1)
+    road = c0 * m1 + veh.a1_N_s_per_m * m2 + veh.a2_N_s2_per_m2 * m3
+    wheel = inertial + road
+    traction = max(wheel, 0.0)
+    braking = max(-wheel, 0.0)
+    shaft = traction / veh.eta_gear
+    motor_el = shaft / _efficiency_one(veh, shaft)
+    lo, hi = veh.regen_v0_mps, veh.regen_v1_mps
+    v = 0.5 * (v0 + v1)
+    ramp = min(max((v - lo) / (hi - lo), 0.0), 1.0) if hi > lo else float(v >= lo)
+    offered = veh.regen_max_fraction * ramp * braking
+    regen_shaft = min(offered * veh.eta_gear, veh.max_regen_power_W)
+    eta_r = _efficiency_one(veh, regen_shaft)
+    regen_el = min(regen_shaft * eta_r, max(charge_limit_W, 0.0) + veh.aux_power_W)
+    regen_shaft = regen_el / eta_r
+    regen_wheel = regen_shaft / veh.eta_gear
+    friction = braking - regen_wheel
+    battery = motor_el - regen_el + veh.aux_power_W
+    return {
+        "inertial_power_W": inertial,
+        "road_load_power_W": road,
+        "wheel_power_W": wheel,
+        "tractive_power_W": traction,
+        "braking_power_W": braking,
+        "friction_brake_power_W": friction,
+        "motor_electrical_power_W": motor_el,
+        "regen_power_W": regen_el,
+        "drivetrain_loss_W": (shaft - traction) + (regen_wheel - regen_shaft),
+        "motor_loss_W": (motor_el - shaft) + (regen_shaft - regen_el),
+        "aux_power_W": veh.aux_power_W,
+        "battery_power_W": battery,
+    }
+
+
+def _efficiency_one(veh: Vehicle, shaft_W: float) -> float:
+    """:meth:`Vehicle.motor_efficiency` at one shaft power (np.interp's arithmetic)."""
+    if veh.eta_motor is not None:
+        return veh.eta_motor
+    return interp1(abs(shaft_W) / veh.max_power_W, veh.eta_x.tolist(), veh.eta_y.tolist())
 
 
 def backward(vehicle: Vehicle, cycle: Cycle, charge_limit_W: float = np.inf) -> dict[str, np.ndarray]:
