@@ -139,10 +139,16 @@ def _values(spec, x, slopes: bool):
     x = _array(x)
     flat = np.ascontiguousarray(x).reshape(-1)
     p = np.ascontiguousarray(spec[1], dtype=np.float64)
-    out = np.empty(flat.size)
-    d = np.empty(flat.size) if slopes else None
-    _lib().ck_values(int(spec[0]), _ptr(p), _ptr(flat), flat.size, _ptr(out), None if d is None else _ptr(d))
-    return (out.reshape(x.shape), d.reshape(x.shape)) if slopes else out.reshape(x.shape)
+    out = np.empty((2 if slopes else 1, flat.size))
+    # addresses as plain integers: no ctypes pointer objects (a few µs a call; the initial
+    # state's bisections make about a thousand calls)
+    _lib().ck_values(int(spec[0]), _addr(p), _addr(flat), flat.size, _addr(out), _addr(out) + 8 * flat.size
+                     if slopes else None)
+    return (out[0].reshape(x.shape), out[1].reshape(x.shape)) if slopes else out[0].reshape(x.shape)
+
+
+def _addr(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
 
 
 def _apply(spec, x) -> np.ndarray:

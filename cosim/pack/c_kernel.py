@@ -330,7 +330,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "ck_solve_strings": (INT, [P, P, P, P, INT, I64, P, INT, D, P, D, I64, P, D, P, P, P, P,
                                    ctypes.POINTER(INT)]),
         "ck_value_slope": (None, [I64, _f8, D, _f8, _f8]),
-        "ck_values": (None, [I64, _f8, _f8, I64, _f8, _f8]),
+        "ck_values": (None, [I64, P, P, I64, P, P]),  # addresses (cosim.cell.functions._values)
         "ck_arrhenius_factor": (D, [D, D, D]),
         "ck_enthalpy_table": (None, [I64, _f8, I64, _f8, D, I64, D, D, _f8]),
         "ck_enthalpy_potentials": (None, [_f8, I64, I64, _f8, I64, _f8, D, _f8, I64, _f8]),
