@@ -326,7 +326,8 @@ class Orchestrator:
                 v = y[key]
                 if v - v != 0.0:  # NaN or +-Inf (fast path for Python floats)
                     self._check_finite(comp, scalars, arrays, t, "do_step")
-            if arrays and not np.isfinite(np.concatenate([np.ravel(y[key]) for key in arrays])).all():
+            if arrays and not np.isfinite(np.concatenate(
+                    [v.ravel() if type(v) is np.ndarray else np.ravel(v) for v in map(y.__getitem__, arrays)])).all():
                 self._check_finite(comp, scalars, arrays, t, "do_step")  # one check of them all; this names it
         return ending
 

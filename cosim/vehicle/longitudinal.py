@@ -40,7 +40,7 @@ from __future__ import annotations
 import os
 import tomllib
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -220,6 +220,11 @@ class Vehicle:
     regen_v1_mps: float
     aux_power_W: float
     hybrid: HybridPowertrain | None = None  # powertrain = "hev"
+    #: (eta_x, eta_y) as lists, for power_balance_one
+    eta_lists: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "eta_lists", (np.asarray(self.eta_x).tolist(), np.asarray(self.eta_y).tolist()))
 
     @classmethod
     def from_spec(cls, s: VehicleSpec) -> "Vehicle":
@@ -384,7 +389,7 @@ def _efficiency_one(veh: Vehicle, shaft_W: float) -> float:
     """:meth:`Vehicle.motor_efficiency` at one shaft power (np.interp's arithmetic)."""
     if veh.eta_motor is not None:
         return veh.eta_motor
-    return interp1(abs(shaft_W) / veh.max_power_W, veh.eta_x.tolist(), veh.eta_y.tolist())
+    return interp1(abs(shaft_W) / veh.max_power_W, veh.eta_lists[0], veh.eta_lists[1])
 
 
 def backward(vehicle: Vehicle, cycle: Cycle, charge_limit_W: float = np.inf) -> dict[str, np.ndarray]:
