@@ -4,7 +4,8 @@ with the mesh check.
 
     python benchmarks/mesh_check.py [--duration 600] [--c-rate 2] [--repeats 2]
 
-Prints per setting (off; on with the default sample on a 2x and a 4x refined mesh; on with
+Off, the pack steps on its C engine; on, on its Python engine (the same numbers; see the
+README). Prints per setting (off; on with the default sample on a 2x and a 4x refined mesh; on with
 a sample of 16 cells) the CPU time per macro step (best of ``--repeats``; CPU rather than wall
 time: less disturbed by other processes on the machine), the CPU time of the check's own
 methods in it, and the RMS and largest |voltage difference| it recorded. The profile's pack
@@ -17,6 +18,9 @@ import argparse
 import time
 
 from pack import build  # benchmarks/pack.py: the same pack, thermal network and profile
+
+from cosim.cell.electrolyte1d import DEFAULT_VOLUMES
+from cosim.cell.particle import DEFAULT_SHELLS
 
 
 def timed(duration_s: float, c_rate: float, **keys) -> tuple[float, float, dict]:
@@ -49,7 +53,8 @@ def main() -> None:
     settings = [("off", {}), ("on, 2x, default sample", {"mesh_check": True}),
                 ("on, 4x, default sample", {"mesh_check": True, "mesh_check_refinement": 4}),
                 ("on, 2x, 16 cells", {"mesh_check": True, "mesh_check_cells": sixteen})]
-    print(f"384 unit cells (SPMe, 20 shells, 20/20/20 volumes) + thermal network, {args.duration:g} s at 1 s steps, "
+    print(f"384 unit cells (SPMe, {DEFAULT_SHELLS} shells, volumes {'/'.join(map(str, DEFAULT_VOLUMES))}) + thermal "
+          f"network, {args.duration:g} s at 1 s steps, "
           f"peak {args.c_rate:g}C; best of {args.repeats}")
     for label, keys in settings:
         cpu, spent, attrs = min((timed(args.duration, args.c_rate, **keys) for _ in range(args.repeats)),

@@ -113,11 +113,14 @@ to = "pack.current_setpoint_A"
 """
 
 
-def test_a_cc_cv_charge_on_two_kernel_threads(tmp_path, monkeypatch):
+@pytest.mark.parametrize("available_power", [True, False])
+def test_a_cc_cv_charge_on_two_kernel_threads(tmp_path, monkeypatch, available_power):
     monkeypatch.setenv("COSIM_THREADS", "2")  # 128 cells: the C battery's loops run on 2 threads
-    ds = _same_runs(tmp_path, CCCV)
+    text = CCCV if available_power else CCCV.replace('on_limit = "clamp"', 'on_limit = "clamp"\navailable_power = false')
+    ds = _same_runs(tmp_path, text)
     current = -ds["pack.current_A"].values[1:]
     assert current[0] == pytest.approx(5.5) and current[-1] < 2.0  # the limit held, the current tapered
+    assert ("pack.available_charge_power_W" in ds) == available_power
 
 
 def test_the_cold_start_with_the_plating_limit(tmp_path):
