@@ -27,13 +27,12 @@ that dropped a step's repetition or published a stale output would differ by far
 from __future__ import annotations
 
 import os
-import signal
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
+from fork_helpers import wait_for_child
 
 from cosim.components.pack import PackConfig
 from cosim.errors import CosimError
@@ -199,13 +198,7 @@ def test_a_child_forked_after_a_threaded_c_battery_steps_serially(tmp_path, monk
             np.save(out, np.concatenate([got.ravel(), [child._engine._threads]]))
         finally:
             os._exit(0)
-    deadline = time.monotonic() + 60.0
-    while os.waitpid(pid, os.WNOHANG) == (0, 0):
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hung in the C battery")
-        time.sleep(0.05)
+    wait_for_child(pid, "the C battery")
     got = np.load(out)
     assert got[-1] == 1.0  # serial in the child
     assert np.array_equal(got[:-1], want.ravel())

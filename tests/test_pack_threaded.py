@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import threading
-import time
 
 import numpy as np
 import pytest
+from fork_helpers import wait_for_child
 
 from cosim.cell.parameter_set import load_parameter_set
 from cosim.cell.spme import SPM, SPMe
@@ -199,13 +198,7 @@ def test_a_child_forked_after_threaded_kernels_steps_serially(monkeypatch, tmp_p
             np.save(out, np.concatenate([a.ravel() for a in again] + [np.array(counts, dtype=float)]))
         finally:
             os._exit(0)
-    deadline = time.monotonic() + 60.0
-    while os.waitpid(pid, os.WNOHANG) == (0, 0):
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hung in the kernels")
-        time.sleep(0.05)
+    wait_for_child(pid, "the kernels")
     got = np.load(out)
     assert np.array_equal(got[:-2], np.concatenate([a.ravel() for a in before]))
     assert list(got[-2:]) == [1.0, 1.0]  # serial in the child

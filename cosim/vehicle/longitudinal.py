@@ -296,6 +296,13 @@ def power_balance(veh: Vehicle, v0, v1, dt, grade, charge_limit_W=np.inf) -> dic
     eta_r = veh.motor_efficiency(regen_shaft)
     # the battery absorbs at most charge_limit_W; the auxiliaries are fed from regen first
     regen_el = np.minimum(regen_shaft * eta_r, np.maximum(charge_limit_W, 0.0) + veh.aux_power_W)
+    return _balance(veh, inertial, road, wheel, traction, braking, shaft, motor_el, regen_el, eta_r,
+                    np.full(np.shape(wheel), veh.aux_power_W))
+
+
+def _balance(veh: Vehicle, inertial, road, wheel, traction, braking, shaft, motor_el, regen_el, eta_r, aux) -> dict:
+    """The rest of :func:`power_balance` (and of :func:`power_balance_one`) from the regen the
+    battery takes: the same operations on arrays or floats."""
     regen_shaft = regen_el / eta_r
     regen_wheel = regen_shaft / veh.eta_gear
     friction = braking - regen_wheel
@@ -311,7 +318,7 @@ def power_balance(veh: Vehicle, v0, v1, dt, grade, charge_limit_W=np.inf) -> dic
         "regen_power_W": regen_el,
         "drivetrain_loss_W": (shaft - traction) + (regen_wheel - regen_shaft),
         "motor_loss_W": (motor_el - shaft) + (regen_shaft - regen_el),
-        "aux_power_W": np.full(np.shape(wheel), veh.aux_power_W),
+        "aux_power_W": aux,
         "battery_power_W": battery,
     }
 
@@ -365,24 +372,7 @@ def power_balance_one(veh: Vehicle, v0: float, v1: float, dt: float, grade: floa
     regen_shaft = min(offered * veh.eta_gear, veh.max_regen_power_W)
     eta_r = _efficiency_one(veh, regen_shaft)
     regen_el = min(regen_shaft * eta_r, max(charge_limit_W, 0.0) + veh.aux_power_W)
-    regen_shaft = regen_el / eta_r
-    regen_wheel = regen_shaft / veh.eta_gear
-    friction = braking - regen_wheel
-    battery = motor_el - regen_el + veh.aux_power_W
-    return {
-        "inertial_power_W": inertial,
-        "road_load_power_W": road,
-        "wheel_power_W": wheel,
-        "tractive_power_W": traction,
-        "braking_power_W": braking,
-        "friction_brake_power_W": friction,
-        "motor_electrical_power_W": motor_el,
-        "regen_power_W": regen_el,
-        "drivetrain_loss_W": (shaft - traction) + (regen_wheel - regen_shaft),
-        "motor_loss_W": (motor_el - shaft) + (regen_shaft - regen_el),
-        "aux_power_W": veh.aux_power_W,
-        "battery_power_W": battery,
-    }
+    return _balance(veh, inertial, road, wheel, traction, braking, shaft, motor_el, regen_el, eta_r, veh.aux_power_W)
 
 
 def _efficiency_one(veh: Vehicle, shaft_W: float) -> float:
