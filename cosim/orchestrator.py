@@ -156,6 +156,9 @@ class Orchestrator:
         """Precompute, per component, the input copies and output checks of a step."""
         lagged = set(map(id, self.lagged + self.iterated))
         self._lagged_transfers = [self._transfer(e) for e in self.lagged]
+        # the first pass of an iterated step starts each iterated input at its start value
+        # (read, never written: copied into the inputs)
+        self._iterated_start = [self.components[e.target].ports[e.target_port].default_value() for e in self.iterated]
         self._stages = []
         for name in self.order:
             comp = self.components[name]
@@ -282,7 +285,7 @@ class Orchestrator:
 
     def _iterate(self, t: float, h: float, states) -> EndOfRun | None:
         """Repeat the step until every iterated input equals its source's new output."""
-        guess = [self.components[e.target].ports[e.target_port].default_value() for e in self.iterated]
+        guess = self._iterated_start
         for _ in range(self.max_loop_passes):
             for e, value in zip(self.iterated, guess):
                 u = self.components[e.target].u

@@ -602,3 +602,26 @@ def test_a_batch_of_cells_is_split_as_each_cell_alone():
         for b, a in zip(batch, alone):
             assert b[k] == a[0]
     assert batch[0][0] == batch[0][2] == batch[0][3] and batch[0][0] != batch[0][1]
+
+
+def test_the_warm_started_bisection_is_the_bisection_from_zero_to_one():
+    """``_sto_at`` started in the dyadic cell that the bisections at a higher and a lower
+    potential share gives, for every potential between them, the number the bisection of
+    the whole [0, 1] gives (the split's 64 potentials per pass start there), for each
+    material of every shipped composite electrode, across its whole potential range."""
+    import numpy as np
+
+    from cosim.cell.parameter_set import available_parameter_sets
+    from cosim.cell.params import _sto_at
+
+    rng = np.random.default_rng(5)
+    for name in available_parameter_sets():
+        params = load_parameter_set(name).to_cell_params(1)
+        for m in (*params.negative.materials, *params.positive.materials):
+            unknown = np.full(400, np.nan)
+            ends = np.sort(rng.uniform(-0.2, 4.8, (400, 2)), axis=1)
+            ends[::2, 1] = ends[::2, 0] + rng.uniform(0.0, 1e-6, 200)  # close pairs: deep shared cells
+            U_lo, U_hi = ends[:, 0], ends[:, 1]
+            rich, poor = _sto_at(m, U_lo, unknown, unknown), _sto_at(m, U_hi, unknown, unknown)
+            U = U_lo + rng.uniform(0.0, 1.0, 400) * (U_hi - U_lo)
+            assert np.array_equal(_sto_at(m, U, poor, rich), _sto_at(m, U, unknown, unknown)), (name, m)

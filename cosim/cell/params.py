@@ -167,10 +167,11 @@ def equilibrium_split(materials, sto_guess) -> list[np.ndarray]:
 
     Cells with the same stoichiometries and capacities are solved once; for a few distinct
     cells the potential's bracket is narrowed by up to a factor 64 per pass (63 potentials at
-    once, each a bisection on the stoichiometries; ten passes: 2^60, as sixty halvings),
-    which makes the ~6000 OCP calls of a plain nested bisection about 1000 (a pack without
-    capacity spread: 125 -> 15 ms at start-up); from 256 distinct cells on it is the plain
-    bisection."""
+    once, each a bisection on the stoichiometries; ten passes: 2^60, as sixty halvings); from
+    256 distinct cells on it is the plain bisection. Each bisection on a stoichiometry starts
+    where the bisections at the bracket's ends part (:func:`_sto_at`). The numbers are those
+    of the plain nested bisection bit for bit, with far fewer OCP calls (start-up, measured:
+    a cell 60 -> 11 ms, the flagship's 384 distinct cells 119 -> 75 ms)."""
     cap = [m.volume_fraction * m.c_max_mol_m3 for m in materials]
     shape = np.broadcast_shapes(*(np.shape(a) for a in [*cap, *sto_guess]))
     if len(shape) == 1 and shape[0] > 1:  # per cell: solve each distinct cell once
@@ -184,18 +185,12 @@ def equilibrium_split(materials, sto_guess) -> list[np.ndarray]:
 
 
 def _equilibrium_split(materials, sto_guess, cap) -> list[np.ndarray]:
-    target = sum(c * s for c, s in zip(cap, sto_guess))
-
-    def sto_at(m, U):
-        lo, hi = np.zeros_like(U), np.ones_like(U)
-        for _ in range(50):
-            mid = 0.5 * (lo + hi)
-            above = m.ocp_V(mid) > U  # potential still above U: more lithium needed
-            lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-        return 0.5 * (lo + hi)
-
-    target = np.asarray(target, dtype=float)
+    target = np.asarray(sum(c * s for c, s in zip(cap, sto_guess)), dtype=float)
     U_lo, U_hi = np.full_like(target, -1.0), np.full_like(target, 6.0)
+    # each material's stoichiometry at U_lo (lithium-rich) and U_hi (lithium-poor); NaN: not
+    # computed yet (the initial bracket)
+    rich = [np.full_like(target, np.nan) for _ in materials]
+    poor = [np.full_like(target, np.nan) for _ in materials]
     # 2^bits - 1 potentials per pass, at most ~512 values per OCP call (a call's fixed cost
     # is that of some 400 values): 63 for a cell, 1 (plain bisection) from 256 distinct cells
     bits = int(np.clip(np.floor(np.log2(512.0 / max(target.size, 1) + 1.0)), 1, 6))
@@ -203,18 +198,53 @@ def _equilibrium_split(materials, sto_guess, cap) -> list[np.ndarray]:
     fraction = (np.arange(1, inner + 1) / 2.0**bits).reshape((inner,) + (1,) * target.ndim)
     for _ in range(-(-60 // bits)):  # a bracket of 7 V / 2^60 at least
         U = U_lo + fraction * (U_hi - U_lo)  # ascending
-        held = sum(c * sto_at(m, U) for c, m in zip(cap, materials))
+        stos = [_sto_at(m, U, p, r) for m, p, r in zip(materials, poor, rich)]
+        held = sum(c * s for c, s in zip(cap, stos))
         too_much = held > target  # lithium grows as U falls: raise U (the first k potentials)
         k = too_much.sum(axis=0)
-        below = np.take_along_axis(U, np.maximum(k - 1, 0)[None], axis=0)[0]
-        above = np.take_along_axis(U, np.minimum(k, inner - 1)[None], axis=0)[0]
-        U_lo, U_hi = np.where(k > 0, below, U_lo), np.where(k < inner, above, U_hi)
+        lower, upper = np.maximum(k - 1, 0)[None], np.minimum(k, inner - 1)[None]
+        moved_lo, moved_hi = k > 0, k < inner
+        U_lo = np.where(moved_lo, np.take_along_axis(U, lower, axis=0)[0], U_lo)
+        U_hi = np.where(moved_hi, np.take_along_axis(U, upper, axis=0)[0], U_hi)
+        rich = [np.where(moved_lo, np.take_along_axis(s, lower, axis=0)[0], r) for s, r in zip(stos, rich)]
+        poor = [np.where(moved_hi, np.take_along_axis(s, upper, axis=0)[0], p) for s, p in zip(stos, poor)]
     U = 0.5 * (U_lo + U_hi)
-    sto = [sto_at(m, U) for m in materials]
+    sto = [_sto_at(m, U, p, r) for m, p, r in zip(materials, poor, rich)]
     rest = target - sum(c * s for c, s in zip(cap, sto))
     for k, (c, m) in enumerate(zip(cap, materials)):
-        lithium_poor, lithium_rich = sto_at(m, U_hi), sto_at(m, U_lo)
+        lithium_poor, lithium_rich = _sto_at(m, U_hi, poor[k], poor[k]), _sto_at(m, U_lo, rich[k], rich[k])
         moved = np.minimum(np.maximum(sto[k] + rest / c, lithium_poor), lithium_rich)
         rest = rest - c * (moved - sto[k])
         sto[k] = moved
     return sto
+
+
+_LEVELS = 50  # the bisection's halvings of [0, 1]: results are odd multiples of 2^-51
+
+
+def _sto_at(m, U, poor, rich):
+    """The stoichiometry of material ``m`` at potential(s) ``U`` by bisection of [0, 1] in
+    50 halvings (the OCP falls with stoichiometry), started where it must pass: ``poor`` and
+    ``rich`` (broadcast to ``U``; NaN: unknown) are this bisection's results at potentials
+    above and below ``U``. Their paths share the halvings down to the dyadic cell holding
+    both, and so does the path for any potential between them (at each shared halving the
+    OCP at the midpoint is above both or at most both, hence above U or at most U): the
+    bisection starts in that cell, with the same numbers as from [0, 1]."""
+    U = np.asarray(U, dtype=float)
+    poor, rich = np.broadcast_to(poor, U.shape), np.broadcast_to(rich, U.shape)
+    scale = 2.0 ** (_LEVELS + 1)
+    known = np.isfinite(poor) & np.isfinite(rich)
+    a = np.where(known, poor, 0.0) * scale  # exact integers below 2^51
+    b = np.where(known, rich, 0.0) * scale
+    differing = np.frexp(np.abs(a.astype(np.int64) ^ b.astype(np.int64)).astype(float))[1]  # highest bit
+    level = np.where(known, np.minimum(_LEVELS + 1 - differing, _LEVELS), 0)
+    cell = 2.0 ** -level
+    lo = np.where(level > 0, np.floor(np.where(known, poor, 0.0) / cell) * cell, 0.0)
+    hi = lo + cell
+    left = _LEVELS - level
+    for it in range(int(left.max(initial=0))):
+        mid = 0.5 * (lo + hi)
+        above = m.ocp_V(mid) > U  # potential still above U: more lithium needed
+        go = it < left
+        lo, hi = np.where(go & above, mid, lo), np.where(go & ~above, mid, hi)
+    return 0.5 * (lo + hi)

@@ -167,8 +167,9 @@ class Thermal(Component):
         series, end_sum, link_sum = self._series_heat()
         if series is not None:
             q = q + series
-        Tb = np.array([float(u["coolant_temperature_K"]), float(u["ambient_temperature_K"])])
-        if not (math.isfinite(float(q.sum())) and math.isfinite(float(Tb.sum()))):
+        coolant, ambient = float(u["coolant_temperature_K"]), float(u["ambient_temperature_K"])
+        Tb = np.array([coolant, ambient])
+        if not (math.isfinite(float(q.sum())) and math.isfinite(coolant + ambient)):
             self._refuse_non_finite(heat, Tb, t)
         n_sub = 1 if self.config.max_step_s is None else max(1, math.ceil(h / self.config.max_step_s - 1e-9))
         for _ in range(n_sub):

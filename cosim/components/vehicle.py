@@ -252,7 +252,7 @@ class VehicleComponent(Component):
     def _phase_of(self, tl: float) -> int | None:
         """Index of the phase holding local time ``tl`` (repeated cycles wrap around;
         after the last repetition, while the last sample is held, no phase)."""
-        if tl >= self._ct[-1]:
+        if tl >= self._lists[0][-1]:
             return None
         tl = tl % self._period
         for k, (_, (a, b)) in enumerate(self._phases):
@@ -297,7 +297,7 @@ class VehicleComponent(Component):
         miss = self.config.end_trace_miss_mps
         if miss is not None and self.y["trace_miss_mps"] > miss:
             raise EndOfRun(self._range_reason(t + h, miss))
-        if self.config.at_end == "end" and b >= self._ct[-1] - 1e-9:
+        if self.config.at_end == "end" and b >= self._lists[0][-1] - 1e-9:
             raise EndOfRun(f"vehicle '{self.name}': end of the drive cycle at {t + h:g} s")
 
     def _range_reason(self, t: float, miss: float) -> str:

@@ -82,7 +82,7 @@ def _library() -> ctypes.CDLL:
         "pm_do_step": (ctypes.c_int, [P, D, D, ctypes.POINTER(_Inputs), ctypes.c_char_p, S]),
         "pm_scalars": (ctypes.POINTER(_Scalars), [P]),
         "pm_string_current_A": (f8, [P]), "pm_node_temperature_K": (f8, [P]),
-        "pm_state_size": (S, [P]), "pm_get_state": (None, [P, f8]), "pm_set_state": (ctypes.c_int, [P, f8]),
+        "pm_state_size": (S, [P]), "pm_get_state": (None, [P, P]), "pm_set_state": (ctypes.c_int, [P, P]),
         "pm_set_layer_temperature": (ctypes.c_int, [P, P, ctypes.c_char_p, S]),
         "pm_set_threads": (None, [P, I64]), "pm_step_limited": (ctypes.c_int, [P]),
     }
@@ -116,6 +116,7 @@ class CPack:
         #: the scalar outputs, read live from the instance (PmScalars)
         self.live = lib.pm_scalars(self._p).contents
         self._threads, self._tuner = 1, None
+        self._state_size = int(lib.pm_state_size(self._p))  # fixed by the file
 
     def use_threads(self) -> None:
         """The kernels' loops on :func:`cosim.pack.c_kernel.threads` threads from
@@ -190,7 +191,7 @@ class CPack:
             np.ascontiguousarray(T_K, dtype=float))
         if T.size != self.n_cells:
             raise ValueError(f"{T.size} layer temperatures for {self.n_cells} unit cells")
-        self._check(self._lib.pm_set_layer_temperature(self._p, T.ctypes.data, self._msg, _MSG), self._msg)
+        self._check(self._lib.pm_set_layer_temperature(self._p, T.__array_interface__["data"][0], self._msg, _MSG), self._msg)
 
     def step_limited(self) -> bool:
         """Whether the last step cut its set point back at a limit itself."""
@@ -241,12 +242,12 @@ class CPack:
 
     # -- state --------------------------------------------------------------------------
     def get_state(self) -> np.ndarray:
-        buf = np.empty(self._lib.pm_state_size(self._p))
-        self._lib.pm_get_state(self._p, buf.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
+        buf = np.empty(self._state_size)
+        self._lib.pm_get_state(self._p, buf.__array_interface__["data"][0])
         return buf
 
     def set_state(self, state: np.ndarray) -> None:
         state = np.ascontiguousarray(state, dtype=float)
-        if state.size != self._lib.pm_state_size(self._p):
-            raise ValueError(f"state of {state.size} values, the instance has {self._lib.pm_state_size(self._p)}")
-        self._lib.pm_set_state(self._p, state.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
+        if state.size != self._state_size:
+            raise ValueError(f"state of {state.size} values, the instance has {self._state_size}")
+        self._lib.pm_set_state(self._p, state.__array_interface__["data"][0])
