@@ -84,25 +84,31 @@ def git_commit(path: str | os.PathLike[str]) -> str | None:
     return head + "+dirty" if status else head
 
 
-_prefetched: list = []  # (thread, its result) of prefetch_source_commit, until used
+_prefetched: list = []  # (thread, its result, its start) of prefetch_source_commit, until used
 
 
-def prefetch_source_commit() -> None:
+def prefetch_source_commit(reuse_within_s: float = 0.0) -> None:
     """Start finding :func:`_source_commit` in a thread, for the next :func:`run_attrs` (so
-    that ``cosim run`` has git's answer from while it imported the rest)."""
+    that git runs while ``cosim run`` imports the rest, or while a run builds its
+    components), unless one started within the last ``reuse_within_s`` seconds is pending."""
     import threading
+    import time
 
+    now = time.monotonic()
+    if _prefetched and now - _prefetched[-1][2] <= reuse_within_s:
+        return
     result: dict[str, str | None] = {}
     thread = threading.Thread(target=lambda: result.update(commit=_find_source_commit()), daemon=True,
                               name="cosim-provenance")
     thread.start()
-    _prefetched.append((thread, result))
+    _prefetched.append((thread, result, now))
 
 
 def _source_commit() -> str | None:
-    """:func:`_find_source_commit`, or its prefetched answer."""
-    while _prefetched:
-        thread, result = _prefetched.pop()
+    """:func:`_find_source_commit`, or the newest prefetched answer (older ones are dropped)."""
+    if _prefetched:
+        thread, result, _ = _prefetched[-1]
+        _prefetched.clear()
         thread.join()
         if "commit" in result:
             return result["commit"]

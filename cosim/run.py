@@ -29,7 +29,7 @@ from .coupling import Edge
 from .errors import ComponentError, CosimError, RunInterrupted, ScenarioError
 from .orchestrator import Orchestrator
 from .progress import Progress, compile_notice
-from .provenance import run_attrs
+from .provenance import prefetch_source_commit, run_attrs
 from .recorder import RecordedVariable, Recorder
 from .scenario import LoadedScenario
 
@@ -275,6 +275,7 @@ def _run(loaded: LoadedScenario, stop: _StopRequest, output, overwrite: bool, qu
          results_dir: Path) -> RunOutcome:
     scenario = loaded.scenario
     sim, out = scenario.simulation, scenario.output
+    prefetch_source_commit(reuse_within_s=5.0)  # git runs while the components are built (or since `cosim run` began)
     components, orchestrator, recorded, not_recorded = plan_run(loaded)
     stop.attach(orchestrator)
     by_name = {c.name: c for c in components}

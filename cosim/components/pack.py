@@ -330,7 +330,7 @@ class Pack(Component):
         import os
         import tempfile
 
-        from ..pack.c_pack import CPack
+        from ..pack.c_pack import SCALARS, CPack
         from ..pack.export_data import pack_arrays, write_resource
 
         fd, path = tempfile.mkstemp(prefix="cosim-pack-", suffix=".bin")
@@ -347,15 +347,17 @@ class Pack(Component):
                    "power_limit_W", "min_layer_voltage_V", "max_layer_voltage_V")
         if self.config.available_power:
             scalars += ("available_discharge_power_W", "available_charge_power_W")
-        self._c_outputs = (scalars, [(k, engine.view(k)) for k in arrays])
+        live = engine.scalars_view()
+        self._c_outputs = (live, [(k, SCALARS.index(k)) for k in scalars], [(k, engine.view(k)) for k in arrays])
         return engine
 
     def _publish_c(self, t: float) -> None:
         """The outputs of the C battery's last step (what :meth:`_publish` computes) and the books."""
-        y, live = self.y, self._engine.live
-        scalars, views = self._c_outputs
-        for k in scalars:
-            y[k] = getattr(live, k)
+        y = self.y
+        live, scalars, views = self._c_outputs
+        values = live.tolist()
+        for k, i in scalars:
+            y[k] = values[i]
         for k, v in views:
             y[k] = v.copy()
         self._book(t)

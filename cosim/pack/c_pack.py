@@ -16,7 +16,8 @@ The in-process ``pack`` component runs its SPM/SPMe battery on an instance witho
 network (``engine`` in :class:`cosim.components.pack.PackConfig`): it sets the layer
 temperatures before each step (:meth:`CPack.set_layer_temperature`), the kernels' loops use
 threads as :class:`cosim.pack.c_kernel.CKernel`'s do (:meth:`CPack.use_threads`), and it
-reads the outputs through :meth:`CPack.view` (no copies; valid while the instance lives).
+reads the outputs through :meth:`CPack.view` and :meth:`CPack.scalars_view` (no copies;
+valid while the instance lives).
 """
 
 from __future__ import annotations
@@ -113,8 +114,6 @@ class CPack:
         self._msg = ctypes.create_string_buffer(_MSG)
         self._u = _Inputs(0.0, 298.15, 298.15, 1000.0)
         self._u_ref = ctypes.byref(self._u)
-        #: the scalar outputs, read live from the instance (PmScalars)
-        self.live = lib.pm_scalars(self._p).contents
         self._threads, self._tuner = 1, None
         self._state_size = int(lib.pm_state_size(self._p))  # fixed by the file
 
@@ -201,6 +200,11 @@ class CPack:
     def scalars(self) -> dict[str, float]:
         s = self._lib.pm_scalars(self._p).contents
         return {n: float(getattr(s, n)) for n in SCALARS}
+
+    def scalars_view(self) -> np.ndarray:
+        """The scalar outputs (:data:`SCALARS`, in order) as a view of the instance's memory."""
+        return np.ctypeslib.as_array(ctypes.cast(self._lib.pm_scalars(self._p), ctypes.POINTER(ctypes.c_double)),
+                                     shape=(len(SCALARS),))
 
     def view(self, name: str) -> np.ndarray:
         """An array output (``layer_*``: (strings, stacks, layers); ``stack_*`` and

@@ -242,10 +242,10 @@ class ThermalNetwork:
         self._gb_sum = self._Gb.sum(axis=1)  # per node
         self._K = (sp.diags(np.asarray(G.sum(axis=1)).ravel() + self._gb_sum) - G).tocsc()
         self._K_csr = self._K.tocsr()
-        # per boundary: the few nodes connected to it and their conductances
+        # per boundary connected to any node: its index, those nodes and their conductances
         self._bnodes = [
-            (idx, self._Gb[idx, k].copy()) for k in range(self._Gb.shape[1])
-            for idx in [np.flatnonzero(self._Gb[:, k])]
+            (k, idx, self._Gb[idx, k].copy()) for k in range(self._Gb.shape[1])
+            for idx in [np.flatnonzero(self._Gb[:, k])] if idx.size
         ]
         self._cache = OrderedDict()
 
@@ -334,8 +334,9 @@ class ThermalNetwork:
         theta = self._T - Tref
         theta_b = Tb - Tref
         rhs = q - self._K_csr @ theta
-        for (idx, g), tb in zip(self._bnodes, theta_b.tolist()):
-            rhs[idx] += g * tb
+        theta_b = theta_b.tolist()
+        for k, idx, g in self._bnodes:
+            rhs[idx] += g * theta_b[k]
         dT = self.factorization(h).solve(rhs)
         theta_new = theta + dT
         T = theta_new + Tref
@@ -346,8 +347,8 @@ class ThermalNetwork:
         self._generated += h * float(q.sum())
         self._stored += float((self.capacity_J_K * dT).sum())
         removed = self._removed
-        for k, ((idx, g), tb) in enumerate(zip(self._bnodes, theta_b.tolist())):
-            removed[k] += h * float((g * (theta_new[idx] - tb)).sum())
+        for k, idx, g in self._bnodes:  # a boundary without nodes removes nothing
+            removed[k] += h * float((g * (theta_new[idx] - theta_b[k])).sum())
         return T
 
     def steady_state(self, heat_W, boundary_temperature_K=()) -> np.ndarray:
