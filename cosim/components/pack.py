@@ -45,6 +45,11 @@ class PackConfig(CellMeshConfig):
         "auto", description="what steps the battery: 'c' the pack FMU's C battery (fmus/pack/src/pack_model.h) "
         "in-process, 'python' the Python one (cosim/pack/assembly.py), the same results (tests/test_pack_engine.py); "
         "'auto': C for the SPM and SPMe without mesh_check, else Python")
+    temperature_cache_K: float = Field(
+        0.0, ge=0.0, le=1.0, description="the C engine reuses a unit cell's particle propagators and reaction "
+        "rates (about a fifth of its step) while its temperature stays within this of the one they were computed "
+        "at; 0: only at the very same temperature (exact: a pack at a fixed temperature; "
+        "cosim/pack/c_pack.py)")
     n_strings: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="parallel strings")
     n_stacks: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="bipolar stacks in series per string")
     n_layers: int = Field(1, ge=1, le=MAX_UNIT_CELLS, description="unit cells in series per stack")
@@ -94,6 +99,10 @@ class PackConfig(CellMeshConfig):
                 raise ValueError(f"string_capacity_factors needs {self.n_strings} values (one per string)")
             if any(not 0.2 < f < 2.0 for f in self.string_capacity_factors):
                 raise ValueError("string_capacity_factors must lie in (0.2, 2.0)")
+        python = self.engine == "python" or (self.engine == "auto" and (self.model == "dfn" or self.mesh_check))
+        if self.temperature_cache_K > 0 and python:
+            raise ValueError("temperature_cache_K > 0 needs the C engine (an SPM or SPMe without mesh_check, engine "
+                             "\"auto\" or \"c\"); the Python one computes every step at its temperature")
         if self.engine == "c" and (self.model == "dfn" or self.mesh_check):
             raise ValueError("engine = \"c\" steps the SPM and SPMe without mesh_check; this pack has "
                              + ("model = \"dfn\"" if self.model == "dfn" else "mesh_check = true")

@@ -28,7 +28,7 @@ current, 1 power); ``composite``; ``on_limit`` (0 stop, 1 end, 2 clamp);
 pulse, interval, min anode potential, temperature_K, initial SOC (-1: none), the layer
 temperature at initialization); ``R_series`` (per string); ``connection_R`` (per stack);
 ``cell_capacity_C``; ``z0``, ``c0`` (the initial state); ``z_uniform`` (the modes of a
-uniform unit concentration); ``has_thermal`` and with a network ``th_n``,
+uniform unit concentration); ``temperature_cache_K`` (optional, 0 if absent); ``has_thermal`` and with a network ``th_n``,
 ``th_capacity``, ``th_G_indptr``/``th_G_indices``/``th_G_data`` (CSR, sorted, of the
 node-to-node conductances), ``th_perm`` (reverse Cuthill-McKee order), ``th_layer_node``,
 ``th_stack_end_nodes``, ``th_contrib_*`` (the conductances to the boundaries in the
@@ -206,6 +206,7 @@ def pack_arrays(pack, thermal=None, series=(False, False)) -> dict[str, np.ndarr
         "z0": model._z,
         "c0": model._c,
         "z_uniform": z_uniform,
+        "temperature_cache_K": np.array([c.temperature_cache_K]),
     })
     if thermal is not None:
         arrays.update(_thermal_arrays(thermal, series))

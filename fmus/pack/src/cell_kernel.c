@@ -135,7 +135,7 @@ static double dlni0(double aa, double ac, double c_max, double cs) { return -aa 
 
 /* ck_prepare of cell i; `work` holds 4 n doubles */
 static void prepare_cell(const CkCells *d, double h, const double *T, const double *z, const double *c,
-                         int64_t n_sub, const CkPrep *res, int64_t i, double *work)
+                         int64_t n_sub, const CkPrep *res, int64_t i, double *work, int reuse)
 {
     const int64_t M = d->M, N = d->N, nr = d->n_r, n = d->n;
     const double T_ref = d->scalars[0];
@@ -149,6 +149,12 @@ static void prepare_cell(const CkCells *d, double h, const double *T, const doub
         double D, rad, tau, gain, a0, a1;
         const double *zk = z + MN(k, i) * nr;
         double *Ek = res->E + MN(k, i) * nr, *Gk = res->G + MN(k, i) * nr;
+        if (reuse) { /* E, G, s1 and k_eff as an earlier call left them: only s0 is the state's */
+            a0 = 0.0;
+            for (q = 0; q < nr; q++) a0 += Ek[q] * zk[q] * d->w_surf[q];
+            res->s0[MN(k, i)] = a0;
+            continue;
+        }
         res->k_eff[MN(k, i)] = d->rate[MN(k, i)] * ck_arrhenius_factor(d->E_k[k], T[i], T_ref);
         D = d->D_ref[MN(k, i)] * ck_arrhenius_factor(d->E_D[k], T[i], T_ref);
         rad = d->radius[MN(k, i)];
@@ -239,6 +245,12 @@ static void prepare_cell(const CkCells *d, double h, const double *T, const doub
 int ck_prepare(const CkCells *d, double h, const double *T, const double *z, const double *c, int64_t n_sub,
                const CkPrep *out)
 {
+    return ck_prepare_reusing(d, h, T, z, c, n_sub, out, NULL);
+}
+
+int ck_prepare_reusing(const CkCells *d, double h, const double *T, const double *z, const double *c,
+                       int64_t n_sub, const CkPrep *out, const int64_t *reuse)
+{
     const int nt = threads_for(d);
     int failed = 0;
     (void)nt;
@@ -252,7 +264,7 @@ int ck_prepare(const CkCells *d, double h, const double *T, const double *z, con
         }
         CK_OMP(omp for schedule(dynamic, CK_CHUNK))
         for (i = 0; i < d->N; i++)
-            if (d->n == 0 || work != NULL) prepare_cell(d, h, T, z, c, n_sub, out, i, work);
+            if (d->n == 0 || work != NULL) prepare_cell(d, h, T, z, c, n_sub, out, i, work, reuse != NULL && reuse[i]);
         free(work);
     }
     return failed ? -1 : 0;

@@ -212,6 +212,14 @@ CK_EXPORT double ck_enthalpy_potential(const CkCells *d, int64_t k, double sto);
 CK_EXPORT int ck_prepare(const CkCells *d, double h, const double *T, const double *z, const double *c,
                          int64_t n_sub, const CkPrep *out);
 
+/* ck_prepare, except that each cell with reuse[i] != 0 keeps the temperature-only arrays of
+ * `out` (E, G, s1, k_eff of its materials: the particles' propagators and reaction rates) as
+ * an earlier call for it with the same h left them, and only s0 (from its modes) and the
+ * salt's arrays are computed. With reuse NULL it is ck_prepare. The caller decides at which
+ * temperature those arrays may be reused (pack_cells.c: model_prepare). */
+CK_EXPORT int ck_prepare_reusing(const CkCells *d, double h, const double *T, const double *z, const double *c,
+                                 int64_t n_sub, const CkPrep *out, const int64_t *reuse);
+
 /* evaluate: end-of-step voltage of every cell for currents I (N) held over the step, and
  * with `slope` the derivatives; `guess` (M, N) is where composite splits start if
  * has_guess. Sets `out` first: V to NaN, the rest to zero (the derivative arrays only

@@ -12,8 +12,13 @@
 int prep_alloc(PmPack *p, PmPrep *pr)
 {
     const size_t N = (size_t)p->N, MN = (size_t)(p->M * p->N), MNr = MN * (size_t)p->nr, Nn = N * (size_t)p->n;
-    double *b = (double *)pm_calloc(2 * MNr + 3 * MN + N + 2 * Nn + N + 2 * MN, sizeof(double));
+    double *b = (double *)pm_calloc(2 * MNr + 3 * MN + N + 2 * Nn + N + 2 * MN + N, sizeof(double));
     if (b == NULL) return -1;
+    pr->reuse = (int64_t *)pm_calloc(N, sizeof(int64_t));
+    if (pr->reuse == NULL) {
+        free(b);
+        return -1;
+    }
     pr->buf = b;
     pr->a.E = b;
     pr->a.G = b + MNr;
@@ -26,7 +31,9 @@ int prep_alloc(PmPack *p, PmPrep *pr)
     pr->hint_I = pr->a.c_unit + Nn;
     pr->hint_j = pr->hint_I + N;
     pr->hint_dj = pr->hint_j + MN;
+    pr->T_used = pr->hint_dj + MN;
     pr->has_hint = 0;
+    pr->used = 0;
     return 0;
 }
 
@@ -82,12 +89,33 @@ int pulse_alloc(PmPack *p, PmPulse *u)
 }
 
 /* SPMe._prepare / _prepare_pulse (a new _Prep: no hint) */
+/* ck_prepare of a step of h s at T into pr, reusing each cell's temperature-only arrays
+ * (ck_prepare_reusing) where pr holds them for the same h at a temperature within
+ * temperature_cache_K of T (0: the very same temperature, so the numbers are those of a
+ * full ck_prepare; they depend on T and h only, not on the state, which may have been
+ * restored since) */
 int model_prepare(PmPack *p, PmPrep *pr, double h, const double *T, int64_t substeps)
 {
+    const int64_t N = p->N;
+    int64_t i, any = 0;
+    int rc;
     pr->h = h;
     pr->T = T;
     pr->has_hint = 0;
-    return ck_prepare(&p->cells, h, T, p->z, p->c, substeps, &pr->a);
+    for (i = 0; i < N; i++) {
+        pr->reuse[i] = pr->used && pr->h_used == h && fabs(T[i] - pr->T_used[i]) <= p->T_cache_tol;
+        any |= pr->reuse[i];
+    }
+    rc = ck_prepare_reusing(&p->cells, h, T, p->z, p->c, substeps, &pr->a, any ? pr->reuse : NULL);
+    if (rc != 0) {
+        pr->used = 0;
+        return rc;
+    }
+    for (i = 0; i < N; i++)
+        if (!pr->reuse[i]) pr->T_used[i] = T[i];
+    pr->h_used = h;
+    pr->used = 1;
+    return 0;
 }
 
 /* SPMe._start with spme._predicted: the guess of the composite splits for cell currents I

@@ -41,6 +41,11 @@ typedef struct {
     double *buf;
     int has_hint;
     double *hint_I, *hint_j, *hint_dj; /* N, M N, M N */
+    /* the temperature-only arrays' cache (model_prepare): the step and each cell's
+     * temperature they were computed at, whether they were, and which cells reuse them */
+    double h_used, *T_used;            /* N */
+    int used;
+    int64_t *reuse;                    /* N */
 } PmPrep;
 
 /* an evaluation and what AssembledBattery._solve returns: (I_strings, V_pack, v, aux,
@@ -121,6 +126,7 @@ struct PmPack {
     int control, composite, has_thermal, on_limit, available_power, has_min_anode, max_halvings;
     double R_end, one_c, lim_lo, lim_hi, plim_lo, plim_hi, max_layer_T, pulse_s, interval_s, min_anode;
     double temperature_K, initial_soc, init_T;
+    double T_cache_tol; /* temperature_cache_K: 0 reuses only at the very same temperature */
     const double *R_series, *conn_R, *cell_cap, *z_file, *c_file, *z_uniform;
     PmThermal th;
     /* cell model state */

@@ -187,6 +187,14 @@ PmPack *pm_load(const char *path, char *err, size_t err_size)
     p->temperature_K = sc[10];
     p->initial_soc = sc[11];
     p->init_T = sc[12];
+    { /* optional (files before it: 0) */
+        const PmArray *tol = pm_find(p, "temperature_cache_K");
+        p->T_cache_tol = 0.0;
+        if (tol != NULL) {
+            if (tol->is_int || tol->count != 1 || !(((const double *)tol->data)[0] >= 0.0)) goto broken;
+            p->T_cache_tol = ((const double *)tol->data)[0];
+        }
+    }
     if (alloc_all(p) != 0) {
         snprintf(err, err_size, "out of memory");
         goto fail;
@@ -219,6 +227,9 @@ void pm_free(PmPack *p)
     free(p->prep.buf);
     free(p->pulse_prep.buf);
     free(p->short_prep.buf);
+    free(p->prep.reuse);
+    free(p->pulse_prep.reuse);
+    free(p->short_prep.reuse);
     free(p->res_step.buf);
     for (k = 0; k < 6; k++) free(p->pr[k].r.buf);
     for (k = 0; k < 3; k++) free(p->pulses[k].buf);
@@ -450,6 +461,7 @@ int pm_initialize(PmPack *p, double t0, const PmInputs *u, char *msg, size_t n)
         memcpy(p->c, p->c_file, sizeof(double) * (size_t)(N * p->n));
     }
     p->hint_ok = p->hint_has_dj = 0;
+    p->prep.used = p->pulse_prep.used = p->short_prep.used = 0;
     memset(p->I_s, 0, sizeof(double) * (size_t)p->S);
     for (i = 0; i < p->S; i++) p->curvature[i] = NAN;
     p->voltage = 0.0;
