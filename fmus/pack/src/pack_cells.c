@@ -88,8 +88,8 @@ int pulse_alloc(PmPack *p, PmPulse *u)
     return 0;
 }
 
-/* SPMe._prepare / _prepare_pulse (a new _Prep: no hint) */
-/* ck_prepare of a step of h s at T into pr, reusing each cell's temperature-only arrays
+/* SPMe._prepare / _prepare_pulse (a new _Prep: no hint): ck_prepare of a step of h s at T
+ * into pr, reusing each cell's temperature-only arrays
  * (ck_prepare_reusing) where pr holds them for the same h at a temperature within
  * temperature_cache_K of T (0: the very same temperature, so the numbers are those of a
  * full ck_prepare; they depend on T and h only, not on the state, which may have been

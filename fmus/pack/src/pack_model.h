@@ -19,6 +19,10 @@
  * `pack` component steps its SPM/SPMe battery with this model (no network; see "In-process
  * use" below), tests/test_pack_engine.py compares whole runs of both engines.
  *
+ * With temperature_cache_K > 0 in its file (the pack's key; 0 by default) a unit cell
+ * reuses its particle propagators and reaction rates while its temperature stays within it
+ * of theirs (pack_cells.c model_prepare): then, and only then, it departs from the Python.
+ *
  * Data: everything an instance needs (cell data, layout, resistances, limits, spread,
  * thermal matrices) is one resource file written by cosim/pack/export_data.py
  * (`pm_load`); the FMU reads it from its resources folder.
