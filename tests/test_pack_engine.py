@@ -70,14 +70,18 @@ def _same_runs(tmp_path: Path, text: str) -> xr.Dataset:
     return c
 
 
-def test_a_small_pack_on_us06_where_the_limit_binds_and_is_iterated(tmp_path):
-    ds = _same_runs(tmp_path, f"""
+# the small high-power pack on US06, from 35 % SOC: its limit binds within 300 s
+US06 = f"""
 extends = "{SCENARIOS / 'small_pack_us06.toml'}"
 [simulation]
 stop_time_s = 300
 [components.pack]
 initial_soc = 0.35
-""")
+"""
+
+
+def test_a_small_pack_on_us06_where_the_limit_binds_and_is_iterated(tmp_path):
+    ds = _same_runs(tmp_path, US06)
     assert float(ds["pack.limited"].sum()) >= 10  # the limit bound (measured: 22 steps)
     assert "at a limit in" in ds.attrs["status_reason"]
 
@@ -215,16 +219,9 @@ def test_the_temperature_cache_trades_a_stated_tolerance_for_speed(tmp_path):
     warm by up to 0.57 K per step: the run moves (the cache is used), by at most 0.12 mV
     (measured) in the layer voltages, below the default mesh's own error; the energy ledger
     still closes. A Python-engine pack refuses the key."""
-    base = f"""
-extends = "{SCENARIOS / 'small_pack_us06.toml'}"
-[simulation]
-stop_time_s = 300
-[components.pack]
-initial_soc = 0.35
-"""
     (tmp_path / "exact").mkdir()
-    exact = _run(tmp_path / "exact", base, "c")
-    cached = _run(tmp_path, base.replace("initial_soc = 0.35", "initial_soc = 0.35\ntemperature_cache_K = 0.01"), "c")
+    exact = _run(tmp_path / "exact", US06, "c")
+    cached = _run(tmp_path, US06.replace("initial_soc = 0.35", "initial_soc = 0.35\ntemperature_cache_K = 0.01"), "c")
     dv = float(np.abs(cached["pack.layer_voltage_V"] - exact["pack.layer_voltage_V"]).max())
     assert 0.0 < dv < 3e-4
     assert float(cached.attrs["ledger_max_relative_mismatch"]) < 1e-12
