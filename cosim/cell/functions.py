@@ -142,13 +142,10 @@ def _values(spec, x, slopes: bool):
     out = np.empty((2 if slopes else 1, flat.size))
     # addresses as plain integers: no ctypes pointer objects (a few µs a call; the initial
     # state's bisections make about a thousand calls)
-    _lib().ck_values(int(spec[0]), _addr(p), _addr(flat), flat.size, _addr(out), _addr(out) + 8 * flat.size
+    at = out.ctypes.data
+    _lib().ck_values(int(spec[0]), p.ctypes.data, flat.ctypes.data, flat.size, at, at + 8 * flat.size
                      if slopes else None)
     return (out[0].reshape(x.shape), out[1].reshape(x.shape)) if slopes else out[0].reshape(x.shape)
-
-
-def _addr(a: np.ndarray) -> int:
-    return a.__array_interface__["data"][0]
 
 
 def _apply(spec, x) -> np.ndarray:

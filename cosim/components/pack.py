@@ -29,6 +29,7 @@ from ..limits import MAX_STEP_HALVINGS, MAX_UNIT_CELLS
 from ..cell.base import total_heat_W
 from ..errors import ComponentError
 from ..scenario.types import ScenarioPath
+from ..pack.c_pack import PM_ENDED, SCALARS, CPack, CPackError, array_outputs
 from ..pack.pack_soc import cell_capacity_C, pack_soc
 from .base import UNLIMITED_W, Causality, Component, EndOfRun, EnergyBooks, Port
 from .cell_core import CellMeshConfig, make_model
@@ -99,8 +100,7 @@ class PackConfig(CellMeshConfig):
                 raise ValueError(f"string_capacity_factors needs {self.n_strings} values (one per string)")
             if any(not 0.2 < f < 2.0 for f in self.string_capacity_factors):
                 raise ValueError("string_capacity_factors must lie in (0.2, 2.0)")
-        python = self.engine == "python" or (self.engine == "auto" and (self.model == "dfn" or self.mesh_check))
-        if self.temperature_cache_K > 0 and python:
+        if self.temperature_cache_K > 0 and not self.c_engine:
             raise ValueError("temperature_cache_K > 0 needs the C engine (an SPM or SPMe without mesh_check, engine "
                              "\"auto\" or \"c\"); the Python one computes every step at its temperature")
         if self.engine == "c" and (self.model == "dfn" or self.mesh_check):
@@ -115,6 +115,11 @@ class PackConfig(CellMeshConfig):
                 raise ValueError(f"mesh_check_cells needs distinct [string, stack, layer] triples within "
                                  f"[{shape[0] - 1}, {shape[1] - 1}, {shape[2] - 1}] (from 0), got {bad or cells}")
         return self
+
+    @property
+    def c_engine(self) -> bool:
+        """Whether the C battery steps the pack (``engine``)."""
+        return self.engine == "c" or (self.engine == "auto" and self.model != "dfn" and not self.mesh_check)
 
 
 def build_battery(config: PackConfig):
@@ -328,10 +333,6 @@ class Pack(Component):
         return available is not None and power_W != 0.0 and abs(power_W) >= 0.9 * abs(available)
 
     # -- the C engine (PackConfig.engine) ---------------------------------------------------
-    def _uses_c(self) -> bool:
-        c = self.config
-        return c.engine == "c" or (c.engine == "auto" and c.model != "dfn" and not c.mesh_check)
-
     def _start_c(self):
         """The pack FMU's C battery of this pack as built (cosim/pack/c_pack.py), without a
         thermal network (the layer temperatures are this component's input), and the views
@@ -339,7 +340,6 @@ class Pack(Component):
         import os
         import tempfile
 
-        from ..pack.c_pack import SCALARS, CPack
         from ..pack.export_data import pack_arrays, write_resource
 
         fd, path = tempfile.mkstemp(prefix="cosim-pack-", suffix=".bin")
@@ -350,14 +350,9 @@ class Pack(Component):
         finally:
             os.unlink(path)
         engine.use_threads()
-        arrays = ("stack_end_heat_W", "interconnect_heat_W", "string_current_A", "stack_voltage_V", "layer_voltage_V",
-                  "layer_soc", "layer_heat_W", "layer_anode_potential_V")
-        scalars = ("voltage_V", "current_A", "power_W", "soc", "min_layer_soc", "max_layer_soc", "heat_W", "limited",
-                   "power_limit_W", "min_layer_voltage_V", "max_layer_voltage_V")
-        if self.config.available_power:
-            scalars += ("available_discharge_power_W", "available_charge_power_W")
-        live = engine.scalars_view()
-        self._c_outputs = (live, [(k, SCALARS.index(k)) for k in scalars], [(k, engine.view(k)) for k in arrays])
+        outputs = {p.name for p in self.outputs}  # those the C has: every one but the spread's and the mesh check's
+        self._c_outputs = (engine.scalars_view(), [(k, i) for i, k in enumerate(SCALARS) if k in outputs],
+                           [(k, engine.view(k)) for k in array_outputs() if k in outputs])
         return engine
 
     def _publish_c(self, t: float) -> None:
@@ -377,13 +372,13 @@ class Pack(Component):
         try:
             engine.set_layer_temperature(self._T())
             status, message = engine.do_step(t, h, setpoint)
-        except engine.Error as exc:
+        except CPackError as exc:
             raise ComponentError(self.name, "do_step", t, str(exc)) from None
         self._publish_c(t + h)
         y = self.y
         if y["limited"]:
             self._count_limit(t + h, setpoint, y["voltage_V"], y["power_W"], engine.step_limited())
-        if status != 0:  # PM_ENDED (PM_ERROR raised)
+        if status == PM_ENDED:
             raise EndOfRun(message)
 
     def _modes(self) -> np.ndarray:
@@ -401,12 +396,10 @@ class Pack(Component):
 
     def _initialize(self, t0: float) -> None:
         T = self._T()
-        self._engine = self._start_c() if self._uses_c() else None
+        self._engine = self._start_c() if self.config.c_engine else None
         if self._engine is None:
             self.battery.step(1e-9, T, current_A=0.0)
         else:
-            from ..pack.c_pack import CPackError
-
             try:
                 self._engine.set_layer_temperature(T)
                 self._engine.initialize(t0)

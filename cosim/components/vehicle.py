@@ -234,7 +234,7 @@ class VehicleComponent(Component):
 
     def _publish(self, t: float) -> None:
         s, y = self._state, self.y
-        vt = float(self._target(float(self._local(t))))
+        vt = self._target(float(self._local(t)))
         y["target_speed_mps"] = vt
         y["speed_mps"] = s["v"]
         y["distance_m"] = s["d"]

@@ -37,7 +37,7 @@ __all__ = ["CPack", "CPackError", "PM_OK", "PM_ENDED", "PM_ERROR", "SCALARS"]
 PM_OK, PM_ENDED, PM_ERROR = 0, 1, 2
 _MSG = 512
 
-#: PmScalars' fields, in order
+#: PmScalars' fields, in order (all doubles: :meth:`CPack.scalars_view`)
 SCALARS = ("voltage_V", "current_A", "power_W", "soc", "min_layer_soc", "max_layer_soc", "heat_W",
            "min_layer_voltage_V", "mean_layer_voltage_V", "max_layer_voltage_V",
            "min_layer_temperature_K", "mean_layer_temperature_K", "max_layer_temperature_K",
@@ -53,10 +53,6 @@ class CPackError(CosimError):
 class _Inputs(ctypes.Structure):
     _fields_ = [(n, ctypes.c_double) for n in ("setpoint", "coolant_temperature_K", "ambient_temperature_K",
                                                "coolant_h_W_m2K")]
-
-
-class _Scalars(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_double) for n in SCALARS]
 
 
 _LAYER = {"layer_voltage_V": "pm_layer_voltage_V", "layer_temperature_K": "pm_layer_temperature_K",
@@ -81,7 +77,7 @@ def _library() -> ctypes.CDLL:
         "pm_set_initial": (ctypes.c_int, [P, D, D, ctypes.c_char_p, S]),
         "pm_initialize": (ctypes.c_int, [P, D, ctypes.POINTER(_Inputs), ctypes.c_char_p, S]),
         "pm_do_step": (ctypes.c_int, [P, D, D, ctypes.POINTER(_Inputs), ctypes.c_char_p, S]),
-        "pm_scalars": (ctypes.POINTER(_Scalars), [P]),
+        "pm_scalars": (P, [P]),
         "pm_string_current_A": (f8, [P]), "pm_node_temperature_K": (f8, [P]),
         "pm_state_size": (S, [P]), "pm_get_state": (None, [P, P]), "pm_set_state": (ctypes.c_int, [P, P]),
         "pm_set_layer_temperature": (ctypes.c_int, [P, P, ctypes.c_char_p, S]),
@@ -95,10 +91,13 @@ def _library() -> ctypes.CDLL:
     return lib
 
 
+def array_outputs() -> tuple[str, ...]:
+    """The names of the array outputs (:meth:`CPack.view`)."""
+    return (*_LAYER, *_STACK, "string_current_A")
+
+
 class CPack:
     """One instance of the C battery, loaded from a resource file (cosim.pack.export_data)."""
-
-    Error = CPackError
 
     def __init__(self, path: str | os.PathLike):
         self._lib = lib = _library()
@@ -190,7 +189,7 @@ class CPack:
             np.ascontiguousarray(T_K, dtype=float))
         if T.size != self.n_cells:
             raise ValueError(f"{T.size} layer temperatures for {self.n_cells} unit cells")
-        self._check(self._lib.pm_set_layer_temperature(self._p, T.__array_interface__["data"][0], self._msg, _MSG), self._msg)
+        self._check(self._lib.pm_set_layer_temperature(self._p, c_kernel._addr(T), self._msg, _MSG), self._msg)
 
     def step_limited(self) -> bool:
         """Whether the last step cut its set point back at a limit itself."""
@@ -198,8 +197,7 @@ class CPack:
 
     # -- outputs ------------------------------------------------------------------------
     def scalars(self) -> dict[str, float]:
-        s = self._lib.pm_scalars(self._p).contents
-        return {n: float(getattr(s, n)) for n in SCALARS}
+        return dict(zip(SCALARS, self.scalars_view().tolist()))
 
     def scalars_view(self) -> np.ndarray:
         """The scalar outputs (:data:`SCALARS`, in order) as a view of the instance's memory."""
@@ -220,16 +218,14 @@ class CPack:
 
     def layer(self, name: str) -> np.ndarray:
         """A per-unit-cell output (``layer_voltage_V`` ...) as (strings, stacks, layers)."""
-        ptr = getattr(self._lib, _LAYER[name])(self._p)
-        return np.ctypeslib.as_array(ptr, shape=(self.n_cells,)).reshape(self.shape).copy()
+        return self.view(name).copy()
 
     def stack(self, name: str) -> np.ndarray:
         """A per-stack output (``stack_voltage_V``, ``stack_end_heat_W``, ``interconnect_heat_W``)."""
-        ptr = getattr(self._lib, _STACK[name])(self._p)
-        return np.ctypeslib.as_array(ptr, shape=(self.shape[0] * self.shape[1],)).reshape(self.shape[:2]).copy()
+        return self.view(name).copy()
 
     def string_current(self) -> np.ndarray:
-        return np.ctypeslib.as_array(self._lib.pm_string_current_A(self._p), shape=(self.shape[0],)).copy()
+        return self.view("string_current_A").copy()
 
     def node_temperature(self) -> np.ndarray | None:
         if not self.n_nodes:
@@ -247,11 +243,11 @@ class CPack:
     # -- state --------------------------------------------------------------------------
     def get_state(self) -> np.ndarray:
         buf = np.empty(self._state_size)
-        self._lib.pm_get_state(self._p, buf.__array_interface__["data"][0])
+        self._lib.pm_get_state(self._p, c_kernel._addr(buf))
         return buf
 
     def set_state(self, state: np.ndarray) -> None:
         state = np.ascontiguousarray(state, dtype=float)
         if state.size != self._state_size:
             raise ValueError(f"state of {state.size} values, the instance has {self._state_size}")
-        self._lib.pm_set_state(self._p, state.__array_interface__["data"][0])
+        self._lib.pm_set_state(self._p, c_kernel._addr(state))

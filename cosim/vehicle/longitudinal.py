@@ -351,8 +351,8 @@ def power_balance_one(veh: Vehicle, v0: float, v1: float, dt: float, grade: floa
     ``np.minimum`` are ``max``/``min`` of numbers; the grade's sine and cosine are numpy's;
     ``tests/test_vehicle_model.py``), without numpy's cost per call on scalars."""
     inertial = veh.m_eff_kg * (v1 * v1 - v0 * v0) / (2.0 * dt)
-    if grade == 0.0:  # cos 0 = 1, sin 0 = 0 exactly
-        c0 = (veh.a0_N * 1.0 if veh.a0_scales_with_cos else veh.a0_N) + veh.mass_kg * G_MPS2 * 0.0
+    if grade == 0.0:  # a0 cos 0 + m g sin 0, as numpy computes it: a0 + 0.0
+        c0 = veh.a0_N + 0.0
     else:
         c0 = ((veh.a0_N * float(np.cos(grade)) if veh.a0_scales_with_cos else veh.a0_N)
               + veh.mass_kg * G_MPS2 * float(np.sin(grade)))
